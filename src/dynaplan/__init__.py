@@ -1,0 +1,61 @@
+"""dynaplan: model-based reinforcement learning planning (Sutton & Barto, chapter 8).
+
+Agents learn a model from real experience and plan with it. Every algorithm is one compiled
+kernel over arrays; the objects here (``DynaQ``, ``QLearning``...) and the batched runner
+(``run_batch``) call the same kernels. Importing dynaplan registers its envs with Gymnasium
+(``gym.make("dynaplan/DynaMaze-v0")``).
+"""
+
+from dynaplan import _cache  # noqa: F401  (must precede every compiled module)
+from dynaplan.agents import AGENTS, DynaQ, QLearning, QPlanning, TabularAgent, register_agent
+from dynaplan.envs import (
+    DYNA_MAZE,
+    GridMaze,
+    LayoutError,
+    MazeLayout,
+    TabularModel,
+    World,
+    load_layout,
+    make_world,
+    model_of,
+    register_envs,
+)
+from dynaplan.experiments.batch import Problem, RunResult, problem_of, run_agent, run_batch
+from dynaplan.models import SampleModel
+from dynaplan.planning import Solution, policy_evaluation, register_kernels, value_iteration
+from dynaplan.rng import run_seeds
+
+__version__ = "0.1.0"
+
+register_envs()
+
+__all__ = [
+    "AGENTS",
+    "DYNA_MAZE",
+    "DynaQ",
+    "GridMaze",
+    "LayoutError",
+    "MazeLayout",
+    "Problem",
+    "QLearning",
+    "QPlanning",
+    "RunResult",
+    "SampleModel",
+    "Solution",
+    "TabularAgent",
+    "TabularModel",
+    "World",
+    "__version__",
+    "load_layout",
+    "make_world",
+    "model_of",
+    "policy_evaluation",
+    "problem_of",
+    "register_agent",
+    "register_envs",
+    "register_kernels",
+    "run_agent",
+    "run_batch",
+    "run_seeds",
+    "value_iteration",
+]

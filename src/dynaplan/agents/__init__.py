@@ -1,0 +1,18 @@
+"""The friendly face: one class per algorithm, ``act`` / ``observe`` on Discrete Gymnasium envs.
+
+``AGENTS`` maps the names used by the CLI and experiment specs to the classes.
+"""
+
+from dynaplan.agents.base import TabularAgent, discrete_sizes
+from dynaplan.agents.tabular import DynaQ, QLearning, QPlanning
+
+AGENTS: dict[str, type[TabularAgent]] = {cls.name: cls for cls in (QLearning, DynaQ, QPlanning)}
+
+
+def register_agent(cls: type[TabularAgent]) -> type[TabularAgent]:
+    """Make an agent class available to the CLI and specs under ``cls.name`` (a decorator)."""
+    AGENTS[cls.name] = cls
+    return cls
+
+
+__all__ = ["AGENTS", "DynaQ", "QLearning", "QPlanning", "TabularAgent", "discrete_sizes", "register_agent"]

@@ -1,0 +1,18 @@
+"""Registration of dynaplan's envs with Gymnasium (done on ``import dynaplan``)."""
+
+from __future__ import annotations
+
+import gymnasium as gym
+
+#: id -> (entry point, kwargs). Every id here is covered by the env contract test.
+ENVS: dict[str, tuple[str, dict[str, object]]] = {
+    "dynaplan/DynaMaze-v0": ("dynaplan.envs.grid_maze:GridMaze", {}),
+    "dynaplan/GridMaze-v0": ("dynaplan.envs.grid_maze:GridMaze", {}),
+}
+
+
+def register_envs() -> None:
+    """Register every dynaplan env id (idempotent)."""
+    for env_id, (entry_point, kwargs) in ENVS.items():
+        if env_id not in gym.registry:
+            gym.register(id=env_id, entry_point=entry_point, kwargs=dict(kwargs))

@@ -1,0 +1,106 @@
+"""Many seeds of one agent on one world, each run entirely inside compiled code.
+
+``run_agent`` is a pure function of (agent class, parameters, world, seed): the agent's stream
+is ``SeedSequence(seed, spawn_key=(0,))`` and the world's is the stream Gymnasium's
+``env.reset(seed=seed)`` creates, so a run equals the object-API loop
+
+    agent = Cls(env, seed=seed, **params); obs, _ = env.reset(seed=seed)
+    ... agent.act(obs); env.step(a); agent.observe(...); env.reset() after each episode
+
+step for step (tested in ``tests/test_equivalence.py``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import Any, NamedTuple
+
+import gymnasium as gym
+import numpy as np
+
+from dynaplan.agents.base import TabularAgent
+from dynaplan.envs.tabular import TabularModel, World, model_of, world_of
+from dynaplan.planning.loop import run_loop
+from dynaplan.rng import agent_stream, env_stream
+
+
+class RunResult(NamedTuple):
+    """One run of one agent.
+
+    Attributes:
+      seed: the run seed
+      episode_steps: int64[E], steps of each finished episode
+      episode_returns: float64[E], undiscounted return of each finished episode
+      step_rewards: float64[T], reward of each real step (empty unless asked for)
+      total_steps: real steps taken
+      agent: the agent's final kernel state (``agent.q`` is its Q table)
+    """
+
+    seed: int
+    episode_steps: np.ndarray
+    episode_returns: np.ndarray
+    step_rewards: np.ndarray
+    total_steps: int
+    agent: Any
+
+
+class Problem(NamedTuple):
+    """What a run needs from an env: the world to step, its exact model and time limit."""
+
+    world: World
+    model: TabularModel | None
+    n_states: int
+    n_actions: int
+    max_episode_steps: int
+
+
+def problem_of(env: gym.Env[Any, Any] | str, **env_kwargs: Any) -> Problem:
+    """The ``Problem`` of an env instance or a registered env id."""
+    if isinstance(env, str):
+        env = gym.make(env, **env_kwargs)
+    world = world_of(env)
+    try:
+        model = model_of(env)
+    except ValueError:
+        model = None
+    limit = env.spec.max_episode_steps if env.spec is not None else None
+    return Problem(world, model, int(world.next_state.shape[1]), int(world.next_state.shape[2]), int(limit or 0))
+
+
+def run_agent(
+    agent_cls: type[TabularAgent],
+    params: Mapping[str, Any],
+    problem: Problem,
+    seed: int,
+    *,
+    episodes: int = 0,
+    steps: int = 0,
+    record_step_rewards: bool = False,
+) -> RunResult:
+    """One run: ``episodes`` episodes (if > 0) or ``steps`` real steps (if > 0), whichever ends first."""
+    if episodes <= 0 and steps <= 0:
+        raise ValueError("give episodes > 0 or steps > 0")
+    checked = agent_cls.check_params(params)
+    state = agent_cls.build_state(problem.n_states, problem.n_actions, problem.model, checked)
+    capacity = episodes if episodes > 0 else steps
+    ep_steps = np.zeros(capacity, dtype=np.int64)
+    ep_returns = np.zeros(capacity)
+    step_rewards = np.zeros(steps if record_step_rewards else 0)
+    done, t = run_loop(
+        problem.world, state, agent_stream(seed), env_stream(seed), episodes, steps,
+        problem.max_episode_steps, ep_steps, ep_returns, step_rewards,
+    )
+    n = min(done, capacity)
+    return RunResult(int(seed), ep_steps[:n], ep_returns[:n], step_rewards, int(t), state)
+
+
+def run_batch(
+    agent_cls: type[TabularAgent],
+    params: Mapping[str, Any],
+    problem: Problem,
+    seeds: Iterable[int],
+    **kwargs: Any,
+) -> list[RunResult]:
+    """``run_agent`` for each seed (parameters checked once; each run compiled code end to end)."""
+    checked = agent_cls.check_params(params)
+    return [run_agent(agent_cls, checked, problem, int(seed), **kwargs) for seed in seeds]

@@ -1,0 +1,29 @@
+"""Background planners and the kernels of learning agents (compiled, over arrays)."""
+
+from dynaplan.planning.dyna_q import DynaQState, dyna_planning
+from dynaplan.planning.egreedy import argmax_random, epsilon_greedy
+from dynaplan.planning.loop import run_loop
+from dynaplan.planning.protocol import act_once, observe_once, register_kernels
+from dynaplan.planning.q_learning import QLearningState, q_update
+from dynaplan.planning.q_planning import ExactQPlanningState, QPlanningState, q_planning
+from dynaplan.planning.value_iteration import Solution, policy_evaluation, q_from_v, value_iteration
+
+__all__ = [
+    "DynaQState",
+    "ExactQPlanningState",
+    "QLearningState",
+    "QPlanningState",
+    "Solution",
+    "act_once",
+    "argmax_random",
+    "dyna_planning",
+    "epsilon_greedy",
+    "observe_once",
+    "policy_evaluation",
+    "q_from_v",
+    "q_planning",
+    "q_update",
+    "register_kernels",
+    "run_loop",
+    "value_iteration",
+]

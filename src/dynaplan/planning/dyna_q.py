@@ -1,0 +1,69 @@
+"""Tabular Dyna-Q (book section 8.2, boxed algorithm).
+
+Each real step: (d) direct Q-learning update, (e) model update, (f) ``planning_steps`` times:
+a random previously observed state S, a random action A previously taken in S, R, S' from the
+model, and the Q-learning update (eq. 6.8) on the simulated transition. With 0 planning steps
+this is exactly Q-learning.
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import numpy as np
+from numba import njit
+
+from dynaplan.models.sample import SampleModel, sample_model_update, sample_observed_pair
+from dynaplan.planning.egreedy import epsilon_greedy
+from dynaplan.planning.protocol import register_kernels
+from dynaplan.planning.q_learning import q_update
+
+
+class DynaQState(NamedTuple):
+    """Dyna-Q agent.
+
+    Attributes:
+      q: float64[S, A]
+      model: the learned ``SampleModel``
+      t: int64[1], real steps taken so far
+      alpha, gamma, epsilon: step size, discount, exploration rate
+      planning_steps: planning updates per real step (n)
+    """
+
+    q: np.ndarray
+    model: SampleModel
+    t: np.ndarray
+    alpha: float
+    gamma: float
+    epsilon: float
+    planning_steps: int
+
+
+@njit(cache=True)
+def dyna_planning(
+    q: np.ndarray, model: SampleModel, n_updates: int, alpha: float, gamma: float, rng: np.ndarray
+) -> None:
+    """``n_updates`` one-step Q-planning updates on pairs drawn from the learned model (step f)."""
+    if model.n_seen[0] == 0:
+        return
+    for _ in range(n_updates):
+        s, a = sample_observed_pair(model, rng)
+        q_update(q, s, a, model.reward[s, a], model.next_state[s, a], model.terminated[s, a], alpha, gamma)
+
+
+@njit(cache=True)
+def dyna_q_act(agent: DynaQState, s: int, rng: np.ndarray) -> int:
+    return epsilon_greedy(agent.q[s], agent.epsilon, rng)
+
+
+@njit(cache=True)
+def dyna_q_observe(
+    agent: DynaQState, s: int, a: int, r: float, s2: int, terminated: bool, truncated: bool, rng: np.ndarray
+) -> None:
+    q_update(agent.q, s, a, r, s2, terminated, agent.alpha, agent.gamma)
+    sample_model_update(agent.model, s, a, r, s2, terminated, agent.t[0])
+    agent.t[0] += 1
+    dyna_planning(agent.q, agent.model, agent.planning_steps, agent.alpha, agent.gamma, rng)
+
+
+register_kernels(DynaQState, act=dyna_q_act, observe=dyna_q_observe)

@@ -1,0 +1,85 @@
+"""The kernel protocol every learning agent implements, and its registry.
+
+An algorithm is a ``NamedTuple`` of arrays and hyperparameters (its *state*) plus two compiled
+functions:
+
+* ``act(agent, s, rng) -> action``
+* ``observe(agent, s, a, r, s2, terminated, truncated, rng) -> None``: learn from one real
+  transition (direct update, model update, planning...).
+
+``register_kernels(StateClass, act=..., observe=...)`` adds them. Compiled code then calls the
+generic :func:`act` and :func:`observe` below, and Numba picks the algorithm from the type of
+``agent`` at compile time (``numba.extending.overload``): one episode loop serves every
+algorithm with no run-time dispatch, the object API (``dynaplan.agents``) calls the same
+functions through :func:`act_once` / :func:`observe_once`, and the compiled code is cached.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+from numba import njit
+from numba.extending import overload
+
+_KERNELS: dict[type, tuple[Callable[..., Any], Callable[..., Any]]] = {}
+
+
+def register_kernels(state_cls: type, *, act: Callable[..., Any], observe: Callable[..., Any]) -> None:
+    """Make ``act`` and ``observe`` (``@njit`` functions) the kernels of ``state_cls``."""
+    _KERNELS[state_cls] = (act, observe)
+
+
+def registered_states() -> list[type]:
+    return list(_KERNELS)
+
+
+def _kernels_for(agent: Any) -> tuple[Callable[..., Any], Callable[..., Any]] | None:
+    return _KERNELS.get(getattr(agent, "instance_class", None))  # type: ignore[arg-type]
+
+
+def act(agent: Any, s: int, rng: np.ndarray) -> int:
+    """Choose an action in state ``s`` (compiled code only)."""
+    raise NotImplementedError("protocol.act is only callable from compiled code; use act_once")
+
+
+def observe(
+    agent: Any, s: int, a: int, r: float, s2: int, terminated: bool, truncated: bool, rng: np.ndarray
+) -> None:
+    """Learn from one real transition (compiled code only)."""
+    raise NotImplementedError("protocol.observe is only callable from compiled code; use observe_once")
+
+
+@overload(act)
+def _act_impl(agent, s, rng):  # type: ignore[no-untyped-def]
+    kernels = _kernels_for(agent)
+    if kernels is None:
+        return None
+    fn = kernels[0]
+    return lambda agent, s, rng: fn(agent, s, rng)
+
+
+@overload(observe)
+def _observe_impl(agent, s, a, r, s2, terminated, truncated, rng):  # type: ignore[no-untyped-def]
+    kernels = _kernels_for(agent)
+    if kernels is None:
+        return None
+    fn = kernels[1]
+    return lambda agent, s, a, r, s2, terminated, truncated, rng: fn(
+        agent, s, a, r, s2, terminated, truncated, rng
+    )
+
+
+@njit(cache=True)
+def act_once(agent: Any, s: int, rng: np.ndarray) -> int:
+    """``act`` callable from Python (the object API)."""
+    return act(agent, s, rng)
+
+
+@njit(cache=True)
+def observe_once(
+    agent: Any, s: int, a: int, r: float, s2: int, terminated: bool, truncated: bool, rng: np.ndarray
+) -> None:
+    """``observe`` callable from Python (the object API)."""
+    observe(agent, s, a, r, s2, terminated, truncated, rng)

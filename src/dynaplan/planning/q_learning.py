@@ -1,0 +1,56 @@
+"""One-step tabular Q-learning (book section 6.5, equation 6.8): direct RL, no model."""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import numpy as np
+from numba import njit
+
+from dynaplan.planning.egreedy import epsilon_greedy, max_value
+from dynaplan.planning.protocol import register_kernels
+
+
+@njit(cache=True)
+def q_update(
+    q: np.ndarray, s: int, a: int, r: float, s2: int, terminated: bool, alpha: float, gamma: float
+) -> float:
+    """Q(s,a) <- Q(s,a) + alpha [r + gamma max_a' Q(s',a') - Q(s,a)]  (eq. 6.8).
+
+    The bootstrap term is dropped when the transition ends the episode. Returns the TD error.
+    """
+    target = r
+    if not terminated:
+        target += gamma * max_value(q[s2])
+    delta = target - q[s, a]
+    q[s, a] += alpha * delta
+    return delta
+
+
+class QLearningState(NamedTuple):
+    """Q-learning agent.
+
+    Attributes:
+      q: float64[S, A]
+      alpha, gamma, epsilon: step size, discount, exploration rate
+    """
+
+    q: np.ndarray
+    alpha: float
+    gamma: float
+    epsilon: float
+
+
+@njit(cache=True)
+def q_learning_act(agent: QLearningState, s: int, rng: np.ndarray) -> int:
+    return epsilon_greedy(agent.q[s], agent.epsilon, rng)
+
+
+@njit(cache=True)
+def q_learning_observe(
+    agent: QLearningState, s: int, a: int, r: float, s2: int, terminated: bool, truncated: bool, rng: np.ndarray
+) -> None:
+    q_update(agent.q, s, a, r, s2, terminated, agent.alpha, agent.gamma)
+
+
+register_kernels(QLearningState, act=q_learning_act, observe=q_learning_observe)
