@@ -1,5 +1,6 @@
 """Worlds with exact models: mazes (and more), Gymnasium-registered on ``import dynaplan``."""
 
+from dynaplan.envs.changing_maze import BlockingMaze, ChangingMaze, ShortcutMaze, changing_world
 from dynaplan.envs.grid_maze import ACTION_NAMES, GridMaze, maze_model
 from dynaplan.envs.layouts import DYNA_MAZE, LayoutError, MazeLayout, load_layout, parse_layout, shortest_path_length
 from dynaplan.envs.registration import ENVS, register_envs
@@ -17,6 +18,10 @@ from dynaplan.envs.tabular import (
 
 __all__ = [
     "ACTION_NAMES",
+    "BlockingMaze",
+    "ChangingMaze",
+    "ShortcutMaze",
+    "changing_world",
     "DYNA_MAZE",
     "ENVS",
     "GridMaze",

@@ -8,6 +8,9 @@ import gymnasium as gym
 ENVS: dict[str, tuple[str, dict[str, object]]] = {
     "dynaplan/DynaMaze-v0": ("dynaplan.envs.grid_maze:GridMaze", {}),
     "dynaplan/GridMaze-v0": ("dynaplan.envs.grid_maze:GridMaze", {}),
+    "dynaplan/BlockingMaze-v0": ("dynaplan.envs.changing_maze:BlockingMaze", {}),
+    "dynaplan/ShortcutMaze-v0": ("dynaplan.envs.changing_maze:ShortcutMaze", {}),
+    "dynaplan/ChangingMaze-v0": ("dynaplan.envs.changing_maze:ChangingMaze", {}),
 }
 
 
