@@ -1,0 +1,77 @@
+"""Two ways in, one kernel: the object API and the compiled runner give identical runs."""
+
+import gymnasium as gym
+import numpy as np
+import pytest
+
+import dynaplan
+from dynaplan import DynaQ, QLearning, QPlanning, problem_of, run_agent
+
+
+def object_api_run(env, cls, params, seed, episodes):
+    agent = cls(env, seed=seed, **params)
+    steps, returns = [], []
+    obs, _ = env.reset(seed=seed)
+    for _ in range(episodes):
+        n, total = 0, 0.0
+        while True:
+            action = agent.act(obs)
+            next_obs, reward, terminated, truncated, _ = env.step(action)
+            agent.observe(obs, action, reward, next_obs, terminated, truncated)
+            n, total, obs = n + 1, total + reward, next_obs
+            if terminated or truncated:
+                break
+        steps.append(n)
+        returns.append(total)
+        obs, _ = env.reset()
+    return agent, np.array(steps), np.array(returns)
+
+
+CASES = [
+    ("dynaplan/DynaMaze-v0", {}, QLearning, {}),
+    ("dynaplan/DynaMaze-v0", {}, DynaQ, {"planning_steps": 5}),
+    ("dynaplan/DynaMaze-v0", {}, DynaQ, {"planning_steps": 50, "alpha": 0.5, "epsilon": 0.2}),
+    ("dynaplan/DynaMaze-v0", {}, QPlanning, {"planning_steps": 10}),
+    ("dynaplan/DynaMaze-v0", {}, QPlanning, {"planning_steps": 10, "model": "exact"}),
+    # Gymnasium's own envs, stochastic and time-limited: the compiled runner replays their RNG.
+    ("FrozenLake-v1", {"is_slippery": True}, DynaQ, {"planning_steps": 10, "gamma": 0.99}),
+    ("CliffWalking-v1", {}, QLearning, {"gamma": 1.0}),
+    ("Taxi-v4", {}, DynaQ, {"planning_steps": 3, "gamma": 0.99}),
+]
+
+
+@pytest.mark.parametrize(("env_id", "env_kwargs", "cls", "params"), CASES)
+def test_object_api_equals_compiled_runner(env_id, env_kwargs, cls, params):
+    episodes = 12
+    for seed in (0, 17):
+        env = gym.make(env_id, **env_kwargs)
+        agent, steps, returns = object_api_run(env, cls, params, seed, episodes)
+        res = run_agent(cls, params, problem_of(env_id, **env_kwargs), seed, episodes=episodes)
+        assert np.array_equal(res.episode_steps, steps)
+        assert np.array_equal(res.episode_returns, returns)
+        assert np.array_equal(res.agent.q, agent.q)
+
+
+def test_q_learning_is_dyna_q_with_zero_planning_steps():
+    problem = problem_of("dynaplan/DynaMaze-v0")
+    a = run_agent(QLearning, {}, problem, 5, episodes=20)
+    b = run_agent(DynaQ, {"planning_steps": 0}, problem, 5, episodes=20)
+    assert np.array_equal(a.episode_steps, b.episode_steps)
+    assert np.array_equal(a.agent.q, b.agent.q)
+
+
+def test_run_batch_matches_single_runs_and_seeds_matter():
+    problem = problem_of("dynaplan/DynaMaze-v0")
+    seeds = dynaplan.run_seeds(0, 4)
+    batch = dynaplan.run_batch(DynaQ, {"planning_steps": 5}, problem, seeds, episodes=5)
+    for seed, res in zip(seeds, batch):
+        assert np.array_equal(res.episode_steps, run_agent(DynaQ, {"planning_steps": 5}, problem, int(seed), episodes=5).episode_steps)
+    assert len({tuple(r.episode_steps) for r in batch}) > 1
+
+
+def test_step_budget_and_step_rewards():
+    problem = problem_of("dynaplan/DynaMaze-v0")
+    res = run_agent(DynaQ, {"planning_steps": 5}, problem, 1, steps=3000, record_step_rewards=True)
+    assert res.total_steps == 3000
+    assert res.step_rewards.sum() == len(res.episode_steps) == res.episode_returns.sum()
+    assert res.episode_steps.sum() <= 3000
