@@ -11,6 +11,8 @@ ENVS: dict[str, tuple[str, dict[str, object]]] = {
     "dynaplan/BlockingMaze-v0": ("dynaplan.envs.changing_maze:BlockingMaze", {}),
     "dynaplan/ShortcutMaze-v0": ("dynaplan.envs.changing_maze:ShortcutMaze", {}),
     "dynaplan/ChangingMaze-v0": ("dynaplan.envs.changing_maze:ChangingMaze", {}),
+    "dynaplan/ScaledDynaMaze-v0": ("dynaplan.envs.scaled_maze:ScaledMaze", {"scale": 2}),
+    "dynaplan/SlipperyDynaMaze-v0": ("dynaplan.envs.scaled_maze:ScaledMaze", {"slip": 0.2}),
 }
 
 

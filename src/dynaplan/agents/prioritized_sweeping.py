@@ -1,0 +1,102 @@
+"""Prioritized sweeping agents (book section 8.4): planning focused where values change."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any, NamedTuple
+
+import numpy as np
+
+from dynaplan.agents.base import TabularAgent, check_count, check_positive
+from dynaplan.agents.tabular import check_td_params, initial_q
+from dynaplan.envs.tabular import TabularModel
+from dynaplan.models.distribution import new_distribution_model
+from dynaplan.models.sample import new_sample_model
+from dynaplan.planning.pqueue import new_pair_queue
+from dynaplan.planning.prioritized_sweeping import (
+    PrioritizedSweepingState,
+    StochasticPSState,
+    ps_sweep,
+    stochastic_ps_sweep,
+)
+
+
+class PrioritizedSweeping(TabularAgent):
+    """Prioritized sweeping (section 8.4) on any env with Discrete spaces.
+
+    ``PrioritizedSweeping(env, planning_steps=5, theta=1e-4, model="sample", alpha=0.1,
+    epsilon=0.1, gamma=0.95, q_init=0.0, max_outcomes=8, seed=None)``
+
+    * ``model="sample"``: the book's boxed algorithm for deterministic worlds (last outcome per
+      pair, sample updates with step ``alpha`` and the signed TD error);
+    * ``model="distribution"``: for stochastic worlds; counts outcomes (at most
+      ``max_outcomes`` distinct ones per pair) and makes expected updates (eq. 8.1, no step
+      size: ``alpha`` is not used).
+
+    At most ``planning_steps`` updates per real step, taken from a priority queue of pairs whose
+    priority (size of the change their update would make) exceeds ``theta``. ``agent.updates``
+    counts every update made; ``agent.plan(n)`` runs up to ``n`` more from the queue now.
+    """
+
+    name = "prioritized-sweeping"
+
+    @classmethod
+    def check_params(cls, params: Mapping[str, Any]) -> dict[str, Any]:
+        out = check_td_params(
+            params, {"planning_steps", "theta", "model", "max_outcomes"},
+            planning_steps=5, theta=1e-4, model="sample", max_outcomes=8,
+        )
+        out["planning_steps"] = check_count("planning_steps", out["planning_steps"])
+        out["theta"] = check_positive("theta", out["theta"])
+        if out["model"] not in ("sample", "distribution"):
+            raise ValueError(f"model must be 'sample' or 'distribution', got {out['model']!r}")
+        out["max_outcomes"] = check_count("max_outcomes", out["max_outcomes"])
+        if out["max_outcomes"] < 1:
+            raise ValueError(f"max_outcomes must be a positive integer, got {out['max_outcomes']!r}")
+        return out
+
+    @classmethod
+    def build_state(
+        cls, n_states: int, n_actions: int, model: TabularModel | None, params: Mapping[str, Any]
+    ) -> NamedTuple:
+        q = initial_q(n_states, n_actions, params)
+        queue = new_pair_queue(n_states * n_actions)
+        t = np.zeros(1, dtype=np.int64)
+        updates = np.zeros(1, dtype=np.int64)
+        if params["model"] == "distribution":
+            return StochasticPSState(
+                q=q, model=new_distribution_model(n_states, n_actions, params["max_outcomes"]), queue=queue,
+                t=t, updates=updates, gamma=params["gamma"], epsilon=params["epsilon"], theta=params["theta"],
+                planning_steps=params["planning_steps"],
+            )
+        return PrioritizedSweepingState(
+            q=q, model=new_sample_model(n_states, n_actions), queue=queue, t=t, updates=updates,
+            alpha=params["alpha"], gamma=params["gamma"], epsilon=params["epsilon"], theta=params["theta"],
+            planning_steps=params["planning_steps"],
+        )
+
+    @property
+    def model(self) -> Any:
+        """The learned model (``SampleModel`` or ``DistributionModel``)."""
+        return self.state.model  # type: ignore[attr-defined]
+
+    @property
+    def updates(self) -> int:
+        """Q updates made so far."""
+        return int(self.state.updates[0])  # type: ignore[attr-defined]
+
+    @property
+    def queue_length(self) -> int:
+        """Pairs waiting in the priority queue."""
+        return int(self.state.queue.size[0])  # type: ignore[attr-defined]
+
+    def plan(self, n_updates: int) -> int:
+        """Up to ``n_updates`` updates from the queue now (no real step); returns how many were made."""
+        st = self.state
+        if isinstance(st, StochasticPSState):
+            done = stochastic_ps_sweep(st.q, st.model, st.queue, int(n_updates), st.gamma, st.theta)
+        else:
+            assert isinstance(st, PrioritizedSweepingState)
+            done = ps_sweep(st.q, st.model, st.queue, int(n_updates), st.alpha, st.gamma, st.theta)
+        st.updates[0] += done
+        return int(done)
