@@ -36,7 +36,7 @@ class DistributionModel(NamedTuple):
     Attributes:
       next_state: int64[S, A, K], next state of each outcome slot (-1: unused)
       terminated: bool[S, A, K], the outcome ends the episode
-      count: int64[S, A, K], times the outcome happened
+      counts: int64[S, A, K], times the outcome happened
       reward_sum: float64[S, A, K], sum of the rewards seen with it
       n_outcomes: int64[S, A], slots in use
       total: int64[S, A], times the pair was tried
@@ -50,7 +50,7 @@ class DistributionModel(NamedTuple):
 
     next_state: np.ndarray
     terminated: np.ndarray
-    count: np.ndarray
+    counts: np.ndarray
     reward_sum: np.ndarray
     n_outcomes: np.ndarray
     total: np.ndarray
@@ -70,7 +70,7 @@ def new_distribution_model(n_states: int, n_actions: int, max_outcomes: int = 8)
     return DistributionModel(
         next_state=np.full(shape, -1, dtype=np.int64),
         terminated=np.zeros(shape, dtype=np.bool_),
-        count=np.zeros(shape, dtype=np.int64),
+        counts=np.zeros(shape, dtype=np.int64),
         reward_sum=np.zeros(shape),
         n_outcomes=np.zeros((n_states, n_actions), dtype=np.int64),
         total=np.zeros((n_states, n_actions), dtype=np.int64),
@@ -109,7 +109,7 @@ def distribution_model_update(model: DistributionModel, s: int, a: int, r: float
         node = (s * n_actions + a) * k_max + slot
         model.pred_next[node] = model.pred_head[s2]
         model.pred_head[s2] = node
-    model.count[s, a, slot] += 1
+    model.counts[s, a, slot] += 1
     model.reward_sum[s, a, slot] += r
     model.total[s, a] += 1
 
@@ -120,7 +120,7 @@ def expected_target(model: DistributionModel, q: np.ndarray, s: int, a: int, gam
     n = model.total[s, a]
     acc = 0.0
     for k in range(model.n_outcomes[s, a]):
-        c = model.count[s, a, k]
+        c = model.counts[s, a, k]
         v = model.reward_sum[s, a, k]
         if not model.terminated[s, a, k]:
             row = q[model.next_state[s, a, k]]
@@ -141,11 +141,11 @@ def sample_outcome(model: DistributionModel, s: int, a: int, rng: np.ndarray) ->
     last = model.n_outcomes[s, a] - 1
     k = last
     for j in range(last + 1):
-        acc += model.count[s, a, j]
+        acc += model.counts[s, a, j]
         if acc > u:
             k = j
             break
-    return model.reward_sum[s, a, k] / model.count[s, a, k], model.next_state[s, a, k], model.terminated[s, a, k]
+    return model.reward_sum[s, a, k] / model.counts[s, a, k], model.next_state[s, a, k], model.terminated[s, a, k]
 
 
 @njit(cache=True)
@@ -162,9 +162,9 @@ def probabilities(model: DistributionModel) -> np.ndarray:
     p = np.zeros((n_states, n_actions, n_states))
     tot = np.maximum(model.total, 1)
     for k in range(k_max):
-        used = model.count[:, :, k] > 0
+        used = model.counts[:, :, k] > 0
         s_idx, a_idx = np.nonzero(used)
-        frac = model.count[s_idx, a_idx, k] / tot[s_idx, a_idx]
+        frac = model.counts[s_idx, a_idx, k] / tot[s_idx, a_idx]
         np.add.at(p, (s_idx, a_idx, model.next_state[s_idx, a_idx, k]), frac)
     return p
 
@@ -178,9 +178,9 @@ def to_tabular(model: DistributionModel, start: np.ndarray | None = None) -> Tab
     n_states = model.next_state.shape[0]
     tried = model.total > 0
     tot = np.maximum(model.total, 1)[:, :, None]
-    used = model.count > 0
-    prob = np.where(used, model.count / tot, 0.0)
-    reward = np.where(used, model.reward_sum / np.maximum(model.count, 1), 0.0)
+    used = model.counts > 0
+    prob = np.where(used, model.counts / tot, 0.0)
+    reward = np.where(used, model.reward_sum / np.maximum(model.counts, 1), 0.0)
     next_state = np.where(used, model.next_state, np.arange(n_states)[:, None, None])
     terminated = model.terminated.copy()
     prob[~tried, 0] = 1.0
