@@ -7,7 +7,16 @@ kernel over arrays; the objects here (``DynaQ``, ``QLearning``...) and the batch
 """
 
 from dynaplan import _cache  # noqa: F401  (must precede every compiled module)
-from dynaplan.agents import AGENTS, DynaQ, QLearning, QPlanning, TabularAgent, register_agent
+from dynaplan.agents import (
+    AGENTS,
+    DynaQ,
+    DynaQPlus,
+    PrioritizedSweeping,
+    QLearning,
+    QPlanning,
+    TabularAgent,
+    register_agent,
+)
 from dynaplan.envs import (
     DYNA_MAZE,
     GridMaze,
@@ -33,9 +42,11 @@ __all__ = [
     "AGENTS",
     "DYNA_MAZE",
     "DynaQ",
+    "DynaQPlus",
     "GridMaze",
     "LayoutError",
     "MazeLayout",
+    "PrioritizedSweeping",
     "Problem",
     "QLearning",
     "QPlanning",

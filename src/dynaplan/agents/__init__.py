@@ -4,9 +4,11 @@
 """
 
 from dynaplan.agents.base import TabularAgent, discrete_sizes
+from dynaplan.agents.dyna_q_plus import DynaQPlus
+from dynaplan.agents.prioritized_sweeping import PrioritizedSweeping
 from dynaplan.agents.tabular import DynaQ, QLearning, QPlanning
 
-AGENTS: dict[str, type[TabularAgent]] = {cls.name: cls for cls in (QLearning, DynaQ, QPlanning)}
+AGENTS: dict[str, type[TabularAgent]] = {cls.name: cls for cls in (QLearning, DynaQ, QPlanning, DynaQPlus, PrioritizedSweeping)}
 
 
 def register_agent(cls: type[TabularAgent]) -> type[TabularAgent]:
@@ -15,4 +17,4 @@ def register_agent(cls: type[TabularAgent]) -> type[TabularAgent]:
     return cls
 
 
-__all__ = ["AGENTS", "DynaQ", "QLearning", "QPlanning", "TabularAgent", "discrete_sizes", "register_agent"]
+__all__ = ["AGENTS", "DynaQ", "DynaQPlus", "PrioritizedSweeping", "QLearning", "QPlanning", "TabularAgent", "discrete_sizes", "register_agent"]
