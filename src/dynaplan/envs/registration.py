@@ -13,6 +13,7 @@ ENVS: dict[str, tuple[str, dict[str, object]]] = {
     "dynaplan/ChangingMaze-v0": ("dynaplan.envs.changing_maze:ChangingMaze", {}),
     "dynaplan/ScaledDynaMaze-v0": ("dynaplan.envs.scaled_maze:ScaledMaze", {"scale": 2}),
     "dynaplan/SlipperyDynaMaze-v0": ("dynaplan.envs.scaled_maze:ScaledMaze", {"slip": 0.2}),
+    "dynaplan/RandomMDP-v0": ("dynaplan.envs.random_mdp:RandomMDP", {}),
 }
 
 
