@@ -9,11 +9,15 @@ kernel over arrays; the objects here (``DynaQ``, ``QLearning``...) and the batch
 from dynaplan import _cache  # noqa: F401  (must precede every compiled module)
 from dynaplan.agents import (
     AGENTS,
+    MCTS,
+    DynaMCTS,
     DynaQ,
     DynaQPlus,
+    Lookahead,
     PrioritizedSweeping,
     QLearning,
     QPlanning,
+    RolloutPlanner,
     TabularAgent,
     register_agent,
 )
@@ -33,6 +37,7 @@ from dynaplan.experiments.batch import Problem, RunResult, problem_of, run_agent
 from dynaplan.models import SampleModel
 from dynaplan.planning import Solution, policy_evaluation, register_kernels, value_iteration
 from dynaplan.rng import run_seeds
+from dynaplan.search import SearchResult, lookahead_search, mcts_search, rollout_search
 
 __version__ = "0.1.0"
 
@@ -41,30 +46,38 @@ register_envs()
 __all__ = [
     "AGENTS",
     "DYNA_MAZE",
+    "MCTS",
+    "DynaMCTS",
     "DynaQ",
     "DynaQPlus",
     "GridMaze",
     "LayoutError",
+    "Lookahead",
     "MazeLayout",
     "PrioritizedSweeping",
     "Problem",
     "QLearning",
     "QPlanning",
+    "RolloutPlanner",
     "RunResult",
     "SampleModel",
+    "SearchResult",
     "Solution",
     "TabularAgent",
     "TabularModel",
     "World",
     "__version__",
     "load_layout",
+    "lookahead_search",
     "make_world",
+    "mcts_search",
     "model_of",
     "policy_evaluation",
     "problem_of",
     "register_agent",
     "register_envs",
     "register_kernels",
+    "rollout_search",
     "run_agent",
     "run_batch",
     "run_seeds",

@@ -6,9 +6,13 @@
 from dynaplan.agents.base import TabularAgent, discrete_sizes
 from dynaplan.agents.dyna_q_plus import DynaQPlus
 from dynaplan.agents.prioritized_sweeping import PrioritizedSweeping
+from dynaplan.agents.search import MCTS, DynaMCTS, Lookahead, RolloutPlanner, SearchAgent
 from dynaplan.agents.tabular import DynaQ, QLearning, QPlanning
 
-AGENTS: dict[str, type[TabularAgent]] = {cls.name: cls for cls in (QLearning, DynaQ, QPlanning, DynaQPlus, PrioritizedSweeping)}
+AGENTS: dict[str, type[TabularAgent]] = {
+    cls.name: cls for cls in (QLearning, DynaQ, QPlanning, DynaQPlus, PrioritizedSweeping)
+}
+AGENTS.update({cls.name: cls for cls in (MCTS, DynaMCTS, RolloutPlanner, Lookahead)})
 
 
 def register_agent(cls: type[TabularAgent]) -> type[TabularAgent]:
@@ -17,4 +21,19 @@ def register_agent(cls: type[TabularAgent]) -> type[TabularAgent]:
     return cls
 
 
-__all__ = ["AGENTS", "DynaQ", "DynaQPlus", "PrioritizedSweeping", "QLearning", "QPlanning", "TabularAgent", "discrete_sizes", "register_agent"]
+__all__ = [
+    "AGENTS",
+    "MCTS",
+    "DynaMCTS",
+    "DynaQ",
+    "DynaQPlus",
+    "Lookahead",
+    "PrioritizedSweeping",
+    "QLearning",
+    "QPlanning",
+    "RolloutPlanner",
+    "SearchAgent",
+    "TabularAgent",
+    "discrete_sizes",
+    "register_agent",
+]

@@ -1,0 +1,274 @@
+"""Agents that act by planning at decision time (book sections 8.8 to 8.11).
+
+``MCTS``, ``RolloutPlanner`` and ``Lookahead`` search a model from each state they act in:
+
+* ``model="exact"`` (default): the env's own model (``env.unwrapped.model`` or its ``P``
+  table); a ``TabularModel`` may be passed instead of an env;
+* ``model="sample"``: a ``SampleModel`` learned from real steps (last outcome per pair);
+* ``model="distribution"``: a ``DistributionModel`` learned from real steps (outcome counts,
+  up to ``max_outcomes`` per pair).
+
+With a learned model the agent is Dyna with search: every real step updates the model, makes
+a direct Q-learning update (``learn`` is forced on) and ``planning_steps`` background updates,
+and every decision searches the learned model, untried pairs being worth ``q[s, a]`` (start
+at ``q_init``). ``DynaMCTS`` is ``MCTS`` with ``model="sample", planning_steps=5``.
+
+The same kernels run in the compiled runner (``run_agent``), so ``dynaplan run --agent mcts``
+works on any env with an exact model. A wall-clock budget (``seconds``) exists only through
+``agent.search(obs, seconds=...)`` and ``dynaplan.search.mcts_search``: compiled runs count
+simulations.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any, ClassVar, NamedTuple
+
+import gymnasium as gym
+import numpy as np
+
+from dynaplan.agents.base import TabularAgent, check_count, check_unit
+from dynaplan.envs.tabular import TabularModel
+from dynaplan.models.distribution import new_distribution_model
+from dynaplan.models.sample import new_sample_model
+from dynaplan.rng import agent_stream
+from dynaplan.search.agent import (
+    DECISIONS,
+    METHOD_LOOKAHEAD,
+    METHOD_MCTS,
+    METHOD_ROLLOUT,
+    MODEL_STEPS,
+    REAL_STEPS,
+    SIMULATIONS,
+    SearchAgentState,
+)
+from dynaplan.search.mcts import EVALUATIONS, KEYS, mcts_search, new_tree
+from dynaplan.search.result import SearchResult
+
+MODELS = ("exact", "sample", "distribution")
+
+
+def _positive_int(name: str, value: Any) -> int:
+    v = check_count(name, value)
+    if v < 1:
+        raise ValueError(f"{name} must be a positive integer, got {value!r}")
+    return v
+
+
+def _flag(name: str, value: Any) -> bool:
+    if not isinstance(value, bool | np.bool_):
+        raise ValueError(f"{name} must be true or false, got {value!r}")
+    return bool(value)
+
+
+def _choice(name: str, value: Any, choices: Any) -> str:
+    if value not in choices:
+        raise ValueError(f"{name} must be one of {', '.join(choices)}, got {value!r}")
+    return str(value)
+
+
+class SearchAgent(TabularAgent):
+    """Base of the search agents: ``Cls(env_or_model, seed=None, **params)``."""
+
+    method: ClassVar[int] = METHOD_MCTS
+    extra: ClassVar[dict[str, Any]] = {}
+
+    def __init__(self, env: gym.Env[Any, Any] | TabularModel, *, seed: int | None = None, **params: Any) -> None:
+        if isinstance(env, TabularModel):
+            self.n_states, self.n_actions = env.n_states, env.n_actions
+            self.params = self.check_params(params)
+            self.seed = seed
+            self.rng = agent_stream(seed)
+            self.state: NamedTuple = self.build_state(self.n_states, self.n_actions, env, self.params)
+        else:
+            super().__init__(env, seed=seed, **params)
+
+    @classmethod
+    def check_params(cls, params: Mapping[str, Any]) -> dict[str, Any]:
+        common = {
+            "gamma": 0.95, "depth": 50, "epsilon": 0.0, "alpha": 0.1, "q_init": 0.0, "model": "exact",
+            "planning_steps": 0, "learn": False, "write_back": False, "max_outcomes": 8,
+        }
+        defaults = {**common, **cls.extra}
+        unknown = set(params) - set(defaults)
+        if unknown:
+            raise ValueError(f"unknown parameter(s) for {cls.name}: {', '.join(sorted(unknown))}")
+        out = {**defaults, **params}
+        out["gamma"] = check_unit("gamma", out["gamma"])
+        out["epsilon"] = check_unit("epsilon", out["epsilon"])
+        out["alpha"] = check_unit("alpha", out["alpha"], low_open=True)
+        out["depth"] = _positive_int("depth", out["depth"])
+        out["planning_steps"] = check_count("planning_steps", out["planning_steps"])
+        out["max_outcomes"] = _positive_int("max_outcomes", out["max_outcomes"])
+        out["model"] = _choice("model", out["model"], MODELS)
+        for flag in ("learn", "write_back", "persist"):
+            if flag in out:
+                out[flag] = _flag(flag, out[flag])
+        if out["model"] != "exact":
+            out["learn"] = True
+        try:
+            out["q_init"] = float(out["q_init"])
+        except (TypeError, ValueError):
+            raise ValueError(f"q_init must be a number, got {out['q_init']!r}") from None
+        if "simulations" in out:
+            out["simulations"] = _positive_int("simulations", out["simulations"])
+        if "c" in out:
+            c = out["c"]
+            if isinstance(c, bool) or not isinstance(c, int | float) or not c >= 0:
+                raise ValueError(f"c must be a non-negative number, got {c!r}")
+            out["c"] = float(c)
+        if "evaluation" in out:
+            out["evaluation"] = _choice("evaluation", out["evaluation"], tuple(EVALUATIONS))
+        if "key" in out:
+            out["key"] = _choice("key", out["key"], tuple(KEYS))
+        if "policy" in out:
+            out["policy"] = _choice("policy", out["policy"], ("random", "greedy"))
+        return out
+
+    @classmethod
+    def needs_model_for(cls, params: Mapping[str, Any]) -> bool:
+        return bool(params["model"] == "exact")
+
+    @classmethod
+    def build_state(
+        cls, n_states: int, n_actions: int, model: TabularModel | None, params: Mapping[str, Any]
+    ) -> NamedTuple:
+        kind = params["model"]
+        searched: Any
+        if kind == "exact":
+            if model is None:
+                raise ValueError(f"{cls.name} with model='exact' needs an env with an exact model")
+            searched = model
+        elif kind == "sample":
+            searched = new_sample_model(n_states, n_actions)
+        else:
+            searched = new_distribution_model(n_states, n_actions, params["max_outcomes"])
+        depth = params["depth"]
+        if cls.method == METHOD_MCTS:
+            tree = new_tree(n_states, n_actions, depth, params["key"])
+        else:
+            tree = new_tree(1, n_actions, 1)
+        return SearchAgentState(
+            q=np.full((n_states, n_actions), params["q_init"]),
+            model=searched,
+            tree=tree,
+            root_n=np.zeros(n_actions),
+            root_q=np.full(n_actions, np.nan),
+            counters=np.zeros(4, dtype=np.int64),
+            method=cls.method,
+            learned=kind != "exact",
+            learn=params["learn"],
+            simulations=params.get("simulations", 1),
+            depth=depth,
+            c=params.get("c", 0.0),
+            gamma=params["gamma"],
+            alpha=params["alpha"],
+            epsilon=params["epsilon"],
+            planning_steps=params["planning_steps"],
+            evaluation=EVALUATIONS[params.get("evaluation", "rollout")],
+            key=KEYS[params.get("key", "state")],
+            persist=params.get("persist", False),
+            write_back=params["write_back"],
+            greedy_rollouts=params.get("policy", "random") == "greedy",
+        )
+
+    # -- search statistics ----------------------------------------------------------------
+    @property
+    def model(self) -> Any:
+        """The model searched (the exact one, or the one being learned)."""
+        return self.state.model  # type: ignore[attr-defined]
+
+    @property
+    def last_search(self) -> dict[str, np.ndarray]:
+        """Root statistics of the last decision searched: ``visits`` and ``values`` (float64[A])."""
+        st: Any = self.state
+        return {"visits": st.root_n.copy(), "values": st.root_q.copy()}
+
+    @property
+    def stats(self) -> dict[str, float]:
+        """Decisions searched, simulations, model steps, real steps, and model steps per decision."""
+        c = self.state.counters  # type: ignore[attr-defined]
+        decisions = int(c[DECISIONS])
+        return {
+            "decisions": decisions,
+            "simulations": int(c[SIMULATIONS]),
+            "model_steps": int(c[MODEL_STEPS]),
+            "real_steps": int(c[REAL_STEPS]),
+            "model_steps_per_decision": float(c[MODEL_STEPS]) / decisions if decisions else 0.0,
+        }
+
+
+class MCTS(SearchAgent):
+    """Acts by UCT search (section 8.11) from every state it is in.
+
+    ``MCTS(env_or_model, simulations=200, c=1.0, depth=50, gamma=0.95, persist=True,
+    evaluation="rollout", key="state", write_back=False, epsilon=0.0, model="exact",
+    planning_steps=0, learn=False, alpha=0.1, q_init=0.0, seed=None)``.
+
+    ``persist`` keeps the per-state statistics (``agent.tree``) between decisions;
+    ``evaluation`` values new leaves by a random rollout, ``"greedy-rollout"`` on ``q`` or the
+    ``"value"`` function ``max q``; ``key="horizon"`` keys nodes by (steps left, state).
+    """
+
+    name = "mcts"
+    method = METHOD_MCTS
+    extra: ClassVar[dict[str, Any]] = {
+        "simulations": 200, "c": 1.0, "persist": True, "evaluation": "rollout", "key": "state",
+    }
+
+    @property
+    def tree(self) -> Any:
+        """The ``SearchTree`` (kept across decisions when ``persist``)."""
+        return self.state.tree  # type: ignore[attr-defined]
+
+    def search(self, obs: int, *, simulations: int | None = None, seconds: float | None = None) -> SearchResult:
+        """Search from ``obs`` into the agent's tree without acting (a budget in simulations or seconds).
+
+        The tree is cleared first unless the agent persists it; ``q`` is not written back.
+        """
+        st: Any = self.state
+        if not st.persist:
+            from dynaplan.search.mcts import clear_tree
+
+            clear_tree(st.tree)
+        inv_key = {v: k for k, v in KEYS.items()}
+        inv_eval = {v: k for k, v in EVALUATIONS.items()}
+        return mcts_search(
+            st.model, int(obs), simulations=simulations or st.simulations, seconds=seconds, c=st.c, gamma=st.gamma,
+            depth=st.depth, evaluation=inv_eval[st.evaluation], key=inv_key[st.key], q=st.q, tree=st.tree, rng=self.rng,
+        )
+
+
+class DynaMCTS(MCTS):
+    """Dyna with search: Dyna-Q on a learned sample model, acting by MCTS over that model.
+
+    ``MCTS`` with defaults ``model="sample", planning_steps=5`` (any ``MCTS`` parameter works).
+    """
+
+    name = "dyna-mcts"
+    extra: ClassVar[dict[str, Any]] = {**MCTS.extra, "model": "sample", "planning_steps": 5}
+
+
+class RolloutPlanner(SearchAgent):
+    """Acts by rollout planning (section 8.10): the best mean return of each action then the policy.
+
+    ``RolloutPlanner(env_or_model, simulations=100, policy="random", depth=50, gamma=0.95,
+    write_back=False, epsilon=0.0, model="exact", planning_steps=0, learn=False, seed=None)``;
+    ``policy="greedy"`` rolls out the greedy policy of ``q``.
+    """
+
+    name = "rollout"
+    method = METHOD_ROLLOUT
+    extra: ClassVar[dict[str, Any]] = {"simulations": 100, "policy": "random"}
+
+
+class Lookahead(SearchAgent):
+    """Acts by heuristic search (section 8.9): depth-limited expected backups, ``max q`` at the leaves.
+
+    ``Lookahead(env_or_model, depth=3, gamma=0.95, write_back=False, epsilon=0.0, model="exact",
+    planning_steps=0, learn=False, seed=None)``; cost (A K)^depth outcomes per decision.
+    """
+
+    name = "lookahead"
+    method = METHOD_LOOKAHEAD
+    extra: ClassVar[dict[str, Any]] = {"depth": 3}
