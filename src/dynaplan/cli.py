@@ -83,88 +83,353 @@ def positive(value: int, name: str) -> int:
     return value
 
 
+# -- experiments: specs, runner, store (issue 3) ------------------------------------------------
+RunnerWorkers = Annotated[
+    int | None,
+    typer.Option("--workers", help="Local worker processes [default: the cores; small jobs run in-process]."),
+]
+RunnerBackend = Annotated[str, typer.Option("--backend", help="local (process pool) or ray.")]
+RunnerAddress = Annotated[
+    str | None, typer.Option("--address", help="Ray cluster address (with --backend ray), e.g. auto.")
+]
+RunnerRetries = Annotated[int, typer.Option("--max-retries", help="Re-runs of a task whose worker process died.")]
+RunnerResume = Annotated[
+    bool, typer.Option("--resume", help="Continue the experiment stored in --out: run only what is missing.")
+]
+SetOption = Annotated[
+    list[str] | None,
+    typer.Option("--set", help="Override a key of the spec: key=value (TOML; a list makes a grid axis). Repeatable."),
+]
+
+
+def _resume_spec(out_dir: Path, given: Any) -> Any:
+    """The spec stored in ``out_dir`` (for ``--resume``); ``given`` must match it if not None."""
+    from dynaplan.experiments.spec import parse_spec
+    from dynaplan.experiments.store import SPEC_FILE, Store
+
+    text = Store(out_dir).stored_spec()
+    if text is None:
+        fail(f"{out_dir}: nothing to resume (no {SPEC_FILE}); run without --resume first")
+    stored = parse_spec(str(text), source=str(out_dir / SPEC_FILE))
+    if given is not None and given.config_hash() != stored.config_hash():
+        fail(f"{out_dir} holds a different experiment than the spec given; drop --resume to run it there "
+             "(runs the two share are kept) or choose another --out")
+    return stored
+
+
+def _execute(spec: Any, out_dir: Path, workers: int | None, backend: str, address: str | None, max_retries: int,
+             extra: dict[str, Any] | None = None) -> Any:
+    """Run a validated spec into the store ``out_dir`` with a progress bar; returns the ``SpecRun``."""
+    from dynaplan.experiments.runner import run_spec, total_runs
+
+    positive(max_retries + 1, "--max-retries + 1")
+    if workers is not None:
+        positive(workers, "--workers")
+    try:
+        with progress_bar(total_runs(spec), spec.name) as advance:
+            result = run_spec(spec, out_dir, workers=workers, backend=backend, address=address,
+                              max_retries=max_retries, progress=advance, extra_manifest=extra)
+    except KeyboardInterrupt:
+        err_console.print(f"finished runs are saved in {out_dir}; continue with --resume --out {out_dir}")
+        raise
+    if result.runs_reused:
+        console.print(f"{result.runs_reused} of {result.runs_total} runs were already done in {out_dir}")
+    return result
+
+
+def _size_overrides(runs: int | None, episodes: int | None, seed: int | None, sets: list[str] | None) -> dict[str, Any]:
+    from dynaplan.experiments.spec import parse_set
+
+    overrides: dict[str, Any] = {}
+    if runs is not None:
+        overrides["seeds"] = positive(runs, "--runs")
+    if episodes is not None:
+        overrides["episodes"] = positive(episodes, "--episodes")
+    if seed is not None:
+        if seed < 0:
+            fail(f"--seed must be a non-negative integer, got {seed}")
+        overrides["root_seed"] = seed
+    for item in sets or []:
+        key, value = parse_set(item)
+        overrides[key] = value
+    return overrides
+
+
 @app.command()
 def reproduce(
-    name: Annotated[str, typer.Argument(help="Which result: dyna-maze.")],
-    runs: Annotated[int, typer.Option(help="Independent runs (seeds) per curve.")] = 30,
-    episodes: Annotated[int, typer.Option(help="Episodes per run.")] = 50,
-    planning_steps: Annotated[str, typer.Option(help="Planning steps per real step, comma-separated.")] = "0,5,50",
-    seed: Annotated[int, typer.Option(help="Root seed; run i uses SeedSequence(seed, spawn_key=(i,)).")] = 0,
+    name: Annotated[str | None, typer.Argument(help="Which result (see --list), e.g. dyna-maze.")] = None,
+    list_: Annotated[bool, typer.Option("--list", help="List the reproductions and exit.")] = False,
+    show: Annotated[str | None, typer.Option("--show", help="Print the spec of a reproduction and exit.")] = None,
+    runs: Annotated[int | None, typer.Option(help="Independent runs (seeds) per curve [default: the spec's].")] = None,
+    episodes: Annotated[int | None, typer.Option(help="Episodes per run [default: the spec's].")] = None,
+    planning_steps: Annotated[
+        str | None, typer.Option(help="Planning steps per real step, comma-separated (dyna-maze).")
+    ] = None,
+    seed: Annotated[int | None, typer.Option(help="Root seed; run i uses SeedSequence(seed, spawn_key=(i,)).")] = None,
+    set_: SetOption = None,
     out: Annotated[Path | None, typer.Option(help="Output directory [default: results/NAME].")] = None,
+    workers: RunnerWorkers = None,
+    backend: RunnerBackend = "local",
+    address: RunnerAddress = None,
+    max_retries: RunnerRetries = 3,
+    resume: RunnerResume = False,
 ) -> None:
-    """Reproduce a planning result of Sutton & Barto chapter 8: table, figure and summary."""
+    """Reproduce a result of Sutton & Barto chapter 8: runs its shipped spec, then table, figure, summary."""
     from dynaplan.experiments.reproductions import load_all
-    from dynaplan.experiments.store import write_table
+    from dynaplan.experiments.spec import load_spec, shipped_specs, validate_spec
 
     reps = load_all()
+    if list_:
+        listing = Table(title="Reproductions (--show NAME prints the spec)", title_justify="left")
+        listing.add_column("name")
+        listing.add_column("title")
+        for rep_name in sorted(reps):
+            listing.add_row(rep_name, reps[rep_name].title)
+        console.print(listing)
+        return
+    if show is not None:
+        if show not in reps:
+            fail(f"unknown reproduction {show!r}; choose from: {', '.join(sorted(reps))}")
+        spec_name = reps[show].spec
+        if not spec_name:
+            fail(f"reproduction {show!r} has no shipped spec")
+        sys.stdout.write(shipped_specs()[spec_name].read_text())
+        return
+    if name is None:
+        fail("give a reproduction NAME (see dynaplan reproduce --list)")
+    assert name is not None
     if name not in reps:
         fail(f"unknown reproduction {name!r}; choose from: {', '.join(sorted(reps))}")
     rep = reps[name]
-    ns = parse_int_list(planning_steps, "--planning-steps")
-    positive(runs, "--runs")
-    positive(episodes, "--episodes")
+    overrides = _size_overrides(runs, episodes, seed, set_)
+    if planning_steps is not None:
+        overrides["planning_steps"] = parse_int_list(planning_steps, "--planning-steps")
     out_dir = out or Path("results") / name
-    with progress_bar(runs * len(ns), name) as advance:
-        table = rep.run(runs=runs, episodes=episodes, planning_steps=ns, seed=seed, progress=advance)
-    csv_path, pq_path = write_table(table, out_dir)
+    if not rep.spec:  # a reproduction that is only a function
+        from dynaplan.experiments.store import write_table
+
+        options = {"seeds" if k == "seeds" else k: v for k, v in overrides.items()}
+        with progress_bar(int(options.get("seeds", 30)), name) as advance:
+            table = rep.run(progress=advance, **options)
+        paths = write_table(table, out_dir)
+    else:
+        if resume:
+            if overrides:
+                fail("--resume continues the experiment stored in --out; give no --runs/--episodes/--seed/--set")
+            spec = _resume_spec(out_dir, None)
+        else:
+            base = load_spec(shipped_specs()[rep.spec], validate=False)
+            spec = validate_spec(base.with_overrides(overrides))
+        result = _execute(spec, out_dir, workers, backend, address, max_retries, {"reproduction": name})
+        table, paths = result.table, result.paths
     fig = rep.figure(table, out_dir / "figure.png")
     print_table(rep.summary(table), rep.title)
-    console.print(f"wrote {csv_path}, {pq_path}, {fig}")
+    console.print(f"wrote {', '.join(map(str, paths))}, {fig}")
 
 
 @app.command()
 def run(
-    agent: Annotated[str, typer.Option(help="Agent name, e.g. q-learning, dyna-q.")],
-    episodes: Annotated[int, typer.Option(help="Episodes per run.")],
-    out: Annotated[Path, typer.Option(help="Output directory.")],
-    env: Annotated[str | None, typer.Option(help="A registered Gymnasium env id with Discrete spaces.")] = None,
-    maze: Annotated[Path | None, typer.Option(help="A maze layout file (# wall, S start, G goal, . free).")] = None,
-    runs: Annotated[int, typer.Option(help="Independent runs (seeds).")] = 10,
-    planning_steps: Annotated[int | None, typer.Option(help="Planning steps per real step.")] = None,
-    alpha: Annotated[float, typer.Option(help="Step size, in (0, 1].")] = 0.1,
-    epsilon: Annotated[float, typer.Option(help="Exploration rate, in [0, 1].")] = 0.1,
-    gamma: Annotated[float, typer.Option(help="Discount, in [0, 1].")] = 0.95,
-    seed: Annotated[int, typer.Option(help="Root seed.")] = 0,
+    spec_file: Annotated[Path | None, typer.Argument(metavar="[SPEC]", help="An experiment spec (TOML).")] = None,
+    out: Annotated[Path | None, typer.Option(help="Output directory [default: results/NAME].")] = None,
+    runs: Annotated[int | None, typer.Option(help="Independent runs (seeds) [spec: its seeds; else 10].")] = None,
+    episodes: Annotated[int | None, typer.Option(help="Episodes per run.")] = None,
+    seed: Annotated[int | None, typer.Option(help="Root seed.")] = None,
+    set_: SetOption = None,
+    workers: RunnerWorkers = None,
+    backend: RunnerBackend = "local",
+    address: RunnerAddress = None,
+    max_retries: RunnerRetries = 3,
+    resume: RunnerResume = False,
+    agent: Annotated[str | None, typer.Option(help="Without SPEC: agent name, e.g. q-learning, dyna-q.")] = None,
+    env: Annotated[str | None, typer.Option(help="Without SPEC: a Gymnasium env id (Discrete spaces).")] = None,
+    maze: Annotated[Path | None, typer.Option(help="Without SPEC: a maze layout file (# wall, S, G, . free).")] = None,
+    planning_steps: Annotated[int | None, typer.Option(help="Without SPEC: planning steps per real step.")] = None,
+    alpha: Annotated[float, typer.Option(help="Without SPEC: step size, in (0, 1].")] = 0.1,
+    epsilon: Annotated[float, typer.Option(help="Without SPEC: exploration rate, in [0, 1].")] = 0.1,
+    gamma: Annotated[float, typer.Option(help="Without SPEC: discount, in [0, 1].")] = 0.95,
 ) -> None:
-    """Run one agent on one env (or maze file) for many seeds; writes results.csv/.parquet."""
-    import gymnasium as gym
+    """Run an experiment spec (or one agent on one env for many seeds) into a resumable result store.
 
-    import dynaplan
-    from dynaplan.agents import AGENTS
-    from dynaplan.envs.layouts import load_layout
-    from dynaplan.experiments.runner import run_cells
-    from dynaplan.experiments.store import write_table
+    `dynaplan run SPEC.toml [--out DIR]`; `dynaplan run --resume --out DIR` continues an interrupted
+    one; `dynaplan run --agent dyna-q --env ID --episodes 50 --out DIR` runs a one-cell sweep.
+    """
+    from dynaplan.experiments.spec import Spec, load_spec, validate_spec
 
-    if (env is None) == (maze is None):
-        fail("give exactly one of --env ENV_ID or --maze FILE")
-    if agent not in AGENTS:
-        fail(f"unknown agent {agent!r}; choose from: {', '.join(sorted(AGENTS))}")
-    positive(runs, "--runs")
-    positive(episodes, "--episodes")
-    cell: dict[str, Any] = {"agent": agent, "episodes": episodes, "alpha": alpha, "epsilon": epsilon, "gamma": gamma}
-    if planning_steps is not None:
-        cell["planning_steps"] = planning_steps
-    AGENTS[agent].check_params({k: v for k, v in cell.items() if k not in ("agent", "episodes")})
-    if maze is not None:
-        load_layout(maze)  # validates, naming file, line and column
-        cell["maze"] = str(maze)
+    legacy = agent is not None or env is not None or maze is not None
+    if spec_file is not None and legacy:
+        fail("give either SPEC or --agent/--env/--maze, not both")
+    if spec_file is not None:
+        overrides = _size_overrides(runs, episodes, seed, set_)
+        spec = validate_spec(load_spec(spec_file, validate=False).with_overrides(overrides))
+        out_dir = out or Path("results") / spec.name
+        if resume:
+            _resume_spec(out_dir, spec)
+    elif legacy:
+        if agent is None or episodes is None:
+            fail("without SPEC, give --agent and --episodes (and --env or --maze)")
+        if (env is None) == (maze is None):
+            fail("give exactly one of --env ENV_ID or --maze FILE")
+        if out is None:
+            fail("without SPEC, give --out DIR")
+        params: dict[str, Any] = {"agent": agent, "episodes": episodes}
+        params.update(alpha=alpha, epsilon=epsilon, gamma=gamma)
+        if planning_steps is not None:
+            params["planning_steps"] = planning_steps
+        if maze is not None:
+            from dynaplan.envs.layouts import load_layout
+
+            load_layout(maze)  # validates, naming file, line and column
+            params["maze"] = str(maze)
+        else:
+            params["env"] = env
+        base = Spec(name=str(agent), kind="episodes", seeds=10, params=params, source="command line")
+        sizes = _size_overrides(runs, None, seed, set_)
+        spec = validate_spec(base.with_overrides(sizes))
+        if env is not None:  # the env must also have an exact model to step in compiled code
+            import gymnasium as gym
+
+            import dynaplan
+
+            probe = gym.make(env)
+            dynaplan.agents.discrete_sizes(probe)
+            dynaplan.model_of(probe)
+        assert out is not None
+        out_dir = out
+        if resume:
+            _resume_spec(out_dir, spec)
     else:
-        assert env is not None
-        if env not in gym.registry:
-            fail(f"unknown env {env!r} (not a registered Gymnasium id)")
-        probe = gym.make(env)
-        dynaplan.agents.discrete_sizes(probe)
-        dynaplan.model_of(probe)
-        cell["env"] = env
-    seeds = list(dynaplan.run_seeds(seed, runs))
-    with progress_bar(runs, agent) as advance:
-        table = run_cells("episodes", [cell], seeds, progress=advance)
-    csv_path, pq_path = write_table(table, out)
-    last = table[table.episode > table.episode.max() - 10]
-    console.print(
-        f"{agent}: mean steps over the last 10 episodes {last.steps.mean():.2f}, mean return {last['return'].mean():.3f}"
-    )
-    console.print(f"wrote {csv_path}, {pq_path}")
+        if not resume or out is None:
+            fail("give a SPEC file, or --resume --out DIR, or --agent/--episodes/--env (see --help)")
+        assert out is not None
+        out_dir = out
+        spec = _resume_spec(out_dir, None)
+    result = _execute(spec, out_dir, workers, backend, address, max_retries)
+    table = result.table
+    if {"episode", "steps"} <= set(table.columns):
+        last = table[table.episode > table.episode.max() - 10]
+        line = f"{spec.name}: mean steps over the last 10 episodes {last.steps.mean():.2f}"
+        if "return" in table.columns:
+            line += f", mean return {last['return'].mean():.3f}"
+        console.print(line)
+    console.print(f"{result.runs_done} runs in {result.elapsed:.1f} s; wrote {', '.join(map(str, result.paths))}")
+
+
+def _experiment(directory: Path) -> tuple[Any, Any, list[str]]:
+    """(table, stored spec or None, the keys that vary between cells) of an experiment directory."""
+    from dynaplan.experiments.spec import SpecError, parse_spec
+    from dynaplan.experiments.store import SPEC_FILE, Store, read_results
+
+    if not directory.is_dir():
+        fail(f"{directory}: no such experiment directory")
+    table = read_results(directory)
+    text = Store(directory).stored_spec()
+    spec = None
+    if text is not None:
+        try:
+            spec = parse_spec(text, source=str(directory / SPEC_FILE), validate=False)
+        except SpecError:
+            spec = None
+    varying = [k for k in (spec.varying_keys() if spec else []) if k in table.columns]
+    return table, spec, varying
+
+
+def _columns(text: str | None, table: Any, option: str) -> list[str]:
+    names = [c.strip() for c in (text or "").split(",") if c.strip()]
+    for c in names:
+        if c not in table.columns:
+            fail(f"{option}: no column {c!r}; columns: {', '.join(map(str, table.columns))}")
+    return names
+
+
+@app.command()
+def plot(
+    directory: Annotated[Path, typer.Argument(metavar="DIR", help="An experiment directory (run/reproduce --out).")],
+    x: Annotated[str | None, typer.Option(help="Column on the x axis [default: episode, else step].")] = None,
+    y: Annotated[str | None, typer.Option(help="Column to average [default: steps, else return].")] = None,
+    group: Annotated[
+        str | None, typer.Option(help="Columns giving one curve each, comma-separated [default: what the spec varies].")
+    ] = None,
+    out: Annotated[Path | None, typer.Option(help="Figure file [default: DIR/plot-Y.png].")] = None,
+    logy: Annotated[bool, typer.Option(help="Log scale on y.")] = False,
+) -> None:
+    """Learning curves of any experiment: mean over runs with 95% bands, one curve per group."""
+    import numpy as np
+
+    from dynaplan.plot.curves import line_with_band
+
+    table, spec, varying = _experiment(directory)
+    cols = list(map(str, table.columns))
+    xcol = _columns(x, table, "--x")[0] if x else next((c for c in ("episode", "step", "t") if c in cols), None)
+    if xcol is None:
+        fail(f"--x: give the x column; columns: {', '.join(cols)}")
+    numeric = [c for c in cols if c not in ("seed", xcol) and np.issubdtype(table[c].dtype, np.number)]
+    ycol = _columns(y, table, "--y")[0] if y else next((c for c in ("steps", "return") if c in cols), None)
+    ycol = ycol or next((c for c in numeric if c not in varying), None)
+    if ycol is None:
+        fail(f"--y: give the column to plot; columns: {', '.join(cols)}")
+    if not np.issubdtype(table[ycol].dtype, np.number):
+        fail(f"--y: column {ycol!r} is not numeric")
+    groups = _columns(group, table, "--group") if group is not None else [c for c in varying if c not in (xcol, ycol)]
+    series: dict[str, Any] = {}
+    parts = table.groupby(groups, sort=True) if groups else [((), table)]
+    for key, part in parts:
+        key = key if isinstance(key, tuple) else (key,)
+        label = ", ".join(f"{g}={v}" for g, v in zip(groups, key)) or str(ycol)
+        g = part.groupby(xcol)[ycol].agg(["mean", "std", "count"]).reset_index()
+        g["sem"] = g["std"] / np.sqrt(g["count"])
+        series[label] = g
+    title = spec.title or spec.name if spec is not None else str(directory)
+    path = line_with_band(series, x=str(xcol), path=out or directory / f"plot-{ycol}.png", xlabel=str(xcol),
+                          ylabel=f"{ycol} (mean, 95% band)", title=title, logy=logy)
+    console.print(f"wrote {path}")
+
+
+@app.command()
+def summarize(
+    directory: Annotated[Path, typer.Argument(metavar="DIR", help="An experiment directory (run/reproduce --out).")],
+    y: Annotated[str | None, typer.Option(help="Column to summarize [default: steps, else return].")] = None,
+    by: Annotated[str | None, typer.Option(help="Group columns, comma-separated [default: what varies].")] = None,
+    last: Annotated[int, typer.Option(help="Also average the last K values of the x column (episode).")] = 10,
+) -> None:
+    """A table of an experiment: runs, mean with 95% interval over runs, and the last-K mean per group."""
+    import json
+
+    import numpy as np
+    import pandas as pd
+
+    from dynaplan.experiments.store import MANIFEST
+
+    positive(last, "--last")
+    table, spec, varying = _experiment(directory)
+    cols = list(map(str, table.columns))
+    ycol = _columns(y, table, "--y")[0] if y else next((c for c in ("steps", "return") if c in cols), None)
+    if ycol is None:
+        fail(f"--y: give the column to summarize; columns: {', '.join(cols)}")
+    if not np.issubdtype(table[ycol].dtype, np.number):
+        fail(f"--y: column {ycol!r} is not numeric")
+    xcol = next((c for c in ("episode", "step", "t") if c in cols), None)
+    groups = _columns(by, table, "--by") if by is not None else [c for c in varying if c != ycol]
+    rows = []
+    parts = table.groupby(groups, sort=True) if groups else [((), table)]
+    for key, part in parts:
+        key = key if isinstance(key, tuple) else (key,)
+        per_run = part.groupby("seed")[ycol].mean() if "seed" in part else part[ycol]
+        row: dict[str, Any] = dict(zip(groups, key))
+        n = len(per_run)
+        row["runs"] = n
+        row[f"mean {ycol}"] = float(per_run.mean())
+        row["95% +-"] = float(1.96 * per_run.std(ddof=1) / np.sqrt(n)) if n > 1 else float("nan")
+        if xcol is not None:
+            xs = np.sort(part[xcol].unique())[-last:]
+            row[f"last {len(xs)} {xcol}s"] = float(part[part[xcol].isin(xs)][ycol].mean())
+        rows.append(row)
+    try:
+        manifest = json.loads((directory / MANIFEST).read_text())
+        status = f"{manifest.get('status')}, {manifest.get('runs_done')}/{manifest.get('runs_total')} runs"
+    except (OSError, ValueError):
+        status = "no manifest"
+    name = spec.name if spec is not None else str(directory)
+    print_table(pd.DataFrame(rows), f"{name} ({status}): {ycol} per run")
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -5,6 +5,11 @@ of seeds. A *kind* says how one cell is run for a batch of seeds and which rows 
 must be a pure function of its arguments (randomness only from the seeds), so results do not
 depend on which process, machine or order runs them. Register one with ``@register_kind``.
 
+A kind may also give ``check(cell)``: raise ``ValueError`` starting with the key's name for a bad
+or unknown key (``"alpha must be in (0, 1], got 2"``); specs are validated with it before
+anything runs, so a typo is one line naming the spec file and key, not a crash in a worker.
+Workers find a kind by name, importing the module that registered it (``Kind.module``).
+
 The built-in kind ``episodes`` runs an agent for a number of episodes on an env and returns one
 row per (seed, episode) with columns ``agent, planning_steps, seed, episode, steps, return``
 plus the cell's other parameters.
@@ -14,6 +19,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -23,6 +29,7 @@ from dynaplan.agents import AGENTS
 from dynaplan.experiments.batch import problem_of, run_batch
 
 RunFn = Callable[[Mapping[str, Any], Sequence[int]], pd.DataFrame]
+CheckFn = Callable[[Mapping[str, Any]], None]
 
 
 @dataclass(frozen=True)
@@ -33,24 +40,53 @@ class Kind:
       name: the name specs use (``kind = "episodes"``)
       run: ``run(cell, seeds) -> DataFrame`` with a ``seed`` column
       doc: one line for listings
+      check: ``check(cell)`` raises ``ValueError`` (starting with the key's name) for a bad cell
+      module: the module that registered it (imported by workers to find it)
     """
 
     name: str
     run: RunFn
     doc: str
+    check: CheckFn | None = None
+    module: str = ""
 
 
 KINDS: dict[str, Kind] = {}
 
 
-def register_kind(name: str, doc: str = "") -> Callable[[RunFn], RunFn]:
-    """Register ``run(cell, seeds) -> DataFrame`` as kind ``name`` (a decorator)."""
+def register_kind(name: str, doc: str = "", check: CheckFn | None = None) -> Callable[[RunFn], RunFn]:
+    """Register ``run(cell, seeds) -> DataFrame`` as kind ``name`` (a decorator).
+
+    ``check(cell)``, if given, validates a cell before any run (``ValueError`` naming the key).
+    """
 
     def deco(fn: RunFn) -> RunFn:
-        KINDS[name] = Kind(name, fn, doc or (fn.__doc__ or "").strip().splitlines()[0])
+        lines = (fn.__doc__ or "").strip().splitlines()
+        KINDS[name] = Kind(name, fn, doc or (lines[0] if lines else name), check, fn.__module__)
         return fn
 
     return deco
+
+
+def load_kinds() -> dict[str, Kind]:
+    """Every kind shipped with dynaplan (importing the reproductions registers theirs)."""
+    from dynaplan.experiments.reproductions import load_all
+
+    load_all()
+    return KINDS
+
+
+def get_kind(name: str, module: str = "") -> Kind:
+    """The kind ``name``, importing ``module`` (or every shipped reproduction) to find it."""
+    if name not in KINDS and module:
+        import importlib
+
+        importlib.import_module(module)
+    if name not in KINDS:
+        load_kinds()
+    if name not in KINDS:
+        raise ValueError(f"unknown kind {name!r}; choose from: {', '.join(sorted(KINDS))}")
+    return KINDS[name]
 
 
 def env_id_or_maze(cell: Mapping[str, Any]) -> tuple[str, dict[str, Any]]:
@@ -60,13 +96,45 @@ def env_id_or_maze(cell: Mapping[str, Any]) -> tuple[str, dict[str, Any]]:
     return str(cell["env"]), dict(cell.get("env_kwargs", {}))
 
 
-@register_kind("episodes", "an agent for a number of episodes; one row per (seed, episode)")
+_RESERVED = {"env", "maze", "env_kwargs", "agent", "episodes"}
+
+
+def check_episodes(cell: Mapping[str, Any]) -> None:
+    """``episodes`` cells: an agent name in ``AGENTS``, one of ``env`` (a registered id) or ``maze``
+    (a layout file), ``episodes`` >= 1, and parameters the agent accepts."""
+    import gymnasium as gym
+
+    agent = cell.get("agent")
+    if agent not in AGENTS:
+        raise ValueError(f"agent: unknown agent {agent!r}; choose from: {', '.join(sorted(AGENTS))}")
+    episodes = cell.get("episodes")
+    if isinstance(episodes, bool) or not isinstance(episodes, int) or episodes < 1:
+        raise ValueError(f"episodes must be an integer >= 1, got {episodes!r}")
+    if ("env" in cell) == ("maze" in cell):
+        raise ValueError("env: give exactly one of env (a Gymnasium id) or maze (a layout file)")
+    if "maze" in cell:
+        from dynaplan.envs.layouts import LayoutError, load_layout
+
+        if not isinstance(cell["maze"], str):
+            raise ValueError(f"maze must be a layout file path, got {cell['maze']!r}")
+        try:
+            load_layout(Path(cell["maze"]))
+        except LayoutError as exc:
+            raise ValueError(f"maze: {exc}") from None
+    else:
+        if not isinstance(cell["env"], str) or cell["env"] not in gym.registry:
+            raise ValueError(f"env: unknown env {cell['env']!r} (not a registered Gymnasium id)")
+        if not isinstance(cell.get("env_kwargs", {}), dict):
+            raise ValueError(f"env_kwargs must be a table, got {cell['env_kwargs']!r}")
+    AGENTS[str(agent)].check_params({k: v for k, v in cell.items() if k not in _RESERVED})
+
+
+@register_kind("episodes", "an agent for a number of episodes; one row per (seed, episode)", check=check_episodes)
 def run_episodes(cell: Mapping[str, Any], seeds: Sequence[int]) -> pd.DataFrame:
     """Cell keys: ``env`` (or ``maze``), ``agent``, ``episodes``, and the agent's parameters."""
     agent_name = str(cell["agent"])
     cls = AGENTS[agent_name]
-    reserved = {"env", "maze", "env_kwargs", "agent", "episodes"}
-    params = {k: v for k, v in cell.items() if k not in reserved}
+    params = {k: v for k, v in cell.items() if k not in _RESERVED}
     env_id, env_kwargs = env_id_or_maze(cell)
     problem = problem_of(env_id, **env_kwargs)
     episodes = int(cell["episodes"])

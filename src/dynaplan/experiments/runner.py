@@ -1,15 +1,143 @@
-"""Expand cells x seeds into batches of runs and collect their tidy rows (serial runner)."""
+"""Expand an experiment into tasks, run them on a backend, keep their rows in a store.
+
+A *task* is one cell and a batch of consecutive seeds of it (``Spec.batch_size()`` seeds: one
+kernel call per batch, few tasks, little overhead per task). A task is a pure function of
+(kind, cell, seeds): its rows do not depend on the process, the machine, the number of workers
+or the order tasks run in. The runner puts the rows back in plan order (cells as
+``Spec.expand`` lists them, seeds in order), so a spec gives the identical table with 1 worker,
+2 workers or on Ray, whether it ran at once or was interrupted and resumed.
+
+Seeds: run ``i`` of every cell uses ``run_seeds(root_seed, n)[i]``, the first word of
+``SeedSequence(root_seed, spawn_key=(i,))``; from that seed the kind derives its streams
+(``rng.agent_stream`` / ``rng.env_stream`` for the ``episodes`` kind).
+
+* ``run_cells(kind, cells, seeds, progress=...)``: the rows, in memory (no store).
+* ``run_spec(spec, out=DIR, ...)``: the same through a ``Store`` in ``DIR``: finished batches
+  are skipped, corrupt or partial ones redone, ``results.parquet`` / ``.csv`` written at the end.
+"""
 
 from __future__ import annotations
 
+import hashlib
+import time
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
-from dynaplan.experiments.kinds import KINDS
+from dynaplan.experiments.backends import Backend, make_backend
+from dynaplan.experiments.kinds import get_kind
+from dynaplan.experiments.spec import Spec, SpecError, canonical_json
+from dynaplan.experiments.store import Store, from_parquet_bytes, to_parquet_bytes
 
 Progress = Callable[[int], None]
+
+
+@dataclass(frozen=True)
+class Task:
+    """One cell and a batch of its seeds.
+
+    Attributes:
+      kind: kind name; ``module``: the module registering it (imported by a worker if needed)
+      cell_index: position of the cell in the plan; ``seed_start``: index of the first seed
+      cell: the cell's keys; ``seeds``: the run seeds of this batch
+      config_hash: sha256 of (kind, cell, seeds): the batch's identity in the store
+    """
+
+    kind: str
+    module: str
+    cell_index: int
+    seed_start: int
+    cell: Mapping[str, Any]
+    seeds: tuple[int, ...]
+    config_hash: str = field(default="")
+
+
+def task_hash(kind: str, cell: Mapping[str, Any], seeds: Sequence[int]) -> str:
+    """sha256 of what determines a batch's rows."""
+    return hashlib.sha256(canonical_json({"kind": kind, "cell": dict(cell), "seeds": list(seeds)}).encode()).hexdigest()
+
+
+def plan_tasks(kind: str, cells: Sequence[Mapping[str, Any]], seeds: Sequence[int], batch_size: int,
+               module: str = "") -> list[Task]:
+    """Tasks in plan order: for each cell, its seeds in batches of ``batch_size``."""
+    if batch_size < 1:
+        raise ValueError(f"batch_size must be >= 1, got {batch_size}")
+    tasks = []
+    for ci, cell in enumerate(cells):
+        for start in range(0, len(seeds), batch_size):
+            batch = tuple(int(s) for s in seeds[start : start + batch_size])
+            tasks.append(Task(kind, module, ci, start, dict(cell), batch, task_hash(kind, cell, batch)))
+    return tasks
+
+
+@dataclass(frozen=True)
+class TaskOutput:
+    """A task's rows and the seconds the kind took to produce them."""
+
+    frame: pd.DataFrame
+    duration: float
+
+
+def execute_task(task: Task) -> TaskOutput:
+    """Run one task (in any process): the kind's ``run(cell, seeds)``, timed."""
+    kind = get_kind(task.kind, task.module)
+    t0 = time.perf_counter()
+    frame = kind.run(task.cell, list(task.seeds))
+    return TaskOutput(frame, time.perf_counter() - t0)
+
+
+def _checked_bytes(task: Task, frame: Any) -> tuple[bytes, int]:
+    if not isinstance(frame, pd.DataFrame):
+        raise TypeError(f"kind {task.kind!r} returned {type(frame).__name__}, not a DataFrame")
+    if "seed" not in frame.columns:
+        raise ValueError(f"kind {task.kind!r} returned a table without a 'seed' column")
+    if not set(frame["seed"].unique()) <= set(task.seeds):
+        raise ValueError(f"kind {task.kind!r} returned rows for seeds it was not given")
+    return to_parquet_bytes(frame.reset_index(drop=True)), len(frame)
+
+
+def _combine(tasks: Sequence[Task], frames: Mapping[str, pd.DataFrame], cells: Sequence[Mapping[str, Any]],
+             varying: Sequence[str], columns: Sequence[str], source: str) -> pd.DataFrame:
+    """Rows in plan order, with the varying keys of each cell added as columns where missing."""
+    parts = []
+    for t in tasks:
+        f = frames[t.config_hash]
+        missing = [k for k in varying if k not in f.columns and k in t.cell]
+        if missing:
+            f = f.copy()
+            for i, k in enumerate(missing):
+                v = t.cell[k]
+                f.insert(i, k, [v] * len(f) if isinstance(v, list | dict) else v)
+        parts.append(f)
+    table = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame()
+    if columns:
+        absent = [c for c in columns if c not in table.columns]
+        if absent:
+            raise SpecError(f"{source}: columns: the table has no column {', '.join(map(repr, absent))} "
+                            f"(it has: {', '.join(map(str, table.columns))})")
+        table = table[list(columns)]
+    return table
+
+
+def varying_keys(cells: Sequence[Mapping[str, Any]]) -> list[str]:
+    """Keys whose value differs between cells, in first-seen order."""
+    keys: list[str] = []
+    for c in cells:
+        keys += [k for k in c if k not in keys]
+    return [k for k in keys if len({canonical_json(c.get(k)) for c in cells}) > 1]
+
+
+def _run(tasks: Sequence[Task], backend: Backend, on_done: Callable[[Task, bytes, int, float], None]) -> None:
+    unique = list({t.config_hash: t for t in tasks}.values())
+    try:
+        for task, out in backend.map_unordered(execute_task, unique):
+            data, rows = _checked_bytes(task, out.frame)
+            on_done(task, data, rows, out.duration)
+    finally:
+        backend.close()
 
 
 def run_cells(
@@ -19,14 +147,118 @@ def run_cells(
     *,
     batch_size: int = 10,
     progress: Progress | None = None,
+    workers: int = 1,
+    backend: str = "local",
+    address: str | None = None,
 ) -> pd.DataFrame:
-    """Run every cell for every seed, ``batch_size`` seeds per call; ``progress(n)`` after each."""
-    run = KINDS[kind].run
-    frames = []
-    for cell in cells:
-        for i in range(0, len(seeds), batch_size):
-            batch = list(seeds[i : i + batch_size])
-            frames.append(run(cell, batch))
-            if progress is not None:
-                progress(len(batch))
-    return pd.concat(frames, ignore_index=True)
+    """Every cell for every seed, ``batch_size`` seeds per task; ``progress(n)`` after each task.
+
+    Rows come back in plan order (cells, then seeds), with the keys that differ between cells
+    added as columns where the kind did not return them; each batch passes through Parquet, so
+    the table equals the one ``run_spec`` stores.
+    """
+    get_kind(kind)
+    tasks = plan_tasks(kind, cells, seeds, batch_size, get_kind(kind).module)
+    frames: dict[str, pd.DataFrame] = {}
+
+    def on_done(task: Task, data: bytes, rows: int, duration: float) -> None:
+        frames[task.config_hash] = from_parquet_bytes(data)
+        if progress is not None:
+            progress(len(task.seeds))
+
+    _run(tasks, make_backend(backend, workers=workers, address=address, n_tasks=len(tasks)), on_done)
+    return _combine(tasks, frames, cells, varying_keys(cells), (), "<cells>")
+
+
+@dataclass(frozen=True)
+class SpecRun:
+    """What ``run_spec`` did.
+
+    Attributes:
+      table: the combined tidy table
+      runs_total: cells x seeds; runs_reused: runs found done in the store; runs_done: run now
+      elapsed: seconds; paths: the combined table's files (empty without a store)
+    """
+
+    table: pd.DataFrame
+    runs_total: int
+    runs_reused: int
+    runs_done: int
+    elapsed: float
+    paths: tuple[Path, ...] = ()
+
+
+def total_runs(spec: Spec) -> int:
+    """Cells x seeds."""
+    return len(spec.expand()) * spec.seeds
+
+
+def run_spec(
+    spec: Spec,
+    out: Path | None = None,
+    *,
+    workers: int | None = None,
+    backend: str = "local",
+    address: str | None = None,
+    max_retries: int = 3,
+    progress: Progress | None = None,
+    extra_manifest: Mapping[str, Any] | None = None,
+) -> SpecRun:
+    """Run a (validated) spec; with ``out``, through a ``Store`` there (resuming what is done).
+
+    ``workers``: local processes (default: the cores; a single task or ``workers=1`` runs in
+    this process). ``backend``: ``local`` or ``ray`` (``address`` of a cluster; ``max_retries``
+    re-runs a task whose worker died). ``progress(n)``: called with runs finished (first with
+    the runs found done).
+    """
+    t0 = time.perf_counter()
+    kind = get_kind(spec.kind, spec.module)
+    cells = spec.expand()
+    tasks = plan_tasks(spec.kind, cells, spec.run_seeds(), spec.batch_size(), spec.module or kind.module)
+    frames: dict[str, pd.DataFrame] = {}
+    store = Store(out) if out is not None else None
+    reused = 0
+    if store is not None:
+        header = {"name": spec.name, "kind": spec.kind, "spec_hash": spec.config_hash(), "seeds": spec.seeds,
+                  "root_seed": spec.root_seed, "cells": len(cells), **(extra_manifest or {})}
+        plan = [{"config_hash": t.config_hash, "cell_index": t.cell_index, "seed_start": t.seed_start,
+                 "cell": dict(t.cell), "seeds": list(t.seeds)} for t in tasks]
+        done = store.begin(spec.to_toml(), header, plan)
+        for t in tasks:
+            if t.config_hash in done and t.config_hash not in frames:
+                f = store.load(t.config_hash)
+                if f is not None:
+                    frames[t.config_hash] = f
+        reused = sum(len(t.seeds) for t in tasks if t.config_hash in frames)
+        if progress is not None and reused:
+            progress(reused)
+    pending = [t for t in tasks if t.config_hash not in frames]
+    ran = 0
+
+    def on_done(task: Task, data: bytes, rows: int, duration: float) -> None:
+        nonlocal ran
+        if store is not None:
+            store.save(task.config_hash, data, rows, duration)
+        frames[task.config_hash] = from_parquet_bytes(data)
+        ran += len(task.seeds)
+        if progress is not None:
+            progress(len(task.seeds))
+
+    n_unique = len({t.config_hash for t in pending})
+    try:
+        if pending:
+            _run(pending, make_backend(backend, workers=workers, address=address, n_tasks=n_unique,
+                                       max_retries=max_retries), on_done)
+        table = _combine(tasks, frames, cells, spec.varying_keys(), spec.columns, spec.source)
+    except KeyboardInterrupt:
+        if store is not None:
+            store.mark("interrupted")
+        raise
+    except BaseException as exc:
+        if store is not None:
+            store.mark("failed", error=" ".join(str(exc).split())[:500])
+        raise
+    paths: tuple[Path, ...] = ()
+    if store is not None:
+        paths = store.finish(table)
+    return SpecRun(table, sum(len(t.seeds) for t in tasks), reused, ran, time.perf_counter() - t0, paths)

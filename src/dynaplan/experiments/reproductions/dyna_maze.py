@@ -2,41 +2,22 @@
 
 Book settings: 30 runs, alpha 0.1, epsilon 0.1, gamma 0.95, Q starts at 0, ties broken at
 random, 50 episodes; the curve shows mean steps per episode from episode 2 on.
+
+The runs are the shipped spec ``experiments/specs/dyna-maze.toml`` (kind ``episodes``); this
+module adds the figure and the summary. ``run(runs=30, episodes=50, planning_steps=[0, 5, 50],
+seed=0, alpha=.., epsilon=.., gamma=.., progress=None)`` returns the table in memory.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from dynaplan.experiments.reproductions import Reproduction, register_reproduction
-from dynaplan.experiments.runner import Progress, run_cells
-from dynaplan.rng import run_seeds
+from dynaplan.experiments.reproductions import register_reproduction, spec_reproduction
 
 ENV_ID = "dynaplan/DynaMaze-v0"
-
-
-def run(
-    runs: int = 30,
-    episodes: int = 50,
-    planning_steps: Sequence[int] = (0, 5, 50),
-    seed: int = 0,
-    alpha: float = 0.1,
-    epsilon: float = 0.1,
-    gamma: float = 0.95,
-    progress: Progress | None = None,
-) -> pd.DataFrame:
-    """Tidy table: one row per (planning steps, run, episode): agent, planning_steps, seed, episode, steps."""
-    cells = [
-        {"env": ENV_ID, "agent": "dyna-q", "episodes": episodes, "planning_steps": int(n),
-         "alpha": alpha, "epsilon": epsilon, "gamma": gamma}
-        for n in planning_steps
-    ]
-    table = run_cells("episodes", cells, list(run_seeds(seed, runs)), progress=progress)
-    return table[["agent", "planning_steps", "seed", "episode", "steps"]]
 
 
 def mean_curves(table: pd.DataFrame) -> pd.DataFrame:
@@ -64,7 +45,7 @@ def summary(table: pd.DataFrame, last: int = 10) -> pd.DataFrame:
             settle = int(c["episode"].iloc[i])
         rows.append(
             {
-                "planning_steps": int(n),
+                "planning_steps": int(n),  # type: ignore[arg-type]
                 "episode_2": float(c.loc[c.episode == 2, "mean"].iloc[0]) if (c.episode == 2).any() else np.nan,
                 "episode_3": float(c.loc[c.episode == 3, "mean"].iloc[0]) if (c.episode == 3).any() else np.nan,
                 f"last_{last}": final,
@@ -81,7 +62,7 @@ def figure(table: pd.DataFrame, path: Path) -> Path:
     curves = mean_curves(table)
     curves = curves[curves.episode >= 2]
     series = {
-        f"{n} planning steps" if n else "0 planning steps (direct RL only)": c
+        f"{n!s} planning steps" if n else "0 planning steps (direct RL only)": c
         for n, c in curves.groupby("planning_steps")
     }
     return line_with_band(
@@ -90,6 +71,5 @@ def figure(table: pd.DataFrame, path: Path) -> Path:
     )
 
 
-register_reproduction(
-    Reproduction("dyna-maze", "Example 8.1 / Figure 8.2: Dyna-Q with n = 0, 5, 50 in the Dyna maze", run, figure, summary)
-)
+REPRODUCTION = register_reproduction(spec_reproduction("dyna-maze", figure, summary))
+run = REPRODUCTION.run

@@ -1,0 +1,178 @@
+"""Where tasks run: in this process, a local process pool, or Ray tasks on a cluster.
+
+A backend maps a module-level function over tasks and yields ``(task, result)`` pairs as they
+finish, in any order; the runner puts results back in plan order, so tables never depend on the
+backend. ``ray`` is imported only when the Ray backend is chosen (``pip install dynaplan[ray]``).
+"""
+
+from __future__ import annotations
+
+import multiprocessing as mp
+import os
+import signal
+import sys
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from concurrent.futures.process import BrokenProcessPool
+from typing import Any, Protocol, TypeVar
+
+T = TypeVar("T")
+R = TypeVar("R")
+
+BACKENDS = ("local", "ray")
+
+
+class Backend(Protocol):
+    """Runs ``fn`` on every task; yields ``(task, fn(task))`` as each finishes."""
+
+    name: str
+
+    def map_unordered(self, fn: Callable[[T], R], tasks: Sequence[T]) -> Iterator[tuple[T, R]]: ...
+
+    def close(self) -> None: ...
+
+
+class SerialBackend:
+    """Every task in this process, in order (no start-up cost: the default for small jobs)."""
+
+    name = "serial"
+
+    def map_unordered(self, fn: Callable[[T], R], tasks: Sequence[T]) -> Iterator[tuple[T, R]]:
+        for task in tasks:
+            yield task, fn(task)
+
+    def close(self) -> None:
+        pass
+
+
+def _ignore_sigint() -> None:
+    # Ctrl-C goes to the whole process group: the parent handles it (records what is done and
+    # stops the workers); a worker must not die half-way through a batch on its own.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+class LocalPoolBackend:
+    """A pool of ``workers`` local processes (fork on POSIX: no re-import, kernels cached on disk).
+
+    A task whose worker dies (``BrokenProcessPool``) is resubmitted to a fresh pool, at most
+    ``max_retries`` times in all.
+    """
+
+    name = "local"
+
+    def __init__(self, workers: int, max_retries: int = 3) -> None:
+        self.workers = max(1, int(workers))
+        self.max_retries = max_retries
+        self._pool: ProcessPoolExecutor | None = None
+
+    def _new_pool(self) -> ProcessPoolExecutor:
+        method = "fork" if sys.platform.startswith("linux") else "spawn"
+        return ProcessPoolExecutor(self.workers, mp_context=mp.get_context(method), initializer=_ignore_sigint)
+
+    def map_unordered(self, fn: Callable[[T], R], tasks: Sequence[T]) -> Iterator[tuple[T, R]]:
+        retries = 0
+        todo = list(tasks)
+        while todo:
+            self._pool = self._pool or self._new_pool()
+            futures: dict[Future[R], T] = {self._pool.submit(fn, t): t for t in todo}
+            todo = []
+            try:
+                while futures:
+                    finished, _ = wait(futures, return_when=FIRST_COMPLETED)
+                    for f in finished:
+                        task = futures.pop(f)
+                        try:
+                            result = f.result()
+                        except BrokenProcessPool:
+                            todo.append(task)
+                            continue
+                        yield task, result
+            except BaseException:
+                self.close(kill=True)
+                raise
+            if todo:
+                retries += 1
+                self.close(kill=True)
+                if retries > self.max_retries:
+                    raise RuntimeError(f"a worker process died {retries} times; giving up ({len(todo)} tasks left)")
+
+    def close(self, kill: bool = False) -> None:
+        pool, self._pool = self._pool, None
+        if pool is None:
+            return
+        if kill:
+            for p in list(getattr(pool, "_processes", {}).values()):
+                if p.is_alive():
+                    p.kill()
+        pool.shutdown(wait=True, cancel_futures=True)
+
+
+class RayBackend:
+    """Ray tasks on a local instance or a cluster (``address``); ``max_retries`` re-runs a task
+    whose worker process died. Connects to a running Ray if one is initialized in this process,
+    else starts (and at ``close`` stops) one, or joins ``address`` (e.g. ``auto`` or
+    ``ray://head:10001``)."""
+
+    name = "ray"
+
+    def __init__(self, address: str | None = None, max_retries: int = 3) -> None:
+        try:
+            import ray
+        except ImportError:
+            raise ValueError("the ray backend needs Ray: pip install 'dynaplan[ray]'") from None
+        self._ray = ray
+        self.max_retries = max_retries
+        self._started = False
+        if not ray.is_initialized():
+            kwargs: dict[str, Any] = {"include_dashboard": False, "log_to_driver": False}
+            if address:
+                kwargs["address"] = address
+            ray.init(**kwargs)
+            self._started = True
+
+    def map_unordered(self, fn: Callable[[T], R], tasks: Sequence[T]) -> Iterator[tuple[T, R]]:
+        ray = self._ray
+        remote = ray.remote(max_retries=self.max_retries, num_cpus=1)(fn)
+        refs = {remote.remote(t): t for t in tasks}
+        try:
+            while refs:
+                ready, _ = ray.wait(list(refs), num_returns=1)
+                for ref in ready:
+                    task = refs.pop(ref)
+                    yield task, ray.get(ref)
+        except BaseException:
+            for ref in refs:
+                ray.cancel(ref, force=True)
+            raise
+
+    def close(self) -> None:
+        if self._started:
+            self._ray.shutdown()
+            self._started = False
+
+
+def default_workers() -> int:
+    """The number of cores this process may use."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # pragma: no cover - not Linux
+        return os.cpu_count() or 1
+
+
+def make_backend(name: str = "local", *, workers: int | None = None, address: str | None = None,
+                 n_tasks: int = 2, max_retries: int = 3) -> Backend:
+    """The backend to use: ``local`` is a process pool, or this process when ``workers`` is 1
+    or there is a single task (no start-up cost); ``ray`` sends tasks to Ray."""
+    if name not in BACKENDS:
+        raise ValueError(f"backend must be one of {', '.join(BACKENDS)}, got {name!r}")
+    if workers is not None and workers < 1:
+        raise ValueError(f"workers must be a positive integer, got {workers}")
+    if name == "ray":
+        return RayBackend(address, max_retries=max_retries)
+    if address:
+        raise ValueError("--address is for the ray backend (add --backend ray)")
+    n = default_workers() if workers is None else workers
+    n = min(n, n_tasks)
+    if n <= 1:
+        return SerialBackend()
+    return LocalPoolBackend(n, max_retries=max_retries)
