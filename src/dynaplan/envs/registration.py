@@ -14,6 +14,7 @@ ENVS: dict[str, tuple[str, dict[str, object]]] = {
     "dynaplan/ScaledDynaMaze-v0": ("dynaplan.envs.scaled_maze:ScaledMaze", {"scale": 2}),
     "dynaplan/SlipperyDynaMaze-v0": ("dynaplan.envs.scaled_maze:ScaledMaze", {"slip": 0.2}),
     "dynaplan/RandomMDP-v0": ("dynaplan.envs.random_mdp:RandomMDP", {}),
+    "dynaplan/Racetrack-v0": ("dynaplan.envs.racetrack:Racetrack", {}),
 }
 
 
