@@ -120,11 +120,14 @@ def _resume_spec(out_dir: Path, given: Any) -> Any:
 def _execute(spec: Any, out_dir: Path, workers: int | None, backend: str, address: str | None, max_retries: int,
              extra: dict[str, Any] | None = None) -> Any:
     """Run a validated spec into the store ``out_dir`` with a progress bar; returns the ``SpecRun``."""
+    from dynaplan.experiments.backends import check_backend
     from dynaplan.experiments.runner import run_spec, total_runs
 
-    positive(max_retries + 1, "--max-retries + 1")
     if workers is not None:
         positive(workers, "--workers")
+    if max_retries < 0:
+        fail(f"--max-retries must be >= 0, got {max_retries}")
+    check_backend(backend, workers, address, max_retries)
     try:
         with progress_bar(total_runs(spec), spec.name) as advance:
             result = run_spec(spec, out_dir, workers=workers, backend=backend, address=address,

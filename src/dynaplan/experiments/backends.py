@@ -159,18 +159,30 @@ def default_workers() -> int:
         return os.cpu_count() or 1
 
 
+def check_backend(name: str, workers: int | None = None, address: str | None = None, max_retries: int = 3) -> None:
+    """ValueError (one line) for backend options that cannot work; imports nothing."""
+    if name not in BACKENDS:
+        raise ValueError(f"backend must be one of {', '.join(BACKENDS)}, got {name!r}")
+    if workers is not None and (isinstance(workers, bool) or workers < 1):
+        raise ValueError(f"workers must be a positive integer, got {workers}")
+    if max_retries < 0:
+        raise ValueError(f"max_retries must be >= 0, got {max_retries}")
+    if address and name != "ray":
+        raise ValueError("an address is for the ray backend (add --backend ray)")
+    if name == "ray":
+        import importlib.util
+
+        if importlib.util.find_spec("ray") is None:
+            raise ValueError("the ray backend needs Ray: pip install 'dynaplan[ray]'")
+
+
 def make_backend(name: str = "local", *, workers: int | None = None, address: str | None = None,
                  n_tasks: int = 2, max_retries: int = 3) -> Backend:
     """The backend to use: ``local`` is a process pool, or this process when ``workers`` is 1
     or there is a single task (no start-up cost); ``ray`` sends tasks to Ray."""
-    if name not in BACKENDS:
-        raise ValueError(f"backend must be one of {', '.join(BACKENDS)}, got {name!r}")
-    if workers is not None and workers < 1:
-        raise ValueError(f"workers must be a positive integer, got {workers}")
+    check_backend(name, workers, address, max_retries)
     if name == "ray":
         return RayBackend(address, max_retries=max_retries)
-    if address:
-        raise ValueError("--address is for the ray backend (add --backend ray)")
     n = default_workers() if workers is None else workers
     n = min(n, n_tasks)
     if n <= 1:

@@ -27,7 +27,7 @@ from typing import Any
 
 import pandas as pd
 
-from dynaplan.experiments.backends import Backend, make_backend
+from dynaplan.experiments.backends import Backend, check_backend, make_backend
 from dynaplan.experiments.kinds import get_kind
 from dynaplan.experiments.spec import Spec, SpecError, canonical_json
 from dynaplan.experiments.store import Store, from_parquet_bytes, to_parquet_bytes
@@ -212,6 +212,7 @@ def run_spec(
     the runs found done).
     """
     t0 = time.perf_counter()
+    check_backend(backend, workers, address, max_retries)
     kind = get_kind(spec.kind, spec.module)
     cells = spec.expand()
     tasks = plan_tasks(spec.kind, cells, spec.run_seeds(), spec.batch_size(), spec.module or kind.module)

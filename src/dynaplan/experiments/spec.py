@@ -334,7 +334,11 @@ def validate_spec(spec: Spec) -> Spec:
             check(cell)
         except (ValueError, TypeError, KeyError) as exc:
             msg = one_line(str(exc).strip("'\""))
-            raise SpecError(f"{spec.source}: {_locate(spec, cell, msg, i)}: {msg}") from None
+            where = _locate(spec, cell, msg, i)
+            key = where.rsplit(".", 1)[-1]
+            if msg.startswith(f"{key}: "):  # "agent: unknown agent 'x'" -> "params.agent: unknown agent 'x'"
+                msg = msg[len(key) + 2 :]
+            raise SpecError(f"{spec.source}: {where}: {msg}") from None
     return spec
 
 
