@@ -54,8 +54,8 @@ def _ignore_sigint() -> None:
 class LocalPoolBackend:
     """A pool of ``workers`` local processes (fork on POSIX: no re-import, kernels cached on disk).
 
-    A task whose worker dies (``BrokenProcessPool``) is resubmitted to a fresh pool, at most
-    ``max_retries`` times in all.
+    When a worker dies (``BrokenProcessPool``), the unfinished tasks are resubmitted to a fresh
+    pool; the sweep gives up after ``max_retries`` pool breaks in a row with no task finished.
     """
 
     name = "local"
@@ -76,6 +76,7 @@ class LocalPoolBackend:
             self._pool = self._pool or self._new_pool()
             futures: dict[Future[R], T] = {self._pool.submit(fn, t): t for t in todo}
             todo = []
+            finished_any = False
             try:
                 while futures:
                     finished, _ = wait(futures, return_when=FIRST_COMPLETED)
@@ -86,12 +87,13 @@ class LocalPoolBackend:
                         except BrokenProcessPool:
                             todo.append(task)
                             continue
+                        finished_any = True
                         yield task, result
             except BaseException:
                 self.close(kill=True)
                 raise
             if todo:
-                retries += 1
+                retries = 1 if finished_any else retries + 1
                 self.close(kill=True)
                 if retries > self.max_retries:
                     raise RuntimeError(f"a worker process died {retries} times; giving up ({len(todo)} tasks left)")

@@ -1,0 +1,102 @@
+"""The runner: one spec gives identical tables with 1 worker, 2 workers and on Ray; each run is a
+pure function of (cell, seed), equal to running that seed alone; a dying worker is survived."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from dynaplan.agents import AGENTS
+from dynaplan.experiments.batch import problem_of, run_agent
+from dynaplan.experiments.kinds import register_kind
+from dynaplan.experiments.runner import run_cells, run_spec
+from dynaplan.experiments.spec import parse_spec
+from dynaplan.rng import run_seeds
+
+SPEC = """
+name = "small"
+kind = "episodes"
+seeds = 6
+root_seed = 3
+batch = 2
+[params]
+env = "dynaplan/DynaMaze-v0"
+episodes = 3
+[grid]
+planning_steps = [0, 5]
+[[cells]]
+agent = "dyna-q"
+alpha = 0.5
+[[cells]]
+agent = "q-planning"
+alpha = 0.5
+"""
+
+
+@pytest.fixture(scope="module")
+def spec() -> Any:
+    return parse_spec(SPEC, source="small.toml")
+
+
+@pytest.fixture(scope="module")
+def serial(spec: Any) -> pd.DataFrame:
+    return run_spec(spec, None, workers=1).table
+
+
+def test_rows_are_the_runs_of_each_seed_alone(spec: Any, serial: pd.DataFrame) -> None:
+    seeds = [int(s) for s in run_seeds(3, 6)]
+    problem = problem_of("dynaplan/DynaMaze-v0")
+    assert len(serial) == 4 * 6 * 3
+    for cell in spec.expand():
+        mine = serial[(serial.agent == cell["agent"]) & (serial.planning_steps == cell["planning_steps"])]
+        assert list(dict.fromkeys(mine.seed)) == seeds  # plan order: seeds in order
+        params = {"alpha": 0.5, "planning_steps": cell["planning_steps"]}
+        for seed in (seeds[0], seeds[-1]):
+            alone = run_agent(AGENTS[cell["agent"]], params, problem, seed, episodes=3)
+            assert mine[mine.seed == seed].steps.tolist() == alone.episode_steps.tolist()
+    # ground truth: no episode is shorter than the maze's shortest path (14 steps)
+    assert serial.steps.min() >= 14
+
+
+def test_two_workers_give_the_identical_table(spec: Any, serial: pd.DataFrame) -> None:
+    pooled = run_spec(spec, None, workers=2).table
+    pd.testing.assert_frame_equal(pooled, serial, check_exact=True)
+
+
+def test_ray_gives_the_identical_table(spec: Any, serial: pd.DataFrame) -> None:
+    import ray
+
+    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
+    try:
+        on_ray = run_spec(spec, None, backend="ray").table
+    finally:
+        ray.shutdown()
+    pd.testing.assert_frame_equal(on_ray, serial, check_exact=True)
+
+
+def test_batch_size_does_not_change_the_table(spec: Any, serial: pd.DataFrame) -> None:
+    other = run_spec(spec.with_overrides({"batch": 5}), None, workers=1).table
+    pd.testing.assert_frame_equal(other, serial, check_exact=True)
+
+
+# -- a worker that dies ----------------------------------------------------------------------
+@register_kind("test-die-once", "dies (os._exit) the first time a marker file is missing")
+def die_once(cell: Mapping[str, Any], seeds: Sequence[int]) -> pd.DataFrame:
+    marker = Path(cell["marker"]) / f"{seeds[0]}"
+    if not marker.exists():
+        marker.touch()
+        os._exit(1)
+    return pd.DataFrame({"seed": np.asarray(seeds, dtype=np.int64), "value": np.asarray(seeds) % 7})
+
+
+def test_local_pool_survives_a_dying_worker(tmp_path: Path) -> None:
+    seeds = list(range(4))
+    table = run_cells("test-die-once", [{"marker": str(tmp_path)}], seeds, batch_size=2, workers=2)
+    assert table.seed.tolist() == seeds and table.value.tolist() == [s % 7 for s in seeds]
+    assert len(list(tmp_path.iterdir())) == 2  # every batch died once and was re-run

@@ -1,0 +1,179 @@
+"""Experiment specs: parsing, expansion, overrides, and one-line errors for bad specs (hypothesis)."""
+
+from __future__ import annotations
+
+import copy
+import itertools
+from pathlib import Path
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from dynaplan.cli import main
+from dynaplan.experiments.spec import (
+    Spec,
+    SpecError,
+    dump_toml,
+    load_spec,
+    parse_set,
+    parse_spec,
+    shipped_specs,
+    spec_from_dict,
+    validate_spec,
+)
+
+BASE: dict[str, Any] = {
+    "name": "sweep",
+    "kind": "episodes",
+    "seeds": 3,
+    "root_seed": 7,
+    "params": {"env": "dynaplan/DynaMaze-v0", "episodes": 2, "epsilon": 0.1},
+    "grid": {"alpha": [0.1, 0.5], "planning_steps": [0, 5, 10]},
+    "cells": [{"agent": "dyna-q"}, {"agent": "q-planning"}],
+}
+
+
+def test_shipped_dyna_maze_spec_is_the_book_setting() -> None:
+    spec = load_spec(shipped_specs()["dyna-maze"])
+    cells = spec.expand()
+    assert [c["planning_steps"] for c in cells] == [0, 5, 50]
+    for c in cells:  # Example 8.1: alpha 0.1, epsilon 0.1, gamma 0.95, 50 episodes, 30 runs
+        assert (c["alpha"], c["epsilon"], c["gamma"], c["episodes"]) == (0.1, 0.1, 0.95, 50)
+        assert c["agent"] == "dyna-q" and c["env"] == "dynaplan/DynaMaze-v0"
+    assert spec.seeds == 30
+
+
+def test_expansion_is_cells_times_grid_in_order() -> None:
+    spec = spec_from_dict(BASE)
+    cells = spec.expand()
+    expected = [
+        {**BASE["params"], "agent": a, "alpha": al, "planning_steps": n}
+        for a, al, n in itertools.product(["dyna-q", "q-planning"], [0.1, 0.5], [0, 5, 10])
+    ]
+    assert cells == expected
+    assert spec.varying_keys() == ["agent", "alpha", "planning_steps"]
+
+
+def test_toml_round_trip_and_hash() -> None:
+    spec = spec_from_dict(BASE, source="x.toml")
+    again = parse_spec(spec.to_toml(), source="y.toml")
+    assert again.to_dict() == spec.to_dict()
+    assert again.config_hash() == spec.config_hash()
+    assert spec.with_overrides({"seeds": 4}).config_hash() != spec.config_hash()
+    # the name, title and batch size do not change results, so not the hash either
+    assert spec.with_overrides({"batch": 2, "title": "t"}).config_hash() == spec.config_hash()
+
+
+def test_run_seeds_are_seed_sequence_children() -> None:
+    import numpy as np
+
+    spec = spec_from_dict(BASE)
+    expected = [int(np.random.SeedSequence(7, spawn_key=(i,)).generate_state(1)[0]) for i in range(3)]
+    assert spec.run_seeds() == expected
+
+
+def test_overrides_move_keys_between_params_and_grid() -> None:
+    spec = spec_from_dict(BASE)
+    s = spec.with_overrides({"epsilon": [0.0, 0.2], "alpha": 0.3, "seeds": 5, "agent": "dyna-q"})
+    assert s.grid["epsilon"] == [0.0, 0.2] and "epsilon" not in s.params
+    assert s.params["alpha"] == 0.3 and "alpha" not in s.grid
+    assert s.seeds == 5 and all(c["agent"] == "dyna-q" for c in s.cells)
+    with pytest.raises(SpecError, match="alhpa: unknown key"):
+        spec.with_overrides({"alhpa": 0.2})
+
+
+@pytest.mark.parametrize(
+    ("text", "value"),
+    [("a=0.5", 0.5), ("a=3", 3), ("a=[0, 5]", [0, 5]), ("a=0,5,50", [0, 5, 50]), ("a=dyna-q", "dyna-q"),
+     ("a=true", True), ('a="x y"', "x y")],
+)
+def test_parse_set(text: str, value: Any) -> None:
+    assert parse_set(text) == ("a", value)
+
+
+def test_validation_names_file_and_key() -> None:
+    bad = copy.deepcopy(BASE)
+    bad["grid"]["alpha"] = [0.1, 1.5]
+    with pytest.raises(SpecError) as info:
+        validate_spec(spec_from_dict(bad, source="exp.toml"))
+    assert str(info.value) == "exp.toml: grid.alpha: alpha must be in (0, 1], got 1.5"
+
+
+# -- hypothesis: every bad spec is one line and exit status 2 ---------------------------------
+def _set(path: tuple[Any, ...], value: Any) -> Any:
+    def f(d: dict[str, Any]) -> dict[str, Any]:
+        d = copy.deepcopy(d)
+        target = d
+        for p in path[:-1]:
+            target = target[p]
+        target[path[-1]] = value
+        return d
+
+    return f
+
+
+def _drop(key: str) -> Any:
+    def f(d: dict[str, Any]) -> dict[str, Any]:
+        d = copy.deepcopy(d)
+        del d[key]
+        return d
+
+    return f
+
+
+junk = st.one_of(st.text(max_size=5), st.floats(allow_nan=False, allow_infinity=False), st.booleans(),
+                 st.lists(st.integers(), max_size=2), st.dictionaries(st.text(max_size=3), st.integers(), max_size=2))
+mutations = st.one_of(
+    st.text(min_size=1, max_size=8).filter(lambda k: k not in BASE and k.isidentifier()).map(lambda k: _set((k,), 1)),
+    st.one_of(st.integers(max_value=0), st.text(max_size=4), st.floats(allow_nan=False, allow_infinity=False),
+              st.booleans()).map(lambda v: _set(("seeds",), v)),
+    st.integers(max_value=-1).map(lambda v: _set(("root_seed",), v)),
+    st.text(max_size=10).filter(lambda k: k != "episodes").map(lambda v: _set(("kind",), v)),
+    st.text(max_size=10).filter(lambda k: k not in ("dyna-q", "q-planning", "q-learning")).map(
+        lambda v: _set(("cells", 0, "agent"), v)),
+    st.text(max_size=10).map(lambda v: _set(("params", "env"), v)),
+    st.one_of(st.floats(min_value=1.0001, allow_infinity=False), st.floats(max_value=0.0, allow_infinity=False),
+              st.text(max_size=3)).map(lambda v: _set(("grid", "alpha"), [0.1, v])),
+    st.integers(max_value=-1).map(lambda v: _set(("grid", "planning_steps"), [v])),
+    st.integers(max_value=0).map(lambda v: _set(("params", "episodes"), v)),
+    st.one_of(st.integers(), st.text(max_size=3), st.just([])).map(lambda v: _set(("grid", "alpha"), v)),
+    junk.map(lambda v: _set(("params",), v) if not isinstance(v, dict) else _set(("params", "zzz"), v)),
+    st.sampled_from(["name", "kind", "seeds"]).map(_drop),
+    st.text(max_size=6).filter(lambda k: k.isidentifier() and k not in ("alpha", "epsilon", "gamma", "q_init")).map(
+        lambda k: _set(("params", k), 1)),
+)
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(mutate=mutations)
+def test_bad_specs_are_one_line_and_exit_2(mutate: Any, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = tmp_path / "bad.toml"
+    path.write_text(dump_toml(mutate(BASE)))
+    capsys.readouterr()
+    rc = main(["run", str(path), "--out", str(tmp_path / "out")])
+    err = capsys.readouterr().err
+    assert rc == 2, err
+    lines = err.strip().splitlines()
+    assert len(lines) == 1, err
+    assert str(path) in lines[0] and "Traceback" not in err
+    assert not (tmp_path / "out").exists()  # nothing ran
+
+
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(text=st.text(max_size=40))
+def test_garbage_toml_is_one_line(text: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = tmp_path / "junk.toml"
+    path.write_text(text)
+    capsys.readouterr()
+    rc = main(["run", str(path), "--out", str(tmp_path / "out")])
+    err = capsys.readouterr().err
+    assert rc == 2 and len(err.strip().splitlines()) == 1 and str(path) in err
+
+
+def test_spec_dataclass_is_validated_like_a_file() -> None:
+    spec = Spec(name="x", kind="episodes", seeds=2, params={"env": "dynaplan/DynaMaze-v0", "agent": "dyna-q",
+                                                         "episodes": 0})
+    with pytest.raises(SpecError, match=r"<spec>: params.episodes: episodes must be an integer >= 1, got 0"):
+        validate_spec(spec)

@@ -1,0 +1,105 @@
+"""The result store: finished runs are skipped, corrupt or partial ones are redone and never read,
+nothing is pickled."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import pytest
+
+from dynaplan.experiments.runner import run_spec
+from dynaplan.experiments.spec import parse_spec
+from dynaplan.experiments.store import MANIFEST, read_manifest
+
+SPEC = """
+name = "store"
+kind = "episodes"
+seeds = 4
+root_seed = 11
+batch = 2
+[params]
+env = "dynaplan/DynaMaze-v0"
+agent = "dyna-q"
+episodes = 3
+[grid]
+planning_steps = [0, 5]
+"""
+
+
+@pytest.fixture(scope="module")
+def spec() -> Any:
+    return parse_spec(SPEC, source="store.toml")
+
+
+@pytest.fixture(scope="module")
+def reference(spec: Any) -> pd.DataFrame:
+    return run_spec(spec, None, workers=1).table
+
+
+def run_files(d: Path) -> list[Path]:
+    return sorted((d / "runs").glob("*.parquet"))
+
+
+def test_store_layout_and_rerun_skips_everything(spec: Any, reference: pd.DataFrame, tmp_path: Path) -> None:
+    first = run_spec(spec, tmp_path, workers=1)
+    pd.testing.assert_frame_equal(first.table, reference, check_exact=True)
+    assert (first.runs_total, first.runs_reused, first.runs_done) == (8, 0, 8)
+    manifest = read_manifest(tmp_path)
+    assert manifest is not None and manifest["status"] == "done" and manifest["runs_done"] == 8
+    assert {"dynaplan", "numpy", "numba", "pandas", "python"} <= set(manifest["versions"])
+    assert len(manifest["batches"]) == 4 and all(b["status"] == "done" for b in manifest["batches"])
+    assert all(b["duration"] >= 0 and len(b["sha256"]) == 64 for b in manifest["batches"])
+    assert len(run_files(tmp_path)) == 4
+    pd.testing.assert_frame_equal(pd.read_parquet(tmp_path / "results.parquet"), reference, check_exact=True)
+    csv = pd.read_csv(tmp_path / "results.csv")
+    assert csv.steps.tolist() == reference.steps.tolist()
+    assert parse_spec((tmp_path / "spec.toml").read_text()).config_hash() == spec.config_hash()
+    # nothing but TOML, JSON, Parquet and CSV: reading results never executes code
+    assert {p.suffix for p in tmp_path.rglob("*") if p.is_file()} <= {".toml", ".json", ".parquet", ".csv"}
+
+    again = run_spec(spec, tmp_path, workers=1)
+    assert (again.runs_reused, again.runs_done) == (8, 0)
+    pd.testing.assert_frame_equal(again.table, reference, check_exact=True)
+
+
+@pytest.mark.parametrize("damage", ["truncate", "flip", "delete", "garbage"])
+def test_damaged_run_file_is_redone_not_read(spec: Any, reference: pd.DataFrame, tmp_path: Path, damage: str) -> None:
+    run_spec(spec, tmp_path, workers=1)
+    victim = run_files(tmp_path)[1]
+    data = victim.read_bytes()
+    if damage == "truncate":
+        victim.write_bytes(data[: len(data) // 2])
+    elif damage == "flip":  # still a readable Parquet file? the checksum catches it anyway
+        i = len(data) // 3
+        victim.write_bytes(data[:i] + bytes([data[i] ^ 1]) + data[i + 1 :])
+    elif damage == "delete":
+        victim.unlink()
+    else:
+        victim.write_bytes(b"not parquet")
+    again = run_spec(spec, tmp_path, workers=1)
+    assert (again.runs_reused, again.runs_done) == (6, 2)
+    pd.testing.assert_frame_equal(again.table, reference, check_exact=True)
+
+
+def test_missing_or_corrupt_manifest_trusts_nothing(spec: Any, reference: pd.DataFrame, tmp_path: Path) -> None:
+    run_spec(spec, tmp_path, workers=1)
+    (tmp_path / MANIFEST).write_text("{ half a manif")
+    (tmp_path / "runs" / ".x.parquet.123.tmp").write_bytes(b"partial")
+    again = run_spec(spec, tmp_path, workers=1)
+    assert (again.runs_reused, again.runs_done) == (0, 8)
+    pd.testing.assert_frame_equal(again.table, reference, check_exact=True)
+    assert not list(tmp_path.rglob("*.tmp"))
+
+
+def test_a_larger_spec_reuses_the_runs_it_shares(spec: Any, tmp_path: Path) -> None:
+    run_spec(spec, tmp_path, workers=1)
+    bigger = spec.with_overrides({"seeds": 6})
+    out = run_spec(bigger, tmp_path, workers=1)
+    assert (out.runs_total, out.runs_reused, out.runs_done) == (12, 8, 4)
+    pd.testing.assert_frame_equal(out.table, run_spec(bigger, None, workers=1).table, check_exact=True)
+    assert len(run_files(tmp_path)) == 6
+    manifest = json.loads((tmp_path / MANIFEST).read_text())
+    assert manifest["seeds"] == 6 and manifest["runs_total"] == 12
