@@ -114,5 +114,6 @@ def spec_reproduction(
 def load_all() -> dict[str, Reproduction]:
     """Import every reproduction module (they register themselves)."""
     from dynaplan.experiments.reproductions import dyna_maze  # noqa: F401
+    from dynaplan.experiments.reproductions import prioritized_sweeping  # noqa: F401
 
     return REPRODUCTIONS

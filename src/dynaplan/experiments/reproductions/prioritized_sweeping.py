@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -29,6 +30,8 @@ from dynaplan.agents import AGENTS
 from dynaplan.envs.layouts import shortest_path_length
 from dynaplan.envs.scaled_maze import ScaledMaze
 from dynaplan.envs.tabular import World, make_world, world_reset, world_step
+from dynaplan.experiments.kinds import register_kind
+from dynaplan.experiments.reproductions import register_reproduction, spec_reproduction
 from dynaplan.planning.protocol import act, observe
 from dynaplan.rng import agent_stream, env_stream
 
@@ -226,3 +229,98 @@ def until_optimal(cell: Mapping[str, Any], seeds: Sequence[int]) -> pd.DataFrame
             }
         )
     return pd.DataFrame(rows)
+
+
+register_kind("until-optimal", check=check_cell)(until_optimal)
+
+
+# -- figure and summary, from the table only -------------------------------------------------
+LABELS = {"dyna-q": "Dyna-Q", "prioritized-sweeping": "Prioritized sweeping"}
+
+
+def _groups(table: pd.DataFrame) -> list[str]:
+    return ["alpha"] if "alpha" in table and table["alpha"].nunique() > 1 else []
+
+
+def per_size(table: pd.DataFrame) -> pd.DataFrame:
+    """Per (alpha if it varies, agent, states): runs, runs cut off before an optimal solution,
+    median and quartiles of the updates (a cut-off run counts with its updates so far: a lower
+    bound), median real steps."""
+    keys = [*_groups(table), "agent", "states"]
+    g = table.groupby(keys)
+    out = g.agg(
+        runs=("seed", "size"),
+        cut_off=("optimal", lambda x: int((~x.astype(bool)).sum())),
+        median_updates=("updates", "median"),
+        q25=("updates", lambda x: float(np.quantile(x, 0.25))),
+        q75=("updates", lambda x: float(np.quantile(x, 0.75))),
+        median_steps=("steps", "median"),
+    ).reset_index()
+    return out
+
+
+def summary(table: pd.DataFrame) -> pd.DataFrame:
+    """Per maze size: median updates until an optimal solution for each agent and the speed-up
+    (Dyna-Q's median / prioritized sweeping's), with the runs cut off by ``max_steps``."""
+    sizes = per_size(table)
+    keys = [*_groups(table), "states"]
+    rows = []
+    for key, g in sizes.groupby(keys):
+        by: dict[str, Any] = {str(r["agent"]): r for r in g.to_dict("records")}
+        if "dyna-q" not in by or "prioritized-sweeping" not in by:
+            continue
+        dq, ps = by["dyna-q"], by["prioritized-sweeping"]
+        row: dict[str, Any] = dict(zip(keys, key if isinstance(key, tuple) else (key,), strict=True))
+        row.update({
+            "runs": int(min(dq["runs"], ps["runs"])),
+            "dyna_q_updates": float(dq["median_updates"]),
+            "ps_updates": float(ps["median_updates"]),
+            "speed_up": float(dq["median_updates"]) / max(float(ps["median_updates"]), 1.0),
+            "dyna_q_steps": float(dq["median_steps"]),
+            "ps_steps": float(ps["median_steps"]),
+            "cut_off_dq_ps": f"{dq['cut_off']}/{ps['cut_off']}",
+        })
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def figure(table: pd.DataFrame, path: Path) -> Path:
+    """Updates until an optimal solution against the number of states, log-log (Figure 8.5 left's
+    style): median over runs with the interquartile range, one panel per alpha if it varies."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    sizes = per_size(table)
+    panels = sorted(sizes["alpha"].unique()) if "alpha" in sizes else [None]
+    fig, axes = plt.subplots(1, len(panels), figsize=(6.2 * len(panels), 4.5), dpi=120, squeeze=False)
+    runs = int(table.groupby(["agent", "states"])["seed"].nunique().min())
+    for ax, alpha in zip(axes[0], panels, strict=True):
+        part = sizes if alpha is None else sizes[sizes["alpha"] == alpha]
+        for agent, label in LABELS.items():
+            c = part[part.agent == agent].sort_values("states")
+            if c.empty:
+                continue
+            (line,) = ax.plot(c.states, c.median_updates, marker="o", lw=1.6, label=label)
+            ax.fill_between(c.states, c.q25, c.q75, color=line.get_color(), alpha=0.2, lw=0)
+            cut = c[c.cut_off > 0]
+            ax.scatter(cut.states, cut.median_updates, marker="x", color="black", zorder=3,
+                       label="some runs cut off" if agent == "dyna-q" else None)
+        ax.set_xscale("log")
+        ax.set_yscale("log")
+        ax.set_xlabel("Gridworld size (#states)")
+        ax.set_ylabel("Updates until optimal solution")
+        sub = "" if alpha is None else f"alpha = {alpha:g}, "
+        ax.set_title(f"{sub}n = 5, median of {runs} runs, IQR band", fontsize=9)
+        ax.grid(alpha=0.3, which="both")
+        ax.legend(frameon=False)
+    fig.suptitle("Prioritized sweeping vs Dyna-Q in scaled Dyna mazes (Sutton & Barto, Example 8.4)")
+    fig.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path)
+    plt.close(fig)
+    return path
+
+
+PRIORITIZED_SWEEPING = register_reproduction(spec_reproduction("prioritized-sweeping", figure, summary))
