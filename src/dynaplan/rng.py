@@ -17,7 +17,8 @@ sampler: the bias is below 2**-40 for the sizes used here.
 from __future__ import annotations
 
 import numpy as np
-from numba import njit
+
+from dynaplan._jit import kernel
 
 _M32 = np.uint64(0xFFFFFFFF)
 _S32 = np.uint64(32)
@@ -29,7 +30,7 @@ _INV_2_53 = 1.0 / 9007199254740992.0
 AGENT_STREAM = 0
 
 
-@njit(cache=True, inline="always")
+@kernel(inline=True)
 def _next_uint64(rng: np.ndarray) -> np.uint64:
     # 128-bit LCG step: state = state * MULT + inc (mod 2**128), then XSL-RR output.
     al = rng[1]
@@ -56,19 +57,19 @@ def _next_uint64(rng: np.ndarray) -> np.uint64:
     return (x >> rot) | (x << ((np.uint64(64) - rot) & np.uint64(63)))
 
 
-@njit(cache=True, inline="always")
+@kernel(inline=True)
 def rand(rng: np.ndarray) -> float:
     """A uniform double in [0, 1): NumPy's ``Generator.random()`` for the same state."""
     return np.float64(_next_uint64(rng) >> np.uint64(11)) * _INV_2_53
 
 
-@njit(cache=True, inline="always")
+@kernel(inline=True)
 def randint(rng: np.ndarray, n: int) -> int:
     """An integer in [0, n) drawn as ``int(rand * n)``."""
     return int(rand(rng) * n)
 
 
-@njit(cache=True)
+@kernel
 def categorical(probs: np.ndarray, rng: np.ndarray) -> int:
     """Gymnasium's ``categorical_sample``: first index whose cumulative sum exceeds one draw.
 

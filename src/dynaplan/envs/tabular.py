@@ -7,13 +7,14 @@ Gymnasium's ``P[s][a] = [(prob, next_state, reward, terminated), ...]`` conventi
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Mapping, Sequence
 from typing import Any, NamedTuple
 
 import gymnasium as gym
 import numpy as np
-from numba import njit
 
+from dynaplan._jit import kernel
 from dynaplan.rng import categorical, rand
 
 PTable = dict[int, dict[int, list[tuple[float, int, float, bool]]]]
@@ -144,7 +145,7 @@ def make_world(
     """Stack models (same S and A) into a ``World``; pads outcome slots to a common K."""
     if len(models) != len(switch_at) or switch_at[0] != 0:
         raise ValueError("switch_at needs one entry per model and must start at 0")
-    if any(b <= a for a, b in zip(switch_at, switch_at[1:], strict=False)):
+    if any(b <= a for a, b in itertools.pairwise(switch_at)):
         raise ValueError("switch_at must be strictly increasing")
     k_max = max(m.prob.shape[2] for m in models)
 
@@ -167,7 +168,7 @@ def make_world(
     )
 
 
-@njit(cache=True)
+@kernel(inline=True)
 def phase_at(world: World, t: int) -> int:
     """Index of the model in force at total step ``t``."""
     phase = 0
@@ -177,13 +178,13 @@ def phase_at(world: World, t: int) -> int:
     return phase
 
 
-@njit(cache=True)
+@kernel(inline=True)
 def world_reset(world: World, t: int, rng: np.ndarray) -> int:
     """Draw a start state as Gymnasium's toy-text ``reset`` does (one uniform draw)."""
     return categorical(world.start[phase_at(world, t)], rng)
 
 
-@njit(cache=True)
+@kernel(inline=True)
 def world_step(world: World, t: int, s: int, a: int, rng: np.ndarray) -> tuple[int, float, bool]:
     """One real step at total step ``t``: ``(next_state, reward, terminated)``.
 

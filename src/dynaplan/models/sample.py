@@ -13,8 +13,8 @@ from __future__ import annotations
 from typing import NamedTuple
 
 import numpy as np
-from numba import njit
 
+from dynaplan._jit import kernel
 from dynaplan.rng import randint
 
 
@@ -66,7 +66,7 @@ def new_sample_model(n_states: int, n_actions: int) -> SampleModel:
     )
 
 
-@njit(cache=True)
+@kernel(inline=True)
 def _unlink(model: SampleModel, pair: int, target: int) -> None:
     prev = model.pred_prev[pair]
     nxt = model.pred_next[pair]
@@ -80,7 +80,7 @@ def _unlink(model: SampleModel, pair: int, target: int) -> None:
     model.pred_prev[pair] = -1
 
 
-@njit(cache=True)
+@kernel(inline=True)
 def _link(model: SampleModel, pair: int, target: int) -> None:
     head = model.pred_head[target]
     model.pred_next[pair] = head
@@ -90,7 +90,7 @@ def _link(model: SampleModel, pair: int, target: int) -> None:
     model.pred_head[target] = pair
 
 
-@njit(cache=True)
+@kernel(inline=True)
 def sample_model_update(
     model: SampleModel, s: int, a: int, r: float, s2: int, terminated: bool, t: int
 ) -> None:
@@ -114,7 +114,7 @@ def sample_model_update(
     model.last_tried[s, a] = t
 
 
-@njit(cache=True)
+@kernel(inline=True)
 def sample_observed_pair(model: SampleModel, rng: np.ndarray) -> tuple[int, int]:
     """A random previously observed state, then a random action previously taken in it.
 

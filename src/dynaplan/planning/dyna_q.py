@@ -11,8 +11,8 @@ from __future__ import annotations
 from typing import NamedTuple
 
 import numpy as np
-from numba import njit
 
+from dynaplan._jit import kernel
 from dynaplan.models.sample import SampleModel, sample_model_update, sample_observed_pair
 from dynaplan.planning.egreedy import epsilon_greedy
 from dynaplan.planning.protocol import register_kernels
@@ -39,7 +39,7 @@ class DynaQState(NamedTuple):
     planning_steps: int
 
 
-@njit(cache=True)
+@kernel
 def dyna_planning(
     q: np.ndarray, model: SampleModel, n_updates: int, alpha: float, gamma: float, rng: np.ndarray
 ) -> None:
@@ -51,12 +51,12 @@ def dyna_planning(
         q_update(q, s, a, model.reward[s, a], model.next_state[s, a], model.terminated[s, a], alpha, gamma)
 
 
-@njit(cache=True)
+@kernel(inline=True)
 def dyna_q_act(agent: DynaQState, s: int, rng: np.ndarray) -> int:
     return epsilon_greedy(agent.q[s], agent.epsilon, rng)
 
 
-@njit(cache=True)
+@kernel(inline=True)
 def dyna_q_observe(
     agent: DynaQState, s: int, a: int, r: float, s2: int, terminated: bool, truncated: bool, rng: np.ndarray
 ) -> None:

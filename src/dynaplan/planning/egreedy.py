@@ -7,12 +7,12 @@ every early episode of the Dyna maze the same way and visibly changes Figure 8.2
 from __future__ import annotations
 
 import numpy as np
-from numba import njit
 
+from dynaplan._jit import kernel
 from dynaplan.rng import rand, randint
 
 
-@njit(cache=True)
+@kernel(inline=True)
 def argmax_random(values: np.ndarray, rng: np.ndarray) -> int:
     """Index of a maximum of ``values``; among several, one chosen uniformly (one draw)."""
     best = values[0]
@@ -37,7 +37,7 @@ def argmax_random(values: np.ndarray, rng: np.ndarray) -> int:
     return 0
 
 
-@njit(cache=True)
+@kernel(inline=True)
 def epsilon_greedy(values: np.ndarray, epsilon: float, rng: np.ndarray) -> int:
     """With probability ``epsilon`` a uniformly random action, else a greedy one (section 2.2).
 
@@ -48,7 +48,7 @@ def epsilon_greedy(values: np.ndarray, epsilon: float, rng: np.ndarray) -> int:
     return argmax_random(values, rng)
 
 
-@njit(cache=True)
+@kernel(inline=True)
 def max_value(values: np.ndarray) -> float:
     best = values[0]
     for i in range(1, values.shape[0]):

@@ -9,13 +9,13 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
-from numba import njit
 
+from dynaplan._jit import kernel
 from dynaplan.envs.tabular import World, phase_at, world_reset, world_step
 from dynaplan.planning.protocol import act, observe
 
 
-@njit(cache=True)
+@kernel
 def run_loop(
     world: World,
     agent: Any,

@@ -20,8 +20,9 @@ from collections.abc import Callable
 from typing import Any
 
 import numpy as np
-from numba import njit
 from numba.extending import overload
+
+from dynaplan._jit import kernel
 
 _KERNELS: dict[type, tuple[Callable[..., Any], Callable[..., Any]]] = {}
 
@@ -71,13 +72,13 @@ def _observe_impl(agent, s, a, r, s2, terminated, truncated, rng):  # type: igno
     )
 
 
-@njit(cache=True)
+@kernel
 def act_once(agent: Any, s: int, rng: np.ndarray) -> int:
     """``act`` callable from Python (the object API)."""
     return act(agent, s, rng)
 
 
-@njit(cache=True)
+@kernel
 def observe_once(
     agent: Any, s: int, a: int, r: float, s2: int, terminated: bool, truncated: bool, rng: np.ndarray
 ) -> None:

@@ -5,13 +5,13 @@ from __future__ import annotations
 from typing import NamedTuple
 
 import numpy as np
-from numba import njit
 
+from dynaplan._jit import kernel
 from dynaplan.planning.egreedy import epsilon_greedy, max_value
 from dynaplan.planning.protocol import register_kernels
 
 
-@njit(cache=True)
+@kernel(inline=True)
 def q_update(
     q: np.ndarray, s: int, a: int, r: float, s2: int, terminated: bool, alpha: float, gamma: float
 ) -> float:
@@ -41,12 +41,12 @@ class QLearningState(NamedTuple):
     epsilon: float
 
 
-@njit(cache=True)
+@kernel(inline=True)
 def q_learning_act(agent: QLearningState, s: int, rng: np.ndarray) -> int:
     return epsilon_greedy(agent.q[s], agent.epsilon, rng)
 
 
-@njit(cache=True)
+@kernel(inline=True)
 def q_learning_observe(
     agent: QLearningState, s: int, a: int, r: float, s2: int, terminated: bool, truncated: bool, rng: np.ndarray
 ) -> None:

@@ -10,8 +10,8 @@ from __future__ import annotations
 from typing import NamedTuple
 
 import numpy as np
-from numba import njit
 
+from dynaplan._jit import kernel
 from dynaplan.envs.tabular import TabularModel
 from dynaplan.models.sample import SampleModel, sample_model_update
 from dynaplan.planning.dyna_q import dyna_planning
@@ -21,7 +21,7 @@ from dynaplan.planning.q_learning import q_update
 from dynaplan.rng import categorical, randint
 
 
-@njit(cache=True)
+@kernel
 def q_planning(q: np.ndarray, model: TabularModel, n_updates: int, alpha: float, gamma: float, rng: np.ndarray) -> None:
     """``n_updates`` Q-planning updates over an exact model, pairs drawn uniformly (3 draws each)."""
     n_states, n_actions = q.shape
@@ -66,12 +66,12 @@ class ExactQPlanningState(NamedTuple):
     planning_steps: int
 
 
-@njit(cache=True)
+@kernel
 def q_planning_act(agent: QPlanningState, s: int, rng: np.ndarray) -> int:
     return epsilon_greedy(agent.q[s], agent.epsilon, rng)
 
 
-@njit(cache=True)
+@kernel
 def q_planning_observe(
     agent: QPlanningState, s: int, a: int, r: float, s2: int, terminated: bool, truncated: bool, rng: np.ndarray
 ) -> None:
@@ -80,12 +80,12 @@ def q_planning_observe(
     dyna_planning(agent.q, agent.model, agent.planning_steps, agent.alpha, agent.gamma, rng)
 
 
-@njit(cache=True)
+@kernel
 def exact_q_planning_act(agent: ExactQPlanningState, s: int, rng: np.ndarray) -> int:
     return epsilon_greedy(agent.q[s], agent.epsilon, rng)
 
 
-@njit(cache=True)
+@kernel
 def exact_q_planning_observe(
     agent: ExactQPlanningState, s: int, a: int, r: float, s2: int, terminated: bool, truncated: bool, rng: np.ndarray
 ) -> None:
