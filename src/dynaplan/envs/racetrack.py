@@ -122,19 +122,21 @@ def project(grid: np.ndarray, r: int, c: int, vx: int, vy: int) -> tuple[int, in
     """Follow the projected path from cell (r, c) with velocity (vx, vy).
 
     The path is the segment from the centre of (r, c) to the centre of (r - vy, c + vx), checked
-    at ``4 max(vx, vy)`` equally spaced points in order. Returns ``(status, r2, c2)`` with
-    status 0 (the car lands on (r2, c2)), 1 (it crossed the finish line) or 2 (it left the track).
+    at ``n = 4 max(vx, vy)`` equally spaced points ``i / n`` (i = 1..n) in order, in exact integer
+    arithmetic; a point on a cell boundary belongs to the cell below or to the right of it.
+    Returns ``(status, r2, c2)`` with status 0 (the car lands on (r2, c2)), 1 (the path reached
+    the finish line) or 2 (it left the track first).
     """
     n = 4 * max(vx, vy)
     n_rows, n_cols = grid.shape
     for i in range(1, n + 1):
-        f = i / n
-        y = r + 0.5 - vy * f
-        x = c + 0.5 + vx * f
-        if y < 0.0 or x < 0.0:
+        # coordinates times 2n: centre of (r, c) is ((2c + 1) n, (2r + 1) n)
+        y2n = (2 * r + 1) * n - 2 * vy * i
+        x2n = (2 * c + 1) * n + 2 * vx * i
+        if y2n < 0:
             return 2, r, c
-        rr = int(y)
-        cc = int(x)
+        rr = y2n // (2 * n)
+        cc = x2n // (2 * n)
         if rr >= n_rows or cc >= n_cols:
             return 2, r, c
         code = grid[rr, cc]
