@@ -64,6 +64,8 @@ class SearchAgentState(NamedTuple):
       root_n: float64[A], simulations per root action at the last decision
       root_q: float64[A], root value estimates at the last decision (NaN: no simulation)
       counters: int64[4], decisions searched, simulations, model steps, real steps
+      path, path_rewards, sums, expanded: scratch space (int64[2, depth], float64[depth],
+        float64[A], int64[1]): the kernels allocate nothing
       method: 0 lookahead, 1 rollouts, 2 MCTS
       learned: the model is learned from real steps (updated by ``observe``)
       learn: make a direct Q-learning update on each real step
@@ -85,6 +87,10 @@ class SearchAgentState(NamedTuple):
     root_n: np.ndarray
     root_q: np.ndarray
     counters: np.ndarray
+    path: np.ndarray
+    path_rewards: np.ndarray
+    sums: np.ndarray
+    expanded: np.ndarray
     method: int
     learned: bool
     learn: bool
@@ -155,7 +161,7 @@ def search_act(agent: SearchAgentState, s: int, rng: np.ndarray) -> int:
     if agent.method == METHOD_MCTS:
         a, steps = mcts_decide(
             agent.model, agent.tree, agent.q, s, agent.simulations, agent.c, agent.gamma, agent.depth,
-            agent.evaluation, agent.key, agent.persist, rng,
+            agent.evaluation, agent.key, agent.persist, agent.path, agent.path_rewards, rng,
         )
         root = node_of(s, agent.depth, agent.q.shape[0], agent.key)
         for b in range(n_actions):
@@ -165,7 +171,8 @@ def search_act(agent: SearchAgentState, s: int, rng: np.ndarray) -> int:
         cnt[SIMULATIONS] += agent.simulations
     elif agent.method == METHOD_ROLLOUT:
         agent.root_n[:] = 0.0
-        sums = np.zeros(n_actions)
+        sums = agent.sums
+        sums[:] = 0.0
         steps = rollout_run(
             agent.model, agent.q, s, agent.simulations, agent.gamma, agent.depth, agent.greedy_rollouts,
             agent.root_n, sums, rng,
@@ -175,7 +182,7 @@ def search_act(agent: SearchAgentState, s: int, rng: np.ndarray) -> int:
             agent.root_q[b] = sums[b] / agent.root_n[b] if agent.root_n[b] > 0.0 else np.nan
         cnt[SIMULATIONS] += agent.simulations
     else:
-        a, steps = lookahead_act(agent.model, agent.q, s, agent.depth, agent.gamma, agent.root_q, rng)
+        a, steps = lookahead_act(agent.model, agent.q, s, agent.depth, agent.gamma, agent.root_q, agent.expanded, rng)
         agent.root_n[:] = 1.0
     cnt[MODEL_STEPS] += steps
     if agent.write_back:

@@ -51,9 +51,12 @@ def lookahead_value(model: Any, q: np.ndarray, s: int, depth: int, gamma: float,
 
 
 @njit(cache=True)
-def lookahead_q(model: Any, q: np.ndarray, s: int, depth: int, gamma: float, out: np.ndarray) -> int:
-    """Q_depth(s, a) for every action into ``out: float64[A]``; returns the outcomes expanded."""
-    count = np.zeros(1, dtype=np.int64)
+def lookahead_q(model: Any, q: np.ndarray, s: int, depth: int, gamma: float, out: np.ndarray, count: np.ndarray) -> int:
+    """Q_depth(s, a) for every action into ``out: float64[A]``; returns the outcomes expanded.
+
+    ``count: int64[1]`` is scratch space (reset here).
+    """
+    count[0] = 0
     for a in range(q.shape[1]):
         if not model_known(model, s, a):
             out[a] = q[s, a]
@@ -71,10 +74,10 @@ def lookahead_q(model: Any, q: np.ndarray, s: int, depth: int, gamma: float, out
 
 @njit(cache=True)
 def lookahead_act(
-    model: Any, q: np.ndarray, s: int, depth: int, gamma: float, out: np.ndarray, rng: np.ndarray
+    model: Any, q: np.ndarray, s: int, depth: int, gamma: float, out: np.ndarray, count: np.ndarray, rng: np.ndarray
 ) -> tuple[int, int]:
     """The greedy root action of a depth-``depth`` lookahead (ties at random) and the outcomes expanded."""
-    n = lookahead_q(model, q, s, depth, gamma, out)
+    n = lookahead_q(model, q, s, depth, gamma, out, count)
     return argmax_random(out, rng), n
 
 
@@ -101,8 +104,9 @@ def lookahead_search(
     if not 0.0 <= float(gamma) <= 1.0:
         raise ValueError(f"gamma must be in [0, 1], got {gamma!r}")
     q = np.zeros((n_states, n_actions)) if q is None else np.ascontiguousarray(q, dtype=np.float64)
-    rng = from_seed(seed) if rng is None else rng
+    rng = from_seed(np.random.SeedSequence(seed)) if rng is None else rng
     out = np.zeros(n_actions)
     t0 = time.perf_counter()
-    action, expanded = lookahead_act(model, q, int(state), int(depth), float(gamma), out, rng)
+    count = np.zeros(1, dtype=np.int64)
+    action, expanded = lookahead_act(model, q, int(state), int(depth), float(gamma), out, count, rng)
     return SearchResult(int(action), np.ones(n_actions), out, 0, int(expanded), time.perf_counter() - t0)

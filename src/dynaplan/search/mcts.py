@@ -146,17 +146,20 @@ def mcts_run(
     depth: int,
     evaluation: int,
     key: int,
+    path: np.ndarray,
+    rews: np.ndarray,
     rng: np.ndarray,
 ) -> int:
     """Run ``simulations`` UCT simulations from ``s0`` into ``tree``; returns the model steps drawn.
 
     ``q: float64[S, A]`` gives leaf values (``max_a q``), values unknown pairs and guides greedy
-    rollouts. Every model draw (tree descent and rollout) counts as one model step.
+    rollouts. Every model draw (tree descent and rollout) counts as one model step. Scratch
+    space for one simulation's path: ``path: int64[2, depth]`` (nodes, actions) and
+    ``rews: float64[depth]`` (kernels reached from the agent protocol allocate nothing).
     """
     n_states = q.shape[0]
-    nodes = np.empty(depth, dtype=np.int64)
-    acts = np.empty(depth, dtype=np.int64)
-    rews = np.empty(depth)
+    nodes = path[0]
+    acts = path[1]
     steps = 0
     greedy = evaluation == EVAL_GREEDY_ROLLOUT
     for _ in range(simulations):
@@ -246,6 +249,8 @@ def mcts_decide(
     evaluation: int,
     key: int,
     persist: bool,
+    path: np.ndarray,
+    rews: np.ndarray,
     rng: np.ndarray,
 ) -> tuple[int, int]:
     """One decision: (clear the tree unless ``persist``), search, pick the root action.
@@ -254,7 +259,7 @@ def mcts_decide(
     """
     if not persist:
         clear_tree(tree)
-    steps = mcts_run(model, tree, q, s0, simulations, c, gamma, depth, evaluation, key, rng)
+    steps = mcts_run(model, tree, q, s0, simulations, c, gamma, depth, evaluation, key, path, rews, rng)
     return most_visited(tree, node_of(s0, depth, q.shape[0], key), rng), steps
 
 
@@ -303,8 +308,9 @@ def mcts_search(
     elif key not in KEYS or tree.n.shape != new_tree(n_states, n_actions, int(depth), key).n.shape:
         raise ValueError("tree does not match the model's sizes, depth and key")
     q = np.zeros((n_states, n_actions)) if q is None else np.ascontiguousarray(q, dtype=np.float64)
-    rng = from_seed(seed) if rng is None else rng
-    args = (float(c), float(gamma), int(depth), EVALUATIONS[evaluation], KEYS[key])
+    rng = from_seed(np.random.SeedSequence(seed)) if rng is None else rng
+    path, rews = np.zeros((2, int(depth)), dtype=np.int64), np.zeros(int(depth))
+    args = (float(c), float(gamma), int(depth), EVALUATIONS[evaluation], KEYS[key], path, rews)
     t0 = time.perf_counter()
     if seconds is None:
         assert simulations is not None

@@ -106,11 +106,11 @@ def _sample_impl(model, s, a, rng):  # type: ignore[no-untyped-def]
                 u = rand(rng) * model.total[s, a]
                 acc = 0.0
                 for j in range(n):
-                    acc += model.count[s, a, j]
+                    acc += model.counts[s, a, j]
                     if acc > u:
                         k = j
                         break
-            mean_reward = model.reward_sum[s, a, k] / model.count[s, a, k]
+            mean_reward = model.reward_sum[s, a, k] / model.counts[s, a, k]
             return model.next_state[s, a, k], mean_reward, model.terminated[s, a, k]
 
         return distribution
@@ -139,7 +139,7 @@ def _outcome_impl(model, s, a, k):  # type: ignore[no-untyped-def]
     if kind is DistributionModel:
 
         def distribution(model, s, a, k):  # type: ignore[no-untyped-def]
-            c = model.count[s, a, k]
+            c = model.counts[s, a, k]
             if c == 0:
                 return 0.0, model.next_state[s, a, k], 0.0, model.terminated[s, a, k]
             p = c / model.total[s, a]

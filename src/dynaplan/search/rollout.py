@@ -21,7 +21,7 @@ import numpy as np
 from numba import njit
 
 from dynaplan.planning.egreedy import argmax_random
-from dynaplan.rng import from_seed, randint
+from dynaplan.rng import from_seed, rand, randint
 from dynaplan.search.models import check_model, model_known, model_sample
 from dynaplan.search.result import SearchResult
 
@@ -108,12 +108,19 @@ def rollout_run(
 @njit(cache=True)
 def best_mean(counts: np.ndarray, sums: np.ndarray, rng: np.ndarray) -> int:
     """The root action with the best mean return (actions never simulated are skipped; ties at random)."""
-    n_actions = counts.shape[0]
-    means = np.full(n_actions, -np.inf)
-    for a in range(n_actions):
+    best = -np.inf
+    best_a = 0
+    ties = 0
+    for a in range(counts.shape[0]):
         if counts[a] > 0:
-            means[a] = sums[a] / counts[a]
-    return argmax_random(means, rng)
+            m = sums[a] / counts[a]
+            if m > best:
+                best, best_a, ties = m, a, 1
+            elif m == best:
+                ties += 1
+                if rand(rng) * ties < 1.0:
+                    best_a = a
+    return best_a
 
 
 def rollout_search(
@@ -140,7 +147,7 @@ def rollout_search(
     if policy not in ("random", "greedy"):
         raise ValueError(f"policy must be 'random' or 'greedy', got {policy!r}")
     q = np.zeros((n_states, n_actions)) if q is None else np.ascontiguousarray(q, dtype=np.float64)
-    rng = from_seed(seed) if rng is None else rng
+    rng = from_seed(np.random.SeedSequence(seed)) if rng is None else rng
     counts, sums = np.zeros(n_actions), np.zeros(n_actions)
     t0 = time.perf_counter()
     greedy = policy == "greedy"
