@@ -21,8 +21,8 @@ from __future__ import annotations
 from typing import NamedTuple
 
 import numpy as np
-from numba import njit
 
+from dynaplan._jit import kernel
 from dynaplan.models.sample import SampleModel, sample_model_update, sample_observed_pair
 from dynaplan.planning.dyna_q import dyna_planning
 from dynaplan.planning.egreedy import epsilon_greedy
@@ -62,13 +62,13 @@ class DynaQPlusState(NamedTuple):
     plan_untried: bool
 
 
-@njit(cache=True)
+@kernel(inline=True)
 def staleness(model: SampleModel, t: int, s: int, a: int) -> int:
     """tau(s, a) after ``t`` real steps: steps since the pair was last tried (since 0 if never)."""
     return t - 1 - model.last_tried[s, a] if model.last_tried[s, a] >= 0 else t
 
 
-@njit(cache=True)
+@kernel
 def dyna_q_plus_planning(
     q: np.ndarray,
     model: SampleModel,
@@ -101,7 +101,7 @@ def dyna_q_plus_planning(
             q_update(q, s, a, model.reward[s, a] + bonus, model.next_state[s, a], model.terminated[s, a], alpha, gamma)
 
 
-@njit(cache=True)
+@kernel(inline=True)
 def dyna_q_plus_act(agent: DynaQPlusState, s: int, rng: np.ndarray) -> int:
     if agent.bonus == ACTION_BONUS:
         t = agent.t[0]
@@ -111,7 +111,7 @@ def dyna_q_plus_act(agent: DynaQPlusState, s: int, rng: np.ndarray) -> int:
     return epsilon_greedy(agent.q[s], agent.epsilon, rng)
 
 
-@njit(cache=True)
+@kernel(inline=True)
 def dyna_q_plus_observe(
     agent: DynaQPlusState, s: int, a: int, r: float, s2: int, terminated: bool, truncated: bool, rng: np.ndarray
 ) -> None:
