@@ -115,5 +115,6 @@ def load_all() -> dict[str, Reproduction]:
     """Import every reproduction module (they register themselves)."""
     from dynaplan.experiments.reproductions import dyna_maze  # noqa: F401
     from dynaplan.experiments.reproductions import prioritized_sweeping  # noqa: F401
+    from dynaplan.experiments.reproductions import expected_vs_sample  # noqa: F401
 
     return REPRODUCTIONS
