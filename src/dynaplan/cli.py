@@ -357,6 +357,7 @@ def plot(
 ) -> None:
     """Learning curves of any experiment: mean over runs with 95% bands, one curve per group."""
     import numpy as np
+    from pandas.api.types import is_numeric_dtype
 
     from dynaplan.plot.curves import line_with_band
 
@@ -365,12 +366,12 @@ def plot(
     xcol = _columns(x, table, "--x")[0] if x else next((c for c in ("episode", "step", "t") if c in cols), None)
     if xcol is None:
         fail(f"--x: give the x column; columns: {', '.join(cols)}")
-    numeric = [c for c in cols if c not in ("seed", xcol) and np.issubdtype(table[c].dtype, np.number)]
+    numeric = [c for c in cols if c not in ("seed", xcol) and is_numeric_dtype(table[c])]
     ycol = _columns(y, table, "--y")[0] if y else next((c for c in ("steps", "return") if c in cols), None)
     ycol = ycol or next((c for c in numeric if c not in varying), None)
     if ycol is None:
         fail(f"--y: give the column to plot; columns: {', '.join(cols)}")
-    if not np.issubdtype(table[ycol].dtype, np.number):
+    if not is_numeric_dtype(table[ycol]):
         fail(f"--y: column {ycol!r} is not numeric")
     groups = _columns(group, table, "--group") if group is not None else [c for c in varying if c not in (xcol, ycol)]
     series: dict[str, Any] = {}
@@ -399,6 +400,7 @@ def summarize(
 
     import numpy as np
     import pandas as pd
+    from pandas.api.types import is_numeric_dtype
 
     from dynaplan.experiments.store import MANIFEST
 
@@ -408,7 +410,7 @@ def summarize(
     ycol = _columns(y, table, "--y")[0] if y else next((c for c in ("steps", "return") if c in cols), None)
     if ycol is None:
         fail(f"--y: give the column to summarize; columns: {', '.join(cols)}")
-    if not np.issubdtype(table[ycol].dtype, np.number):
+    if not is_numeric_dtype(table[ycol]):
         fail(f"--y: column {ycol!r} is not numeric")
     xcol = next((c for c in ("episode", "step", "t") if c in cols), None)
     groups = _columns(by, table, "--by") if by is not None else [c for c in varying if c != ycol]
@@ -440,7 +442,11 @@ def main(argv: list[str] | None = None) -> int:
     from dynaplan.envs.layouts import LayoutError
 
     try:
-        app(args=argv, standalone_mode=False)
+        rc = app(args=argv, standalone_mode=False)
+        if isinstance(rc, int) and rc != 0:  # typer turns Ctrl-C into Exit(130), returned here
+            if rc == 130:
+                err_console.print("interrupted")
+            return rc
     except (UsageError, LayoutError, ValueError) as exc:
         err_console.print(f"[red]error:[/red] {exc}", highlight=False, soft_wrap=True)
         return 2
