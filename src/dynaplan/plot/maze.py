@@ -95,7 +95,11 @@ def draw_policy(
     if values:
         v = _cells_image(layout, q.max(axis=1))
         top = vmax if vmax is not None else (float(np.nanmax(v)) if np.isfinite(v).any() else 1.0)
-        ax.imshow(v, cmap="YlOrRd", vmin=0.0, vmax=max(top, 1e-12), interpolation="nearest", zorder=1)
+        from matplotlib.colors import PowerNorm
+
+        # a square-root scale: values fall off as gamma^k, the far ones would all look alike
+        ax.imshow(v, cmap="YlOrRd", norm=PowerNorm(0.5, vmin=0.0, vmax=max(top, 1e-12)), interpolation="nearest",
+                  zorder=1)
     _frame(ax, layout)
     arrows = greedy_arrows(layout, q)
     states = np.array(sorted(arrows), dtype=np.int64)

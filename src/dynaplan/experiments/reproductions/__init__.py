@@ -113,8 +113,12 @@ def spec_reproduction(
 
 def load_all() -> dict[str, Reproduction]:
     """Import every reproduction module (they register themselves)."""
-    from dynaplan.experiments.reproductions import dyna_maze  # noqa: F401
-    from dynaplan.experiments.reproductions import prioritized_sweeping  # noqa: F401
-    from dynaplan.experiments.reproductions import expected_vs_sample  # noqa: F401
+    from dynaplan.experiments.reproductions import (
+        changing_mazes,  # noqa: F401
+        dyna_maze,  # noqa: F401
+        dyna_maze_policies,  # noqa: F401
+        expected_vs_sample,  # noqa: F401
+        prioritized_sweeping,  # noqa: F401
+    )
 
     return REPRODUCTIONS
