@@ -260,8 +260,9 @@ def per_size(table: pd.DataFrame) -> pd.DataFrame:
 
 
 def summary(table: pd.DataFrame) -> pd.DataFrame:
-    """Per maze size: median updates until an optimal solution for each agent and the speed-up
-    (Dyna-Q's median / prioritized sweeping's), with the runs cut off by ``max_steps``."""
+    """Per maze size (and alpha if it varies): median updates until an optimal solution of Dyna-Q
+    (``dq_updates``) and prioritized sweeping (``ps_updates``), the speed-up (their ratio), the
+    median real steps, and the runs cut off by ``max_steps`` (``Dyna-Q/PS``)."""
     sizes = per_size(table)
     keys = [*_groups(table), "states"]
     rows = []
@@ -273,12 +274,12 @@ def summary(table: pd.DataFrame) -> pd.DataFrame:
         row: dict[str, Any] = dict(zip(keys, key if isinstance(key, tuple) else (key,), strict=True))
         row.update({
             "runs": int(min(dq["runs"], ps["runs"])),
-            "dyna_q_updates": float(dq["median_updates"]),
-            "ps_updates": float(ps["median_updates"]),
-            "speed_up": float(dq["median_updates"]) / max(float(ps["median_updates"]), 1.0),
-            "dyna_q_steps": float(dq["median_steps"]),
-            "ps_steps": float(ps["median_steps"]),
-            "cut_off_dq_ps": f"{dq['cut_off']}/{ps['cut_off']}",
+            "dq_updates": int(dq["median_updates"]),
+            "ps_updates": int(ps["median_updates"]),
+            "speedup": round(float(dq["median_updates"]) / max(float(ps["median_updates"]), 1.0), 1),
+            "dq_steps": int(dq["median_steps"]),
+            "ps_steps": int(ps["median_steps"]),
+            "cut_off": f"{dq['cut_off']}/{ps['cut_off']}",
         })
         rows.append(row)
     return pd.DataFrame(rows)
@@ -305,10 +306,14 @@ def figure(table: pd.DataFrame, path: Path) -> Path:
             (line,) = ax.plot(c.states, c.median_updates, marker="o", lw=1.6, label=label)
             ax.fill_between(c.states, c.q25, c.q75, color=line.get_color(), alpha=0.2, lw=0)
             cut = c[c.cut_off > 0]
-            ax.scatter(cut.states, cut.median_updates, marker="x", color="black", zorder=3,
-                       label="some runs cut off" if agent == "dyna-q" else None)
+            if not cut.empty:
+                ax.scatter(cut.states, cut.median_updates, marker="x", color="black", zorder=3,
+                           label=f"{label}: some runs cut off (lower bound)")
         ax.set_xscale("log")
         ax.set_yscale("log")
+        ticks = sorted(part["states"].unique())
+        ax.set_xticks(ticks, [str(t) for t in ticks], fontsize=8)
+        ax.minorticks_off()
         ax.set_xlabel("Gridworld size (#states)")
         ax.set_ylabel("Updates until optimal solution")
         sub = "" if alpha is None else f"alpha = {alpha:g}, "

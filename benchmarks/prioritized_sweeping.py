@@ -1,0 +1,151 @@
+"""Prioritized sweeping vs Dyna-Q: updates per second at each maze size, and the queue's cost.
+
+    python benchmarks/prioritized_sweeping.py [--steps 100000]
+
+1. The priority queue alone (``planning.pqueue``): a pop and a push at a steady queue length N,
+   for N = 16 .. 65,536: ns per (pop + push) against log2 N. A binary heap should cost a + b log N.
+2. Both agents in the scaled Dyna mazes of Example 8.4 (47 .. 6,016 open cells), n = 5,
+   alpha = 0.5: a few untimed episodes (so values flow and the queue fills; compile time is
+   excluded by a warm-up maze), then a fixed number of timed real steps: Q updates per second,
+   ns per update (acting and real steps included), updates per real step, and for prioritized
+   sweeping the mean queue length seen after each real step. Dyna-Q's update is O(1); prioritized sweeping's adds
+   a pop, the predecessors' priorities and their pushes, O(log queue length) each.
+All figures are measured in the same run, on the same machine, one core.
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import time
+from typing import Any
+
+import numpy as np
+from numba import njit
+
+import dynaplan
+from dynaplan.agents import DynaQ, PrioritizedSweeping
+from dynaplan.envs.scaled_maze import BOOK_SCALES, ScaledMaze
+from dynaplan.envs.tabular import make_world, world_reset, world_step
+from dynaplan.planning.pqueue import new_pair_queue, pq_pop, pq_push
+from dynaplan.planning.protocol import act, observe
+from dynaplan.rng import agent_stream, env_stream, from_seed, rand, randint
+
+
+@njit(cache=True)
+def queue_churn(pq: Any, n_fill: int, n_ops: int, n_pairs: int, rng: np.ndarray) -> None:
+    for i in range(n_fill):
+        pq_push(pq, i, rand(rng))
+    for _ in range(n_ops):
+        pair, p = pq_pop(pq)
+        # Re-queue some pair not in the queue (the popped one, or a fresh one) with a new priority.
+        j = randint(rng, n_pairs)
+        if pq.pos[j] >= 0:
+            j = pair
+        pq_push(pq, j, p * rand(rng) + rand(rng) * 0.5)
+
+
+@njit(cache=True)
+def steps_with_queue(world: Any, agent: Any, queue_size: np.ndarray, arng: np.ndarray, erng: np.ndarray,
+                     s: int, t0: int, n_steps: int, until_episodes: int) -> tuple[int, int, float]:
+    """Real steps from state ``s`` at time ``t0``: ``n_steps`` of them, or (if ``until_episodes``
+    > 0) until that many episodes end. Returns (state, time, mean queue length after a step)."""
+    total = 0.0
+    episodes = 0
+    t = t0
+    while True:
+        if until_episodes > 0 and episodes >= until_episodes:
+            break
+        if until_episodes <= 0 and t - t0 >= n_steps:
+            break
+        a = act(agent, s, arng)
+        s2, r, done = world_step(world, t, s, a, erng)
+        t += 1
+        observe(agent, s, a, r, s2, done, False, arng)
+        total += queue_size[0]
+        if done:
+            episodes += 1
+            s = world_reset(world, t, erng)
+        else:
+            s = s2
+    return s, t, total / max(t - t0, 1)
+
+
+def bench_queue() -> None:
+    print("1. Priority queue alone: one pop + one push at steady length N")
+    print(f"{'N':>8} {'log2 N':>7} {'ns/(pop+push)':>14} {'ns / log2 N':>12}")
+    rows = []
+    queue_churn(new_pair_queue(64), 16, 100, 64, from_seed(0))  # compile
+    for e in range(4, 17, 2):
+        n = 2**e
+        pairs = 4 * n
+        ops = 2_000_000
+        pq = new_pair_queue(pairs)
+        t0 = time.perf_counter()
+        queue_churn(pq, n, ops, pairs, from_seed(e))
+        dt = time.perf_counter() - t0
+        # subtract the fill (n pushes) at the same per-op cost estimate: small next to ops
+        ns = dt / ops * 1e9
+        rows.append((e, ns))
+        print(f"{n:>8} {e:>7} {ns:>14.1f} {ns / e:>12.2f}")
+    x = np.array([r[0] for r in rows], float)
+    y = np.array([r[1] for r in rows])
+    b, a = np.polyfit(x, y, 1)
+    resid = float(np.max(np.abs(a + b * x - y) / y))
+    print(f"   fit: ns = {a:.1f} + {b:.2f} * log2 N   (max relative residual {resid:.1%})")
+
+
+def bench_agents(n_steps: int, warm_episodes: int) -> None:
+    print(f"\n2. Agents in scaled Dyna mazes, n = 5, alpha = 0.5, theta = 1e-8 (seed 0): after {warm_episodes} "
+          f"episodes (untimed), {n_steps:,} timed real steps")
+    print(f"{'states':>7} {'DynaQ upd/s':>12} {'ns/upd':>7} {'PS upd/s':>11} {'ns/upd':>7} "
+          f"{'PS upd/step':>11} {'mean queue':>10} {'log2 q':>6} {'PS/DQ ns':>8}")
+    results = []
+    for warm, scale in [(True, (1, 1)), *[(False, k) for k in BOOK_SCALES]]:
+        env = ScaledMaze(scale=scale)
+        world = make_world([env.model])
+        states = env.layout.n_open
+        out: dict[str, tuple[float, float, float, float]] = {}
+        for cls, params in ((DynaQ, {"planning_steps": 5, "alpha": 0.5}),
+                            (PrioritizedSweeping, {"planning_steps": 5, "alpha": 0.5, "theta": 1e-8})):
+            checked = cls.check_params(params)
+            st = cls.build_state(env.model.n_states, env.model.n_actions, None, checked)
+            qsize = st.queue.size if hasattr(st, "queue") else np.zeros(1, dtype=np.int64)
+            arng, erng = agent_stream(0), env_stream(0)
+            s0 = world_reset(world, 0, erng)
+            s, t, _ = steps_with_queue(world, st, qsize, arng, erng, s0, 0, 0, 1 if warm else warm_episodes)
+            before = int(st.updates[0]) if hasattr(st, "updates") else t * 6
+            steps = 1000 if warm else n_steps
+            t0 = time.perf_counter()
+            _, t2, mean_q = steps_with_queue(world, st, qsize, arng, erng, s, t, steps, 0)
+            dt = time.perf_counter() - t0
+            after = int(st.updates[0]) if hasattr(st, "updates") else t2 * 6
+            updates = after - before
+            out[cls.name] = (updates / dt, dt / max(updates, 1) * 1e9, mean_q, updates / steps)
+        if warm:
+            continue
+        dq, ps = out["dyna-q"], out["prioritized-sweeping"]
+        results.append((states, dq, ps))
+        lq = math.log2(max(ps[2], 1.0))
+        print(f"{states:>7} {dq[0]:>12.3g} {dq[1]:>7.1f} {ps[0]:>11.3g} {ps[1]:>7.1f} "
+              f"{ps[3]:>11.2f} {ps[2]:>10.1f} {lq:>6.2f} {ps[1] / dq[1]:>8.2f}")
+    x = np.array([math.log2(max(r[2][2], 1.0)) for r in results])
+    y = np.array([r[2][1] for r in results])
+    if np.ptp(x) > 0:
+        b, a = np.polyfit(x, y, 1)
+        print(f"   PS fit: ns/update = {a:.1f} + {b:.2f} * log2(mean queue length); "
+              f"correlation {np.corrcoef(x, y)[0, 1]:.2f}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--steps", type=int, default=100_000, help="timed real steps per agent and maze size")
+    parser.add_argument("--warm-episodes", type=int, default=5, help="untimed episodes before timing")
+    args = parser.parse_args()
+    print(f"dynaplan {dynaplan.__version__}")
+    bench_queue()
+    bench_agents(args.steps, args.warm_episodes)
+
+
+if __name__ == "__main__":
+    main()
