@@ -9,7 +9,7 @@ which is everything an expected update (eq. 8.1) needs:
     Q(s, a) <- sum_k p_hat_k [ rbar_k + gamma * max_a' Q(s'_k, a') ]   (no bootstrap if terminal)
 
 Memory is O(S * A * K), not O(S * A * S): a dense [S, A, S] count table for 6,000 states and 4
-actions would take 1.1 GB; with K = 8 slots the arrays here take about 4 MB. K bounds how many
+actions would take 1.1 GB; with K = 8 slots the arrays here take about 6 MB. K bounds how many
 distinct outcomes a pair may have; a real step with a (K + 1)-th one raises an error (build the
 model with a larger ``max_outcomes``).
 
