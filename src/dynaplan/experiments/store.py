@@ -38,16 +38,22 @@ RUNS_DIR = "runs"
 FORMAT = 1
 
 
-def atomic_write_bytes(path: Path, data: bytes) -> None:
-    """Write ``data`` to a temporary file beside ``path``, fsync it, then rename over ``path``."""
+def atomic_write_bytes(path: Path, data: bytes, *, fsync: bool = True) -> None:
+    """Write ``data`` to a temporary file beside ``path`` (fsync it), then rename over ``path``.
+
+    The rename makes a crash of the process harmless (the page cache survives it). ``fsync``
+    also covers a crash of the machine; the store skips it for run files and the manifest,
+    whose sha256 checks catch a file torn by a power loss (it is then redone).
+    """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
         with os.fdopen(fd, "wb") as f:
             f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
+            if fsync:
+                f.flush()
+                os.fsync(f.fileno())
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
@@ -209,7 +215,7 @@ class Store:
     def save(self, config_hash: str, data: bytes, rows: int, duration: float) -> None:
         """Write one finished batch (Parquet bytes) atomically, then mark it done."""
         path = self.run_path(config_hash)
-        atomic_write_bytes(path, data)
+        atomic_write_bytes(path, data, fsync=False)
         entry = self._entries[config_hash]
         entry.update(
             status="done", duration=round(duration, 6), file=f"{RUNS_DIR}/{path.name}", sha256=sha256(data),
@@ -245,7 +251,7 @@ class Store:
         self.manifest["updated"] = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
         self.manifest["runs_done"] = sum(len(e["seeds"]) for e in self._entries.values() if e["status"] == "done")
         self.manifest["runs_total"] = sum(len(e["seeds"]) for e in self._entries.values())
-        atomic_write_bytes(self.root / MANIFEST, (json.dumps(self.manifest, indent=1) + "\n").encode())
+        atomic_write_bytes(self.root / MANIFEST, (json.dumps(self.manifest, indent=1) + "\n").encode(), fsync=False)
 
     def finish(self, table: pd.DataFrame) -> tuple[Path, Path]:
         """Write ``results.parquet`` and ``results.csv``, then mark the experiment done."""
