@@ -177,7 +177,10 @@ def reproduce(
     max_retries: RunnerRetries = 3,
     resume: RunnerResume = False,
 ) -> None:
-    """Reproduce a result of Sutton & Barto chapter 8: runs its shipped spec, then table, figure, summary."""
+    """Reproduce a result of Sutton & Barto chapter 8: runs its shipped spec, then table, figure, summary.
+
+    Blocking/shortcut maze: alpha, n, kappa are our choice (1.0, 10, 5e-4); see --show NAME, change with --set.
+    """
     from dynaplan.experiments.reproductions import load_all
     from dynaplan.experiments.spec import load_spec, shipped_specs, validate_spec
 
@@ -435,6 +438,93 @@ def summarize(
         status = "no manifest"
     name = spec.name if spec is not None else str(directory)
     print_table(pd.DataFrame(rows), f"{name} ({status}): {ycol} per run")
+
+
+@app.command()
+def show(
+    env: Annotated[str, typer.Option(help="A dynaplan maze env id, e.g. dynaplan/ShortcutMaze-v0.")] = (
+        "dynaplan/DynaMaze-v0"
+    ),
+    maze: Annotated[Path | None, typer.Option(help="A maze layout file instead of --env.")] = None,
+    agent: Annotated[str, typer.Option(help="Agent name, e.g. dyna-q, dyna-q-plus.")] = "dyna-q-plus",
+    steps: Annotated[int, typer.Option(help="Real time steps to play.")] = 3000,
+    out: Annotated[
+        Path | None,
+        typer.Option(help="NAME.gif: animation; NAME.png: final policy and values (+ NAME-model.png: what the "
+                     "model knows); none: the policy as text."),
+    ] = None,
+    frames: Annotated[int, typer.Option(help="At most about this many GIF frames (steps are subsampled).")] = 150,
+    fps: Annotated[float, typer.Option(help="GIF frames per second.")] = 10.0,
+    planning_steps: Annotated[int, typer.Option(help="Planning steps per real step (n).")] = 10,
+    alpha: Annotated[float, typer.Option(help="Step size, in (0, 1].")] = 1.0,
+    epsilon: Annotated[float, typer.Option(help="Exploration rate, in [0, 1].")] = 0.1,
+    gamma: Annotated[float, typer.Option(help="Discount, in [0, 1].")] = 0.95,
+    kappa: Annotated[float | None, typer.Option(help="Dyna-Q+ bonus weight [default 5e-4].")] = None,
+    bonus: Annotated[str | None, typer.Option(help="Dyna-Q+: planning (section 8.3) or action (Exercise 8.4).")] = None,
+    seed: Annotated[int, typer.Option(help="Seed of the run (agent and env streams).")] = 0,
+) -> None:
+    """Watch an agent learn in a maze: animated GIF, policy/value picture, or terminal text.
+
+    Defaults are those of the blocking/shortcut-maze reproductions (alpha 1.0, n 10, kappa 5e-4: our choice).
+
+    Example: dynaplan show --env dynaplan/ShortcutMaze-v0 --agent dyna-q-plus --steps 6000 --out run.gif
+    """
+    import gymnasium as gym
+
+    import dynaplan
+    from dynaplan.agents import AGENTS
+    from dynaplan.plot.animation import frame_every, maze_layout, record_run
+
+    if agent not in AGENTS:
+        fail(f"unknown agent {agent!r}; choose from: {', '.join(sorted(AGENTS))}")
+    positive(steps, "--steps")
+    positive(frames, "--frames")
+    if not fps > 0:
+        fail(f"--fps must be positive, got {fps}")
+    if out is not None and out.suffix.lower() not in (".gif", ".png"):
+        fail(f"--out must end in .gif or .png, got {str(out)!r}")
+    if maze is not None:
+        environment = gym.make("dynaplan/GridMaze-v0", layout=maze)
+    else:
+        if env not in gym.registry:
+            fail(f"unknown env {env!r} (not a registered Gymnasium id)")
+        environment = gym.make(env)
+    maze_layout(environment)  # ValueError unless it is a maze
+    params: dict[str, Any] = {"alpha": alpha, "epsilon": epsilon, "gamma": gamma}
+    if agent != "q-learning":
+        params["planning_steps"] = planning_steps
+    if agent == "dyna-q-plus":
+        params["kappa"] = 5e-4 if kappa is None else kappa
+        if bonus is not None:
+            params["bonus"] = bonus
+    else:
+        if kappa is not None or bonus is not None:
+            fail(f"--kappa and --bonus are options of dyna-q-plus, not of {agent}")
+    learner = AGENTS[agent](environment, seed=seed, **params)
+    every = frame_every(steps, frames) if out is not None and out.suffix.lower() == ".gif" else steps
+    snaps = record_run(environment, learner, steps, every=every, seed=seed)
+    last = snaps[-1]
+    from dynaplan.plot.maze import policy_text
+
+    console.print(policy_text(last.layout, last.q, agent_state=last.state), highlight=False, markup=False)
+    console.print(f"{agent} after {last.step} steps: {last.episode} episodes, reward {last.total_reward:g}")
+    if out is None:
+        return
+    label = f"{agent} in {env if maze is None else maze.name}"
+    if out.suffix.lower() == ".gif":
+        from dynaplan.plot.animation import write_gif
+
+        path = write_gif(snaps, out, title=label, fps=fps)
+        console.print(f"wrote {path} ({len(snaps)} frames, one every {every} steps)")
+        return
+    from dynaplan.plot.maze import model_figure, policy_figure
+
+    paths = [policy_figure(last.layout, last.q, out, title=f"{label}, step {last.step}", agent_state=last.state)]
+    model = getattr(learner, "model", None)
+    if isinstance(model, dynaplan.SampleModel):
+        paths.append(model_figure(last.layout, model.last_tried, last.step, out.with_name(out.stem + "-model.png"),
+                                  title=f"what the model of {label} knows, step {last.step}"))
+    console.print(f"wrote {', '.join(map(str, paths))}")
 
 
 def main(argv: list[str] | None = None) -> int:
