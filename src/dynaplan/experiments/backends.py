@@ -51,6 +51,43 @@ def _ignore_sigint() -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
+class AdaptiveLocalBackend:
+    """This process first, a pool when it pays: runs tasks here until one *warm* task (the first
+    one loads the compiled kernels) has been timed; if the remaining tasks would take more than
+    ``min_pool_seconds`` here, forks a ``LocalPoolBackend`` for them (the forked workers inherit
+    the loaded kernels). Small sweeps (``dynaplan reproduce dyna-maze``) pay no pool start-up.
+    """
+
+    name = "local"
+
+    def __init__(self, workers: int, max_retries: int = 3, min_pool_seconds: float = 1.0) -> None:
+        self.workers = workers
+        self.max_retries = max_retries
+        self.min_pool_seconds = min_pool_seconds
+        self._pool: LocalPoolBackend | None = None
+
+    def map_unordered(self, fn: Callable[[T], R], tasks: Sequence[T]) -> Iterator[tuple[T, R]]:
+        import time
+
+        i = 0
+        while i < len(tasks):
+            t0 = time.perf_counter()
+            result = fn(tasks[i])
+            dt = time.perf_counter() - t0
+            i += 1
+            yield tasks[i - 1], result
+            if i >= 2 and dt * (len(tasks) - i) > self.min_pool_seconds:
+                break
+        if i < len(tasks):
+            self._pool = LocalPoolBackend(min(self.workers, len(tasks) - i), self.max_retries)
+            yield from self._pool.map_unordered(fn, tasks[i:])
+
+    def close(self) -> None:
+        if self._pool is not None:
+            self._pool.close()
+            self._pool = None
+
+
 class LocalPoolBackend:
     """A pool of ``workers`` local processes (fork on POSIX: no re-import, kernels cached on disk).
 
@@ -180,8 +217,9 @@ def check_backend(name: str, workers: int | None = None, address: str | None = N
 
 def make_backend(name: str = "local", *, workers: int | None = None, address: str | None = None,
                  n_tasks: int = 2, max_retries: int = 3) -> Backend:
-    """The backend to use: ``local`` is a process pool, or this process when ``workers`` is 1
-    or there is a single task (no start-up cost); ``ray`` sends tasks to Ray."""
+    """The backend to use. ``local``: this process when ``workers`` is 1 or there is one task;
+    a pool of ``workers`` processes when ``workers`` is given; by default (``workers=None``)
+    this process until a timed task shows that a pool over the cores pays. ``ray``: Ray tasks."""
     check_backend(name, workers, address, max_retries)
     if name == "ray":
         return RayBackend(address, max_retries=max_retries)
@@ -189,4 +227,6 @@ def make_backend(name: str = "local", *, workers: int | None = None, address: st
     n = min(n, n_tasks)
     if n <= 1:
         return SerialBackend()
+    if workers is None:  # the default: decide from the cost of a warm task
+        return AdaptiveLocalBackend(n, max_retries=max_retries)
     return LocalPoolBackend(n, max_retries=max_retries)

@@ -206,8 +206,9 @@ def run_spec(
 ) -> SpecRun:
     """Run a (validated) spec; with ``out``, through a ``Store`` there (resuming what is done).
 
-    ``workers``: local processes (default: the cores; a single task or ``workers=1`` runs in
-    this process). ``backend``: ``local`` or ``ray`` (``address`` of a cluster; ``max_retries``
+    ``workers``: local processes (``workers=1`` or a single task: this process; default: this
+    process until a timed task shows that a pool over the cores pays, see
+    ``backends.AdaptiveLocalBackend``). ``backend``: ``local`` or ``ray`` (``address`` of a cluster; ``max_retries``
     re-runs a task whose worker died). ``progress(n)``: called with runs finished (first with
     the runs found done).
     """
