@@ -20,7 +20,7 @@ BONUS_MODES = {"planning": PLANNING_BONUS, "action": ACTION_BONUS}
 class DynaQPlus(TabularAgent):
     """Dyna-Q+ (section 8.3): Dyna-Q with a bonus ``kappa * sqrt(tau)`` for pairs not tried lately.
 
-    ``DynaQPlus(env, kappa=1e-3, bonus="planning", planning_steps=5, plan_untried=True,
+    ``DynaQPlus(env, kappa=5e-4, bonus="planning", planning_steps=5, plan_untried=True,
     alpha=0.1, epsilon=0.1, gamma=0.95, q_init=0.0, seed=None)``
 
     * ``bonus="planning"``: the book's Dyna-Q+. Planning uses reward ``r + kappa sqrt(tau)``,
@@ -39,7 +39,7 @@ class DynaQPlus(TabularAgent):
     def check_params(cls, params: Mapping[str, Any]) -> dict[str, Any]:
         out = check_td_params(
             params, {"planning_steps", "kappa", "bonus", "plan_untried"},
-            planning_steps=5, kappa=1e-3, bonus="planning", plan_untried=True,
+            planning_steps=5, kappa=5e-4, bonus="planning", plan_untried=True,
         )
         out["planning_steps"] = check_count("planning_steps", out["planning_steps"])
         kappa = out["kappa"]
