@@ -119,6 +119,7 @@ def load_all() -> dict[str, Reproduction]:
         dyna_maze_policies,  # noqa: F401
         expected_vs_sample,  # noqa: F401
         prioritized_sweeping,  # noqa: F401
+        rtdp,  # noqa: F401
         trajectory_sampling,  # noqa: F401
     )
 
