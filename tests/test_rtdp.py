@@ -61,14 +61,18 @@ def test_gauss_seidel_matches_value_iteration(track):
 
 def test_rtdp_reaches_dp_policy_quality_with_fewer_updates(track):
     """The book's table, in substance: the same policy quality as DP, with fewer updates, most
-    states updated rarely. Two runs; the claims are far from their thresholds (measured: RTDP
-    stabilizes after about half of DP's updates; about 72% of reachable states get <= 10)."""
+    states updated rarely. Two runs; the claims are far from their thresholds (measured over 25
+    runs: RTDP's greedy policy stabilizes after 57% of DP's updates on average, at most 71%;
+    77% of reachable states get <= 10 updates by then)."""
     rm, reach, v_star = track
     m = rm.model
     opt = -v_star[rm.start_states].mean()
-    dp = gauss_seidel_vi(m, reach, tol=1e-4)
-    dp_steps = expected_steps(m, greedy_from_v(m, dp.v, 1.0))[rm.start_states].mean()
-    assert dp_steps == pytest.approx(opt, rel=1e-3)
+    # DP sweeps the reachable states in random orders (measured: 29 sweeps, 69,000 updates)
+    dps = [gauss_seidel_vi(m, np.random.default_rng(i).permutation(reach), tol=1e-4) for i in range(3)]
+    dp_updates = np.mean([dp.updates for dp in dps])
+    for dp in dps:
+        dp_steps = expected_steps(m, greedy_from_v(m, dp.v, 1.0))[rm.start_states].mean()
+        assert dp_steps == pytest.approx(opt, rel=1e-3)
     for seed in (0, 1):
         trace = rtdp_trace(m, agent_stream(seed), reach, check_every=20)
         res = trace.result
@@ -80,7 +84,7 @@ def test_rtdp_reaches_dp_policy_quality_with_fewer_updates(track):
         assert final == pytest.approx(opt, rel=5e-3)
         k = stabilized_at(trace.policy_steps, 0.02)
         assert trace.policy_steps[k] <= 1.03 * opt
-        assert trace.updates[k] < 0.75 * dp.updates
+        assert trace.updates[k] < 0.75 * dp_updates
         assert trace.le_10[k] > 0.5 and trace.le_100[k] > 0.85
         counts = res.counts[reach]
         assert (counts == 0).any()  # some reachable states are never updated
