@@ -154,24 +154,26 @@ def per_run(table: pd.DataFrame) -> pd.DataFrame:
 
 
 def summary(table: pd.DataFrame, shortest_after: int | None = None, recovery: bool = False) -> pd.DataFrame:
-    """Per agent: runs, mean reward before and after the change (with the 95% half-width of the
-    latter); with ``recovery``, the share of runs that recovered (3 goals after the change) and
-    the median steps it took (inf: most did not); the share of runs whose final greedy path from
-    the start is ``shortest_after`` steps (the shortcut, in the shortcut maze)."""
+    """Per agent: ``runs``; mean reward before and after the change (``reward_before``,
+    ``reward_after``, ``after_ci95`` the 95% half-width of the latter); with ``recovery``,
+    ``recovered`` the share of runs that recovered (3 goals after the change) and
+    ``median_recovery`` the median steps it took (inf: most did not); ``greedy_path_N`` the share
+    of runs whose final greedy path from the start is ``shortest_after`` = N steps (in the
+    shortcut maze, N = 10: the runs that found the shortcut)."""
     runs = per_run(table)
     out = []
     for agent, r in runs.groupby("agent", sort=False):
         row: dict[str, Any] = {
             "agent": agent, "runs": len(r),
-            "reward_before_change": r.before_change.mean(),
-            "reward_after_change": r.after_change.mean(),
-            "after_change_ci95": 1.96 * r.after_change.std() / np.sqrt(len(r)) if len(r) > 1 else np.nan,
+            "reward_before": r.before_change.mean(),
+            "reward_after": r.after_change.mean(),
+            "after_ci95": 1.96 * r.after_change.std() / np.sqrt(len(r)) if len(r) > 1 else np.nan,
         }
         if recovery:
-            row["recovered_share"] = float(r.steps_to_recover.notna().mean())
-            row["median_steps_to_recover"] = float(np.median(r.steps_to_recover.fillna(np.inf)))
+            row["recovered"] = float(r.steps_to_recover.notna().mean())
+            row["median_recovery"] = float(np.median(r.steps_to_recover.fillna(np.inf)))
         if shortest_after is not None:
-            row[f"share_greedy_path_{shortest_after}"] = float((r.greedy_path_end == shortest_after).mean())
+            row[f"greedy_path_{shortest_after}"] = float((r.greedy_path_end == shortest_after).mean())
         out.append(row)
     order = {k: i for i, k in enumerate(LABELS)}
     return pd.DataFrame(out).sort_values("agent", key=lambda c: c.map(order)).reset_index(drop=True)
