@@ -100,3 +100,14 @@ def test_local_pool_survives_a_dying_worker(tmp_path: Path) -> None:
     table = run_cells("test-die-once", [{"marker": str(tmp_path)}], seeds, batch_size=2, workers=2)
     assert table.seed.tolist() == seeds and table.value.tolist() == [s % 7 for s in seeds]
     assert len(list(tmp_path.iterdir())) == 2  # every batch died once and was re-run
+
+
+def test_grid_keys_become_columns() -> None:
+    spec = parse_spec(
+        'name = "g"\nkind = "episodes"\nseeds = 2\n[params]\nenv = "dynaplan/DynaMaze-v0"\nagent = "q-learning"\n'
+        'episodes = 2\n[grid]\nalpha = [0.5, 0.25]\nq_init = [0, 1]\n'
+    )
+    table = run_spec(spec, None, workers=1).table
+    assert list(table.columns[:2]) == ["alpha", "q_init"]
+    assert table.groupby(["alpha", "q_init"]).size().to_dict() == {(0.25, 0): 4, (0.25, 1): 4, (0.5, 0): 4, (0.5, 1): 4}
+    assert table.alpha.dtype == np.float64 and table.q_init.dtype == np.int64

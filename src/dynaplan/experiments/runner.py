@@ -30,7 +30,7 @@ import pandas as pd
 from dynaplan.experiments.backends import Backend, check_backend, make_backend
 from dynaplan.experiments.kinds import get_kind
 from dynaplan.experiments.spec import Spec, SpecError, canonical_json
-from dynaplan.experiments.store import Store, from_parquet_bytes, to_parquet_bytes
+from dynaplan.experiments.store import Store, to_parquet_bytes
 
 Progress = Callable[[int], None]
 
@@ -99,20 +99,24 @@ def _checked_bytes(task: Task, frame: Any) -> tuple[bytes, int]:
     return to_parquet_bytes(frame.reset_index(drop=True)), len(frame)
 
 
-def _combine(tasks: Sequence[Task], frames: Mapping[str, pd.DataFrame], cells: Sequence[Mapping[str, Any]],
-             varying: Sequence[str], columns: Sequence[str], source: str) -> pd.DataFrame:
-    """Rows in plan order, with the varying keys of each cell added as columns where missing."""
-    parts = []
-    for t in tasks:
-        f = frames[t.config_hash]
-        missing = [k for k in varying if k not in f.columns and k in t.cell]
-        if missing:
-            f = f.copy()
-            for i, k in enumerate(missing):
-                v = t.cell[k]
-                f.insert(i, k, [v] * len(f) if isinstance(v, list | dict) else v)
-        parts.append(f)
-    table = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame()
+def _combine(tasks: Sequence[Task], blobs: Mapping[str, bytes], varying: Sequence[str], columns: Sequence[str],
+             source: str) -> pd.DataFrame:
+    """Rows in plan order (one Arrow concatenation of the batches' Parquet bytes, converted to
+    pandas once), with the varying keys of each cell added as columns where the kind left them out."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    if not tasks:
+        return pd.DataFrame()
+    parts = [pq.read_table(pa.BufferReader(blobs[t.config_hash]), use_threads=False) for t in tasks]
+    arrow = pa.concat_tables(parts, promote_options="default")
+    table = arrow.to_pandas()
+    missing = [k for k in varying if k not in table.columns and any(k in t.cell for t in tasks)]
+    for i, k in enumerate(missing):
+        values: list[Any] = []
+        for t, part in zip(tasks, parts):
+            values += [t.cell.get(k)] * part.num_rows
+        table.insert(i, k, pd.Series(values, dtype=object).infer_objects() if values else [])
     if columns:
         absent = [c for c in columns if c not in table.columns]
         if absent:
@@ -159,15 +163,15 @@ def run_cells(
     """
     get_kind(kind)
     tasks = plan_tasks(kind, cells, seeds, batch_size, get_kind(kind).module)
-    frames: dict[str, pd.DataFrame] = {}
+    blobs: dict[str, bytes] = {}
 
     def on_done(task: Task, data: bytes, rows: int, duration: float) -> None:
-        frames[task.config_hash] = from_parquet_bytes(data)
+        blobs[task.config_hash] = data
         if progress is not None:
             progress(len(task.seeds))
 
     _run(tasks, make_backend(backend, workers=workers, address=address, n_tasks=len(tasks)), on_done)
-    return _combine(tasks, frames, cells, varying_keys(cells), (), "<cells>")
+    return _combine(tasks, blobs, varying_keys(cells), (), "<cells>")
 
 
 @dataclass(frozen=True)
@@ -217,7 +221,7 @@ def run_spec(
     kind = get_kind(spec.kind, spec.module)
     cells = spec.expand()
     tasks = plan_tasks(spec.kind, cells, spec.run_seeds(), spec.batch_size(), spec.module or kind.module)
-    frames: dict[str, pd.DataFrame] = {}
+    blobs: dict[str, bytes] = {}
     store = Store(out) if out is not None else None
     reused = 0
     if store is not None:
@@ -227,21 +231,21 @@ def run_spec(
                  "cell": dict(t.cell), "seeds": list(t.seeds)} for t in tasks]
         done = store.begin(spec.to_toml(), header, plan)
         for t in tasks:
-            if t.config_hash in done and t.config_hash not in frames:
-                f = store.load(t.config_hash)
-                if f is not None:
-                    frames[t.config_hash] = f
-        reused = sum(len(t.seeds) for t in tasks if t.config_hash in frames)
+            if t.config_hash in done and t.config_hash not in blobs:
+                data = store.load_bytes(t.config_hash)
+                if data is not None:
+                    blobs[t.config_hash] = data
+        reused = sum(len(t.seeds) for t in tasks if t.config_hash in blobs)
         if progress is not None and reused:
             progress(reused)
-    pending = [t for t in tasks if t.config_hash not in frames]
+    pending = [t for t in tasks if t.config_hash not in blobs]
     ran = 0
 
     def on_done(task: Task, data: bytes, rows: int, duration: float) -> None:
         nonlocal ran
         if store is not None:
             store.save(task.config_hash, data, rows, duration)
-        frames[task.config_hash] = from_parquet_bytes(data)
+        blobs[task.config_hash] = data
         ran += len(task.seeds)
         if progress is not None:
             progress(len(task.seeds))
@@ -251,7 +255,7 @@ def run_spec(
         if pending:
             _run(pending, make_backend(backend, workers=workers, address=address, n_tasks=n_unique,
                                        max_retries=max_retries), on_done)
-        table = _combine(tasks, frames, cells, spec.varying_keys(), spec.columns, spec.source)
+        table = _combine(tasks, blobs, spec.varying_keys(), spec.columns, spec.source)
     except KeyboardInterrupt:
         if store is not None:
             store.mark("interrupted")

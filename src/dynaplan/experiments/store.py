@@ -223,6 +223,13 @@ class Store:
         )
         self.flush()
 
+    def load_bytes(self, config_hash: str) -> bytes | None:
+        """A done batch's Parquet bytes (None if its file is missing or its checksum differs)."""
+        entry = self._entries.get(config_hash)
+        if entry is None or entry.get("status") != "done":
+            return None
+        return self._verify(config_hash, entry.get("sha256"))
+
     def load(self, config_hash: str) -> pd.DataFrame | None:
         """A done batch read back (None if its file is missing or its checksum differs)."""
         entry = self._entries.get(config_hash)
