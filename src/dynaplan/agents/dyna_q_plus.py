@@ -43,7 +43,7 @@ class DynaQPlus(TabularAgent):
         )
         out["planning_steps"] = check_count("planning_steps", out["planning_steps"])
         kappa = out["kappa"]
-        if isinstance(kappa, bool) or not isinstance(kappa, numbers.Real) or not kappa >= 0:
+        if isinstance(kappa, bool) or not isinstance(kappa, numbers.Real) or not float(kappa) >= 0:
             raise ValueError(f"kappa must be a non-negative number, got {kappa!r}")
         out["kappa"] = float(kappa)
         if out["bonus"] not in BONUS_MODES:

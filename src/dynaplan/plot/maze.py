@@ -116,7 +116,7 @@ def draw_policy(
     return quiver
 
 
-def draw_pairs(ax: Any, layout: MazeLayout, values: np.ndarray, *, cmap: str = "viridis",
+def draw_pairs(ax: Any, layout: MazeLayout, values: np.ndarray, *, cmap: Any = "viridis",
                vmin: float | None = None, vmax: float | None = None, norm: Any = None) -> Any:
     """One triangle per (free non-goal cell, action) pointing the action's way, coloured by
     ``values: float[S, 4]`` (NaN: not drawn). Returns the ``PolyCollection`` (for a colour bar)."""

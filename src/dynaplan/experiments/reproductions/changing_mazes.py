@@ -86,7 +86,7 @@ def check_cumulative_reward(cell: Mapping[str, Any]) -> None:
         raise ValueError(f"record_every must divide steps ({cell['steps']}), got {cell['record_every']!r}")
     for key in ("kappa", "kappa_action"):
         v = cell.get(key, 0.0)
-        if isinstance(v, bool) or not isinstance(v, numbers.Real) or not v >= 0:
+        if isinstance(v, bool) or not isinstance(v, numbers.Real) or not float(v) >= 0:
             raise ValueError(f"{key} must be a non-negative number, got {v!r}")
     agent, _, params = _agent_params(cell)
     AGENTS[agent].check_params(params)
@@ -145,7 +145,8 @@ def per_run(table: pd.DataFrame) -> pd.DataFrame:
         at_change = float(cum[step <= change][-1]) if change > 0 and (step <= change).any() else 0.0
         later = step[(step > change) & (cum >= at_change + RECOVERY_GOALS)]
         rows.append({
-            "agent": agent, "seed": int(seed), "before_change": at_change,
+            "agent": agent, "seed": int(seed),  # type: ignore[call-overload]
+            "before_change": at_change,
             "after_change": float(cum[-1]) - at_change,
             "steps_to_recover": float(later[0] - change) if later.size else np.nan,
             "greedy_path_end": int(run["greedy_path_end"].iloc[0]),
@@ -184,8 +185,9 @@ def figure(table: pd.DataFrame, path: Path, title: str = "") -> Path:
     from dynaplan.plot.curves import line_with_band
 
     curves = mean_curves(table)
-    series = {LABELS.get(a, a): c for a, c in sorted(curves.groupby("agent"), key=lambda kv: list(LABELS).index(kv[0])
-                                                      if kv[0] in LABELS else 99)}
+    order = list(LABELS)
+    groups = {str(a): c for a, c in curves.groupby("agent")}
+    series = {LABELS.get(a, a): groups[a] for a in sorted(groups, key=lambda a: order.index(a) if a in order else 99)}
     change = int(table["change_step"].iloc[0])
     runs = int(table.groupby("agent")["seed"].nunique().min())
     return line_with_band(

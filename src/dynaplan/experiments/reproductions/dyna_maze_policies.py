@@ -50,7 +50,7 @@ def check_policy_snapshot(cell: Mapping[str, Any]) -> None:
     if isinstance(ep, bool) or not isinstance(ep, numbers.Integral) or ep < 1:
         raise ValueError(f"episode must be an integer >= 1, got {ep!r}")
     frac = cell.get("fraction")
-    if isinstance(frac, bool) or not isinstance(frac, numbers.Real) or not 0 < frac <= 1:
+    if isinstance(frac, bool) or not isinstance(frac, numbers.Real) or not 0 < float(frac) <= 1:
         raise ValueError(f"fraction must be in (0, 1], got {frac!r}")
     AGENTS[str(cell["agent"])].check_params(_params(cell))
 
