@@ -169,3 +169,20 @@ def test_blocking_maze_book_result():
     assert plain.steps_to_recover.notna().mean() >= 0.25  # Dyna-Q recovers too, in many runs
     assert np.median(plus.steps_to_recover.fillna(np.inf)) < np.median(plain.steps_to_recover.fillna(np.inf))
     assert plus.after_change.mean() > plain.after_change.mean()
+
+
+@pytest.mark.parametrize(
+    ("sets", "message"),
+    [
+        (["--set", "kappa=-1"], "kappa"),
+        (["--set", "record_every=7"], "record_every"),
+        (["--set", "planning_steps=-1"], "planning_steps"),
+        (["--set", "kapa=1"], "kapa"),
+    ],
+)
+def test_reproduce_bad_options_one_line(sets, message, capsys, tmp_path):
+    from dynaplan.cli import main
+
+    assert main(["reproduce", "shortcut-maze", "--out", str(tmp_path), *sets]) == 2
+    err = capsys.readouterr().err.strip()
+    assert message in err and len(err.splitlines()) == 1

@@ -78,6 +78,13 @@ def check_cumulative_reward(cell: Mapping[str, Any]) -> None:
         raise ValueError(f"agent must be dyna-q or dyna-q-plus, got {cell.get('agent')!r}")
     if not isinstance(cell.get("env"), str) or cell["env"] not in gym.registry:
         raise ValueError(f"env: unknown env {cell.get('env')!r} (not a registered Gymnasium id)")
+    kwargs = cell.get("env_kwargs", {})
+    if not isinstance(kwargs, dict):
+        raise ValueError(f"env_kwargs must be a table, got {kwargs!r}")
+    try:
+        gym.make(str(cell["env"]), **kwargs)
+    except (TypeError, ValueError) as exc:  # LayoutError is a ValueError
+        raise ValueError(f"env_kwargs: {exc}") from None
     for key in ("steps", "record_every"):
         v = cell.get(key)
         if isinstance(v, bool) or not isinstance(v, numbers.Integral) or v < 1:
