@@ -104,30 +104,36 @@ def write_gif(snaps: list[Snapshot], path: Path | str, *, title: str = "", fps: 
     head = f"{title}\n" if title else ""
     text = ax.set_title("", fontsize=8)
     fig.tight_layout()
-    frames = []
     layout = first.layout
+
+    def render(snap: Snapshot) -> Any:
+        nonlocal quiver, layout
+        values_im.set_data(_cells_image(snap.layout, snap.q.max(axis=1)))
+        if snap.layout is not layout:
+            walls_im.set_data(np.where(snap.layout.walls, 1.0, np.nan))
+            layout = snap.layout
+        arrows = greedy_arrows(snap.layout, snap.q)
+        states = np.array(sorted(arrows), dtype=np.int64)
+        acts = np.array([arrows[s] for s in states], dtype=np.int64)
+        rows, cols = np.divmod(states, n_cols)
+        quiver.remove()
+        quiver = ax.quiver(
+            cols - 0.3 * SCREEN_DX[acts], rows + 0.3 * SCREEN_DY[acts], SCREEN_DX[acts], SCREEN_DY[acts],
+            angles="uv", scale_units="xy", scale=1 / 0.6, width=0.008, headwidth=4, headlength=4,
+            headaxislength=3.5, color="#222222", zorder=3,
+        )
+        r, c = divmod(snap.state, n_cols)
+        agent_dot.set_data([c], [r])
+        text.set_text(f"{head}step {snap.step}  episodes {snap.episode}  reward {snap.total_reward:g}")
+        fig.canvas.draw()
+        rgba = np.asarray(fig.canvas.buffer_rgba())
+        return Image.fromarray(rgba[..., :3].copy())
+
     try:
-        for snap in snaps:
-            values_im.set_data(_cells_image(snap.layout, snap.q.max(axis=1)))
-            if snap.layout is not layout:
-                walls_im.set_data(np.where(snap.layout.walls, 1.0, np.nan))
-                layout = snap.layout
-            arrows = greedy_arrows(snap.layout, snap.q)
-            states = np.array(sorted(arrows), dtype=np.int64)
-            acts = np.array([arrows[s] for s in states], dtype=np.int64)
-            rows, cols = np.divmod(states, n_cols)
-            quiver.remove()
-            quiver = ax.quiver(
-                cols - 0.3 * SCREEN_DX[acts], rows + 0.3 * SCREEN_DY[acts], SCREEN_DX[acts], SCREEN_DY[acts],
-                angles="uv", scale_units="xy", scale=1 / 0.6, width=0.008, headwidth=4, headlength=4,
-                headaxislength=3.5, color="#222222", zorder=3,
-            )
-            r, c = divmod(snap.state, n_cols)
-            agent_dot.set_data([c], [r])
-            text.set_text(f"{head}step {snap.step}  episodes {snap.episode}  reward {snap.total_reward:g}")
-            fig.canvas.draw()
-            rgba = np.asarray(fig.canvas.buffer_rgba())
-            frames.append(Image.fromarray(rgba[..., :3].copy()).quantize(colors=64, method=Image.Quantize.MEDIANCUT))
+        # one palette for every frame (taken from the last, most coloured one): a smaller file
+        # and no colour flicker between frames
+        palette = render(snaps[-1]).quantize(colors=96, method=Image.Quantize.MEDIANCUT)
+        frames = [render(snap).quantize(palette=palette, dither=Image.Dither.NONE) for snap in snaps]
     finally:
         plt.close(fig)
     path = Path(path)
