@@ -24,6 +24,7 @@ from typing import NamedTuple
 import numpy as np
 from numba import njit
 
+from dynaplan._jit import kernel
 from dynaplan.envs.tabular import TabularModel
 from dynaplan.planning.egreedy import argmax_random
 from dynaplan.rng import categorical, rand
@@ -49,7 +50,7 @@ class RTDPResult(NamedTuple):
     converged: bool
 
 
-@njit(cache=True)
+@kernel(inline=True)
 def _q_row(model: TabularModel, v: np.ndarray, s: int, gamma: float, out: np.ndarray) -> None:
     for a in range(model.prob.shape[1]):
         total = 0.0
@@ -60,6 +61,56 @@ def _q_row(model: TabularModel, v: np.ndarray, s: int, gamma: float, out: np.nda
                 if not model.terminated[s, a, k]:
                     total += p * gamma * v[model.next_state[s, a, k]]
         out[a] = total
+
+
+@kernel
+def _rtdp_episodes(
+    model: TabularModel,
+    v: np.ndarray,
+    counts: np.ndarray,
+    gamma: float,
+    max_steps: int,
+    tol: float,
+    window: int,
+    quiet: int,
+    q: np.ndarray,
+    steps_log: np.ndarray,
+    rng: np.ndarray,
+) -> tuple[int, int]:
+    n_actions = q.shape[0]
+    prob = model.prob
+    n_out = prob.shape[2]
+    episode = 0
+    while episode < steps_log.shape[0] and quiet < window:
+        s = categorical(model.start, rng)
+        largest = 0.0
+        steps = 0
+        while steps < max_steps:
+            _q_row(model, v, s, gamma, q)
+            best = q[0]
+            for a in range(1, n_actions):
+                if q[a] > best:
+                    best = q[a]
+            largest = max(largest, abs(best - v[s]))
+            v[s] = best
+            counts[s] += 1
+            a = argmax_random(q, rng)
+            steps += 1
+            u = rand(rng)
+            total = 0.0
+            k = 0
+            for j in range(n_out):
+                total += prob[s, a, j]
+                if total > u:
+                    k = j
+                    break
+            if model.terminated[s, a, k]:
+                break
+            s = model.next_state[s, a, k]
+        steps_log[episode] = steps
+        episode += 1
+        quiet = quiet + 1 if largest < tol else 0
+    return episode, quiet
 
 
 @njit(cache=True)
@@ -82,40 +133,9 @@ def rtdp_kernel(
     episodes (so a run can be continued in chunks). An episode longer than ``max_steps`` is
     cut. Returns ``(episodes, episode_steps: int64[episodes], quiet)``. ``rng: uint64[4]``.
     """
-    n_actions = model.prob.shape[1]
-    n_out = model.prob.shape[2]
-    q = np.empty(n_actions)
+    q = np.empty(model.prob.shape[1])
     steps_log = np.zeros(max_episodes, dtype=np.int64)
-    episode = 0
-    while episode < max_episodes and quiet < window:
-        s = categorical(model.start, rng)
-        largest = 0.0
-        steps = 0
-        while steps < max_steps:
-            _q_row(model, v, s, gamma, q)
-            best = q[0]
-            for a in range(1, n_actions):
-                if q[a] > best:
-                    best = q[a]
-            largest = max(largest, abs(best - v[s]))
-            v[s] = best
-            counts[s] += 1
-            a = argmax_random(q, rng)
-            steps += 1
-            u = rand(rng)
-            total = 0.0
-            k = 0
-            for j in range(n_out):
-                total += model.prob[s, a, j]
-                if total > u:
-                    k = j
-                    break
-            if model.terminated[s, a, k]:
-                break
-            s = model.next_state[s, a, k]
-        steps_log[episode] = steps
-        episode += 1
-        quiet = quiet + 1 if largest < tol else 0
+    episode, quiet = _rtdp_episodes(model, v, counts, gamma, max_steps, tol, window, quiet, q, steps_log, rng)
     return episode, steps_log[:episode], quiet
 
 

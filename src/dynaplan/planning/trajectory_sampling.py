@@ -12,7 +12,7 @@ Two ways to distribute the same number of one-step expected updates of action va
 
 Progress is measured as the book does: the value of the start state under the *greedy* policy
 of the current action values, computed exactly (:func:`evaluate_policy`, an iterative solve of
-the policy's linear system over the states it can reach, stopped by a contraction bound that
+the policy's linear system over the states it can reach, stopped by an error bound that
 guarantees an error below ``tol``).
 """
 
@@ -21,6 +21,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
+from dynaplan._jit import kernel
 from dynaplan.envs.tabular import TabularModel
 from dynaplan.planning.egreedy import epsilon_greedy, max_value
 from dynaplan.rng import categorical, rand
@@ -30,7 +31,7 @@ ON_POLICY = 1
 METHODS = {"uniform": UNIFORM, "on-policy": ON_POLICY}
 
 
-@njit(cache=True)
+@kernel(inline=True)
 def expected_update(model: TabularModel, q: np.ndarray, s: int, a: int, gamma: float) -> None:
     """One one-step expected update of ``q[s, a]`` in place (eq. 8.1). ``q: float64[S, A]``."""
     total = 0.0
@@ -98,14 +99,17 @@ def evaluate_policy(
 ) -> float:
     """Exact v_pi of a deterministic policy on the states it reaches; returns the start value.
 
-    Solves ``v = r_pi + gamma P_pi v`` (eq. 4.4) by Gauss-Seidel sweeps over the states
-    reachable from the start distribution (in reverse discovery order, so that successors are
-    mostly updated before their predecessors), starting from ``v: float64[S]`` (updated in
-    place: a warm start from the previous policy's values). With ``c = gamma * max_s
-    P(continue | s, pi(s)) < 1`` the sweep operator is a c-contraction in the max norm, so
-    stopping when a sweep changes no value by more than ``tol (1 - c) / c`` leaves every value
-    within ``tol`` of the exact solution. (With c = 1 the stop is at a change below ``tol``,
-    without that guarantee.) Values of states the policy cannot reach are left as they were.
+    Solves ``v = r_pi + M v`` with ``M = gamma P_pi`` over continuing outcomes (eq. 4.4) by
+    Jacobi sweeps over the states reachable from the start distribution, starting from
+    ``v: float64[S]`` (updated in place: a warm start from the previous policy's values). The
+    stop is a guaranteed error bound. With ``D = v_{k+1} - v_k`` and every row of M summing to
+    the same ``c < 1`` (the random tasks of section 8.6: c = 0.9), MacQueen's bounds give
+    ``v_{k+1} + c/(1-c) min D <= v_pi <= v_{k+1} + c/(1-c) max D``: the midpoint is returned,
+    within ``c/(1-c) (max D - min D) / 2`` of v_pi, and the sweeps stop when that is below ``tol``
+    (the span of D shrinks at the rate of M's second eigenvalue, far faster than c). When row
+    sums differ, the bound is ``c_max/(1-c_max) max|D|``; with ``c_max = 1`` (no contraction),
+    the stop is at ``max|D| < tol``, without a guarantee. Values of states the policy cannot
+    reach are left as they were.
 
     Returns ``sum_s start[s] v[s]``.
     """
@@ -121,7 +125,9 @@ def evaluate_policy(
     cols = np.empty(n * n_out, dtype=np.int64)
     coef = np.empty(n * n_out)
     vv = np.empty(n)
-    c = 0.0
+    new = np.empty(n)
+    c_lo = np.inf
+    c_hi = 0.0
     m = 0
     for i in range(n):
         s = states[i]
@@ -138,18 +144,33 @@ def evaluate_policy(
                     cont += gamma * p
                     m += 1
         offs[i + 1] = m
-        c = max(c, cont)
-    stop = tol * (1.0 - c) / c if 0.0 < c < 1.0 else tol
+        c_lo = min(c_lo, cont)
+        c_hi = max(c_hi, cont)
+    equal_sums = c_hi - c_lo <= 1e-12 and c_hi < 1.0
     for _ in range(max_sweeps):
-        delta = 0.0
-        for i in range(n - 1, -1, -1):
+        d_lo = np.inf
+        d_hi = -np.inf
+        for i in range(n):
             total = r_pi[i]
             for j in range(offs[i], offs[i + 1]):
                 total += coef[j] * vv[cols[j]]
-            delta = max(delta, abs(total - vv[i]))
-            vv[i] = total
-        if delta <= stop:
-            break
+            new[i] = total
+            d = total - vv[i]
+            d_lo = min(d_lo, d)
+            d_hi = max(d_hi, d)
+        vv, new = new, vv
+        if equal_sums:
+            factor = c_hi / (1.0 - c_hi)
+            if factor * (d_hi - d_lo) / 2.0 <= tol:
+                shift = factor * (d_hi + d_lo) / 2.0
+                for i in range(n):
+                    vv[i] += shift
+                break
+        else:
+            big = max(abs(d_lo), abs(d_hi))
+            bound = big * c_hi / (1.0 - c_hi) if c_hi < 1.0 else big
+            if bound <= tol:
+                break
     for i in range(n):
         v[states[i]] = vv[i]
     value = 0.0
@@ -165,6 +186,44 @@ def greedy_start_value(model: TabularModel, q: np.ndarray, gamma: float, v: np.n
     return evaluate_policy(model, greedy_policy(q), gamma, v, tol, 100_000)
 
 
+@kernel
+def _uniform_segment(model: TabularModel, q: np.ndarray, s: int, a: int, n: int, gamma: float) -> tuple[int, int]:
+    """``n`` expected updates cycling through the pairs from (s, a); returns the next pair."""
+    n_states, n_actions = q.shape
+    for _ in range(n):
+        expected_update(model, q, s, a, gamma)
+        a += 1
+        if a == n_actions:
+            a = 0
+            s += 1
+            if s == n_states:
+                s = 0
+    return s, a
+
+
+@kernel
+def _on_policy_segment(
+    model: TabularModel, q: np.ndarray, s: int, n: int, epsilon: float, gamma: float, rng: np.ndarray
+) -> int:
+    """``n`` expected updates along simulated epsilon-greedy episodes from state s; returns the
+    state reached."""
+    prob = model.prob
+    n_out = prob.shape[2]
+    for _ in range(n):
+        a = epsilon_greedy(q[s], epsilon, rng)
+        expected_update(model, q, s, a, gamma)
+        u = rand(rng)
+        total = 0.0
+        k = 0
+        for j in range(n_out):
+            total += prob[s, a, j]
+            if total > u:
+                k = j
+                break
+        s = categorical(model.start, rng) if model.terminated[s, a, k] else model.next_state[s, a, k]
+    return s
+
+
 @njit(cache=True)
 def uniform_run(model: TabularModel, gamma: float, n_updates: int, eval_every: int, tol: float) -> np.ndarray:
     """Uniform distribution of updates: cycle through all pairs (s, a) in index order, in place.
@@ -175,20 +234,13 @@ def uniform_run(model: TabularModel, gamma: float, n_updates: int, eval_every: i
     n_states, n_actions = model.next_state.shape[0], model.next_state.shape[1]
     q = np.zeros((n_states, n_actions))
     v = np.zeros(n_states)
-    out = np.empty(n_updates // eval_every + 1)
+    n_points = n_updates // eval_every
+    out = np.empty(n_points + 1)
     out[0] = greedy_start_value(model, q, gamma, v, tol)
-    s = 0
-    a = 0
-    for t in range(1, n_updates + 1):
-        expected_update(model, q, s, a, gamma)
-        a += 1
-        if a == n_actions:
-            a = 0
-            s += 1
-            if s == n_states:
-                s = 0
-        if t % eval_every == 0:
-            out[t // eval_every] = greedy_start_value(model, q, gamma, v, tol)
+    s, a = 0, 0
+    for i in range(1, n_points + 1):
+        s, a = _uniform_segment(model, q, s, a, eval_every, gamma)
+        out[i] = greedy_start_value(model, q, gamma, v, tol)
     return out
 
 
@@ -204,26 +256,15 @@ def on_policy_run(
     0, eval_every, ... updates, as :func:`uniform_run`. ``rng: uint64[4]``.
     """
     n_states, n_actions = model.next_state.shape[0], model.next_state.shape[1]
-    n_out = model.prob.shape[2]
     q = np.zeros((n_states, n_actions))
     v = np.zeros(n_states)
-    out = np.empty(n_updates // eval_every + 1)
+    n_points = n_updates // eval_every
+    out = np.empty(n_points + 1)
     out[0] = greedy_start_value(model, q, gamma, v, tol)
     s = categorical(model.start, rng)
-    for t in range(1, n_updates + 1):
-        a = epsilon_greedy(q[s], epsilon, rng)
-        expected_update(model, q, s, a, gamma)
-        u = rand(rng)
-        total = 0.0
-        k = 0
-        for j in range(n_out):
-            total += model.prob[s, a, j]
-            if total > u:
-                k = j
-                break
-        s = categorical(model.start, rng) if model.terminated[s, a, k] else model.next_state[s, a, k]
-        if t % eval_every == 0:
-            out[t // eval_every] = greedy_start_value(model, q, gamma, v, tol)
+    for i in range(1, n_points + 1):
+        s = _on_policy_segment(model, q, s, eval_every, epsilon, gamma, rng)
+        out[i] = greedy_start_value(model, q, gamma, v, tol)
     return out
 
 
