@@ -133,10 +133,12 @@ def _execute(spec: Any, out_dir: Path, workers: int | None, backend: str, addres
             result = run_spec(spec, out_dir, workers=workers, backend=backend, address=address,
                               max_retries=max_retries, progress=advance, extra_manifest=extra)
     except KeyboardInterrupt:
-        err_console.print(f"finished runs are saved in {out_dir}; continue with --resume --out {out_dir}")
+        err_console.print(f"finished runs are saved in {out_dir}; continue with --resume --out {out_dir}",
+                          soft_wrap=True)
         raise
     if result.runs_reused:
-        console.print(f"{result.runs_reused} of {result.runs_total} runs were already done in {out_dir}")
+        console.print(f"{result.runs_reused} of {result.runs_total} runs were already done in {out_dir}",
+                      soft_wrap=True)
     return result
 
 
@@ -230,7 +232,7 @@ def reproduce(
         table, paths = result.table, result.paths
     fig = rep.figure(table, out_dir / "figure.png")
     print_table(rep.summary(table), rep.title)
-    console.print(f"wrote {', '.join(map(str, paths))}, {fig}")
+    console.print(f"wrote {', '.join(map(str, paths))}, {fig}", soft_wrap=True)
 
 
 @app.command()
@@ -317,7 +319,8 @@ def run(
         if "return" in table.columns:
             line += f", mean return {last['return'].mean():.3f}"
         console.print(line)
-    console.print(f"{result.runs_done} runs in {result.elapsed:.1f} s; wrote {', '.join(map(str, result.paths))}")
+    console.print(f"{result.runs_done} runs in {result.elapsed:.1f} s; wrote {', '.join(map(str, result.paths))}",
+                  soft_wrap=True)
 
 
 def _experiment(directory: Path) -> tuple[Any, Any, list[str]]:
@@ -388,7 +391,7 @@ def plot(
     title = spec.title or spec.name if spec is not None else str(directory)
     path = line_with_band(series, x=str(xcol), path=out or directory / f"plot-{ycol}.png", xlabel=str(xcol),
                           ylabel=f"{ycol} (mean, 95% band)", title=title, logy=logy)
-    console.print(f"wrote {path}")
+    console.print(f"wrote {path}", soft_wrap=True)
 
 
 @app.command()
