@@ -11,6 +11,15 @@ and kappa = 5e-4 for both bonus variants. Larger kappa hurts (with kappa = 5e-3 
 bonus of untried actions, kappa sqrt(tau) / (1 - gamma), outgrows the goal's reward and the agent
 wanders); every one is a spec key (``--set kappa=1e-3``, ``--set kappa_action=1e-2``...).
 
+What we measured (30 runs, root seed 0): in the shortcut maze the final greedy path of Dyna-Q+
+is the 10-step shortcut in 26 of 30 runs (the other 4 are 12 steps, also through the shortcut),
+Dyna-Q's in 1 of 30, the action-bonus variant's in none (its bonus is one step deep: it tries
+stale actions where it stands but never plans a trip to the far corner). In the blocking maze
+Dyna-Q+ recovers (3 goals after the change) in every run, median 475 steps; Dyna-Q in 57% of
+runs within the 2,000 steps left (median 1,335), and in 80% within 10,000: its model still says
+the left gap is a wall, and the values of the old route decay only geometrically, so the greedy
+policy keeps leading it back to the blocked gap until exploration finds the new one.
+
 Table: one row per (agent, run, recorded step): ``agent, seed, step, cumulative_reward`` with
 the step recorded every ``record_every`` (10) real steps, plus per run ``change_step`` (when the
 layout changed) and ``greedy_path_end``: the length of the greedy path from the start in the
