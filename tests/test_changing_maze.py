@@ -186,3 +186,15 @@ def test_bad_schedules_one_line(schedule, message):
 def test_bad_layout_in_schedule_is_a_layout_error():
     with pytest.raises(LayoutError):
         ChangingMaze([(0, A), (10, "S#G\n")])
+
+
+def test_user_schedule_from_files_through_gym_make(tmp_path):
+    """A schedule as a spec writes it (lists, file paths) works through the registered id."""
+    (tmp_path / "a.txt").write_text(A)
+    (tmp_path / "b.txt").write_text(B)
+    schedule = [[0, str(tmp_path / "a.txt")], [3, str(tmp_path / "b.txt")]]
+    env = gym.make("dynaplan/ChangingMaze-v0", schedule=schedule)
+    env.reset(seed=0)
+    assert [env.step(a)[0] for a in (RIGHT, LEFT, RIGHT, RIGHT)] == [1, 0, 1, 2]
+    world = dynaplan.problem_of("dynaplan/ChangingMaze-v0", schedule=schedule).world
+    assert list(world.switch_at) == [0, 3]
