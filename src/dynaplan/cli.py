@@ -55,6 +55,11 @@ def progress_bar(total: int, label: str) -> Iterator[Callable[[int], None]]:
             if t.elapsed:
                 bar.update(task, rate=f"{t.completed / t.elapsed:,.0f} runs/s")
 
+        def plan(total: int, done: int) -> None:
+            """Runs found done in a result store: count only the runs left (true rate and ETA)."""
+            bar.update(task, total=total - done, description=f"{label} ({done} done before)" if done else label)
+
+        advance.plan = plan  # type: ignore[attr-defined]
         yield advance
 
 
@@ -131,7 +136,8 @@ def _execute(spec: Any, out_dir: Path, workers: int | None, backend: str, addres
     try:
         with progress_bar(total_runs(spec), spec.name) as advance:
             result = run_spec(spec, out_dir, workers=workers, backend=backend, address=address,
-                              max_retries=max_retries, progress=advance, extra_manifest=extra)
+                              max_retries=max_retries, progress=advance, extra_manifest=extra,
+                              on_plan=getattr(advance, "plan", None))
     except KeyboardInterrupt:
         err_console.print(f"finished runs are saved in {out_dir}; continue with --resume --out {out_dir}",
                           soft_wrap=True)
@@ -434,6 +440,7 @@ def summarize(
             xs = np.sort(part[xcol].unique())[-last:]
             row[f"last {len(xs)} {xcol}s"] = float(part[part[xcol].isin(xs)][ycol].mean())
         rows.append(row)
+    manifest: dict[str, Any] = {}
     try:
         manifest = json.loads((directory / MANIFEST).read_text())
         status = f"{manifest.get('status')}, {manifest.get('runs_done')}/{manifest.get('runs_total')} runs"
@@ -441,6 +448,13 @@ def summarize(
         status = "no manifest"
     name = spec.name if spec is not None else str(directory)
     print_table(pd.DataFrame(rows), f"{name} ({status}): {ycol} per run")
+    rep_name = manifest.get("reproduction") if isinstance(manifest, dict) else None
+    if rep_name and y is None and by is None:  # a reproduction's own summary too
+        from dynaplan.experiments.reproductions import load_all
+
+        rep = load_all().get(str(rep_name))
+        if rep is not None:
+            print_table(rep.summary(table), rep.title)
 
 
 @app.command()

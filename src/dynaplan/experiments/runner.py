@@ -207,14 +207,16 @@ def run_spec(
     max_retries: int = 3,
     progress: Progress | None = None,
     extra_manifest: Mapping[str, Any] | None = None,
+    on_plan: Callable[[int, int], None] | None = None,
 ) -> SpecRun:
     """Run a (validated) spec; with ``out``, through a ``Store`` there (resuming what is done).
 
     ``workers``: local processes (``workers=1`` or a single task: this process; default: this
     process until a timed task shows that a pool over the cores pays, see
     ``backends.AdaptiveLocalBackend``). ``backend``: ``local`` or ``ray`` (``address`` of a cluster; ``max_retries``
-    re-runs a task whose worker died). ``progress(n)``: called with runs finished (first with
-    the runs found done).
+    re-runs a task whose worker died). ``on_plan(total, reused)``: called once with the number
+    of runs and of those found done in the store; ``progress(n)``: called with the runs
+    finished by each task (with the reused runs first if there is no ``on_plan``).
     """
     t0 = time.perf_counter()
     check_backend(backend, workers, address, max_retries)
@@ -236,8 +238,10 @@ def run_spec(
                 if data is not None:
                     blobs[t.config_hash] = data
         reused = sum(len(t.seeds) for t in tasks if t.config_hash in blobs)
-        if progress is not None and reused:
+        if progress is not None and reused and on_plan is None:
             progress(reused)
+    if on_plan is not None:
+        on_plan(sum(len(t.seeds) for t in tasks), reused)
     pending = [t for t in tasks if t.config_hash not in blobs]
     ran = 0
 
