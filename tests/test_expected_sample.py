@@ -45,3 +45,17 @@ def test_normal_draws():
 def test_bad_b():
     with pytest.raises(ValueError, match="b"):
         sample_update_rms(0, 100, from_seed(0))
+
+
+def test_reproduction_kind_pools_seeds():
+    from dynaplan.experiments.reproductions.expected_vs_sample import check_cell, curves, run_kind, summary
+
+    table = run_kind({"b": 10, "runs": 50_000}, [1, 2])  # 100,000 runs pooled: SE ~ 0.3%
+    c = curves(table)
+    assert (c["runs"] == 100_000).all()
+    assert c["rel_dev"].abs().max() < 0.02
+    row = summary(table).iloc[0]
+    assert row["exact_b"] == pytest.approx(0.3)  # sqrt(9 / 100)
+    for bad, key in [({"b": 1, "runs": 10}, "b"), ({"b": 2, "runs": 10, "x": 1}, "x"), ({"b": 2}, "runs")]:
+        with pytest.raises(ValueError, match=f"^{key}"):
+            check_cell(bad)

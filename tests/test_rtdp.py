@@ -104,3 +104,22 @@ def test_stabilized_at():
     assert stabilized_at(steps, 0.01) == 4  # 12.0 is 3.2% below the final 12.4
     assert stabilized_at(steps, 0.04) == 1
     assert stabilized_at(np.array([12.0])) == 0
+
+
+def test_reproduction_table_against_ground_truth(track):
+    """One seed end to end through the shipped spec: DP's policy is optimal, RTDP's within 2%
+    (its convergence rule), and the counts in the table are those of the model."""
+    from dynaplan.experiments.reproductions.rtdp import REPRODUCTION, converged_rows, summary
+
+    rm, reach, v_star = track
+    table = REPRODUCTION.run(runs=1)
+    opt = -v_star[rm.start_states].mean()
+    conv = converged_rows(table).set_index("method")
+    assert conv.loc["dp", "policy_steps"] == pytest.approx(opt, rel=1e-3)
+    assert conv.loc["rtdp", "policy_steps"] <= opt * 1.02 + 1e-9
+    assert conv.loc["rtdp", "updates"] < conv.loc["dp", "updates"]
+    assert (table["reachable"] == len(reach)).all()
+    assert table["optimal_steps"].iloc[0] == pytest.approx(opt)
+    dp_rows = table[table["method"] == "dp"]
+    assert (dp_rows["updates"] == dp_rows["sweeps"] * len(reach)).all()
+    assert list(summary(table).columns[:3]) == ["quantity", "DP", "RTDP"]

@@ -1,6 +1,7 @@
 """Trajectory sampling (section 8.6, Figure 8.8) against exact solutions and the book's result."""
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from dynaplan.envs.random_mdp import random_mdp_model
@@ -64,3 +65,22 @@ def test_figure_8_8_on_policy_early_uniform_late():
 def test_bad_method():
     with pytest.raises(ValueError, match="method"):
         run_trajectory_sampling(random_mdp_model(10, 1), "sweeping", 10, 1)
+
+
+def test_reproduction_kind_never_beats_the_optimum():
+    from dynaplan.experiments.reproductions.trajectory_sampling import check_cell, run_kind, summary
+
+    frames = []
+    for method in ("uniform", "on-policy"):
+        cell = {"n_states": 100, "branching": 3, "method": method, "updates": 2000, "points": 10}
+        frames.append(run_kind(cell, [11, 12, 13]))
+    table = pd.concat(frames, ignore_index=True)
+    for seed, f in table.groupby("seed"):
+        v_star = value_iteration(random_mdp_model(100, 3, task_seed=int(seed)), 1.0, tol=1e-12).v[0]
+        assert (f["value"] <= v_star + 1e-9).all()
+        assert len(f) == 2 * 11
+    assert summary(table)["tasks"].iloc[0] == 3
+    with pytest.raises(ValueError, match=r"^points"):
+        check_cell({"n_states": 10, "branching": 1, "method": "uniform", "updates": 100, "points": 7})
+    with pytest.raises(ValueError, match=r"^branching"):
+        check_cell({"n_states": 10, "branching": 11, "method": "uniform", "updates": 100})
