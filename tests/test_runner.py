@@ -4,7 +4,6 @@ pure function of (cell, seed), equal to running that seed alone; a dying worker 
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -12,9 +11,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
+import test_runner_helpers  # noqa: F401  (registers the kind test-die-once)
 from dynaplan.agents import AGENTS
 from dynaplan.experiments.batch import problem_of, run_agent
-from dynaplan.experiments.kinds import register_kind
 from dynaplan.experiments.runner import run_cells, run_spec
 from dynaplan.experiments.spec import parse_spec
 from dynaplan.rng import run_seeds
@@ -69,15 +68,21 @@ def test_two_workers_give_the_identical_table(spec: Any, serial: pd.DataFrame) -
     pd.testing.assert_frame_equal(pooled, serial, check_exact=True)
 
 
-def test_ray_gives_the_identical_table(spec: Any, serial: pd.DataFrame) -> None:
+def test_ray_gives_the_identical_table_and_retries_dead_workers(spec: Any, serial: pd.DataFrame,
+                                                                tmp_path: Path) -> None:
     import ray
 
-    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
+    here = str(Path(__file__).parent)  # workers import test_runner_helpers (the dying kind) from here
+    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False,
+             runtime_env={"env_vars": {"PYTHONPATH": os.pathsep.join([here, os.environ.get("PYTHONPATH", "")])}})
     try:
         on_ray = run_spec(spec, None, backend="ray").table
+        dying = run_cells("test-die-once", [{"marker": str(tmp_path)}], list(range(4)), batch_size=2, backend="ray")
     finally:
         ray.shutdown()
     pd.testing.assert_frame_equal(on_ray, serial, check_exact=True)
+    assert dying.seed.tolist() == [0, 1, 2, 3] and dying.value.tolist() == [0, 1, 2, 3]
+    assert len(list(tmp_path.iterdir())) == 2  # both tasks' workers died once; Ray re-ran them
 
 
 def test_batch_size_does_not_change_the_table(spec: Any, serial: pd.DataFrame) -> None:
@@ -86,15 +91,6 @@ def test_batch_size_does_not_change_the_table(spec: Any, serial: pd.DataFrame) -
 
 
 # -- a worker that dies ----------------------------------------------------------------------
-@register_kind("test-die-once", "dies (os._exit) the first time a marker file is missing")
-def die_once(cell: Mapping[str, Any], seeds: Sequence[int]) -> pd.DataFrame:
-    marker = Path(cell["marker"]) / f"{seeds[0]}"
-    if not marker.exists():
-        marker.touch()
-        os._exit(1)
-    return pd.DataFrame({"seed": np.asarray(seeds, dtype=np.int64), "value": np.asarray(seeds) % 7})
-
-
 def test_local_pool_survives_a_dying_worker(tmp_path: Path) -> None:
     seeds = list(range(4))
     table = run_cells("test-die-once", [{"marker": str(tmp_path)}], seeds, batch_size=2, workers=2)
