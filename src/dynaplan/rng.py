@@ -16,6 +16,8 @@ sampler: the bias is below 2**-40 for the sizes used here.
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 
 from dynaplan._jit import kernel
@@ -96,7 +98,8 @@ def from_generator(gen: np.random.Generator) -> np.ndarray:
 
 def write_back(rng: np.ndarray, gen: np.random.Generator) -> None:
     """Store a state array back into a NumPy PCG64 ``Generator``."""
-    state = gen.bit_generator.state
+    state: dict[str, Any] = dict(gen.bit_generator.state)
+    state["state"] = dict(state["state"])
     state["state"]["state"] = (int(rng[0]) << 64) | int(rng[1])
     state["state"]["inc"] = (int(rng[2]) << 64) | int(rng[3])
     state["has_uint32"] = 0

@@ -27,14 +27,14 @@ def check_unit(name: str, value: Any, *, low_open: bool = False) -> float:
 
 def check_count(name: str, value: Any) -> int:
     """``value`` as a non-negative integer; ValueError naming it otherwise."""
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 0:
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or int(value) < 0:
         raise ValueError(f"{name} must be a non-negative integer, got {value!r}")
     return int(value)
 
 
 def check_positive(name: str, value: Any) -> float:
     """``value`` as a float > 0; ValueError naming it otherwise."""
-    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not value > 0:
+    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not float(value) > 0:
         raise ValueError(f"{name} must be a positive number, got {value!r}")
     return float(value)
 
@@ -105,9 +105,13 @@ class TabularAgent:
         """An action for ``obs`` under the agent's behaviour policy (epsilon-greedy)."""
         return int(act_once(self.state, int(obs), self.rng))
 
-    def observe(self, obs: int, action: int, reward: float, next_obs: int, terminated: bool, truncated: bool = False) -> None:
+    def observe(
+        self, obs: int, action: int, reward: float, next_obs: int, terminated: bool, truncated: bool = False
+    ) -> None:
         """Learn from one real transition (and plan, for planning agents)."""
-        observe_once(self.state, int(obs), int(action), float(reward), int(next_obs), bool(terminated), bool(truncated), self.rng)
+        observe_once(
+            self.state, int(obs), int(action), float(reward), int(next_obs), bool(terminated), bool(truncated), self.rng
+        )
 
     def greedy_action(self, obs: int) -> int:
         """The greedy action for ``obs`` (ties to the lowest index; draws no random number)."""

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from typing import Any, ClassVar
+from typing import Any
 
 import gymnasium as gym
 import numpy as np
@@ -63,7 +63,7 @@ def maze_model(layout: MazeLayout) -> TabularModel:
     return TabularModel(next_state, prob, reward, terminated, start)
 
 
-class GridMaze(gym.Env[int, int]):
+class GridMaze(gym.Env):  # type: ignore[type-arg]
     """A maze on a grid, read from a text layout.
 
     ## Description
@@ -95,7 +95,7 @@ class GridMaze(gym.Env[int, int]):
     The exact model is ``env.unwrapped.model`` (dense arrays) and ``env.unwrapped.P``.
     """
 
-    metadata: ClassVar[dict[str, Any]] = {"render_modes": ["ansi", "rgb_array"], "render_fps": 8}
+    metadata = {"render_modes": ["ansi", "rgb_array"], "render_fps": 8}  # noqa: RUF012 (Gymnasium API)
 
     def __init__(
         self,
