@@ -155,3 +155,24 @@ def test_bad_layout_and_noise():
         parse_track("#S.\n")
     with pytest.raises(ValueError, match="noise"):
         racetrack_model(noise=1.0)
+
+
+@pytest.mark.parametrize("env_id", ["dynaplan/Racetrack-v0", "dynaplan/RandomMDP-v0"])
+def test_step_draws_as_the_P_table(env_id):
+    """Stepping from the dense arrays picks what Gymnasium's categorical_sample picks from P."""
+    from gymnasium.envs.toy_text.utils import categorical_sample
+
+    env = gym.make(env_id).unwrapped
+    P = env.P
+    obs, _ = env.reset(seed=4)
+    gen = np.random.default_rng(4)
+    categorical_sample(env.initial_state_distrib, gen)  # the reset draw
+    actions = np.random.default_rng(1).integers(0, env.action_space.n, 500)
+    for a in actions:
+        outcomes = P[obs][int(a)]
+        p, s2, r, done = outcomes[categorical_sample([o[0] for o in outcomes], gen)]
+        obs, r_env, done_env, _, info = env.step(int(a))
+        assert (obs, r_env, done_env, info["prob"]) == (s2, r, done, p)
+        if done:
+            obs, _ = env.reset()
+            categorical_sample(env.initial_state_distrib, gen)

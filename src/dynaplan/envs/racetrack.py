@@ -28,7 +28,7 @@ from gymnasium import spaces
 from gymnasium.envs.toy_text.utils import categorical_sample
 from numba import njit
 
-from dynaplan.envs.tabular import TabularModel, to_P
+from dynaplan.envs.tabular import PTable, TabularModel, to_P
 
 #: Figure 5.5 (left) of Sutton & Barto (2018), reconstructed; column 17 holds the finish line.
 FIGURE_5_5_LEFT = """
@@ -301,7 +301,7 @@ class Racetrack(gym.Env[int, int]):
         self.states = built.states
         self.start_states = built.start_states
         self.noise = float(noise)
-        self.P = to_P(self.model)
+        self._P: PTable | None = None
         self.initial_state_distrib = self.model.start
         self.observation_space = spaces.Discrete(self.model.n_states)  # type: ignore[assignment]
         self.action_space = spaces.Discrete(9)  # type: ignore[assignment]
@@ -322,13 +322,23 @@ class Racetrack(gym.Env[int, int]):
         self.lastaction = None
         return self.s, {"prob": float(self.initial_state_distrib[self.s])}
 
+    @property
+    def P(self) -> PTable:
+        """Gymnasium's ``P[s][a] = [(prob, next_state, reward, terminated), ...]`` (built on first use)."""
+        if self._P is None:
+            self._P = to_P(self.model)
+        return self._P
+
     def step(self, action: int) -> tuple[int, float, bool, bool, dict[str, Any]]:
-        transitions = self.P[self.s][int(action)]
-        i = categorical_sample([t[0] for t in transitions], self.np_random)
-        p, s, r, t = transitions[i]
-        self.s = int(s)
-        self.lastaction = int(action)
-        return self.s, float(r), bool(t), False, {"prob": p}
+        # Outcome slots are in P order with zero-probability padding last, so one draw against
+        # the slot probabilities picks what categorical_sample would pick from P.
+        a = int(action)
+        k = int(categorical_sample(self.model.prob[self.s, a], self.np_random))
+        s = self.s
+        self.s = int(self.model.next_state[s, a, k])
+        self.lastaction = a
+        reward, done = float(self.model.reward[s, a, k]), bool(self.model.terminated[s, a, k])
+        return self.s, reward, done, False, {"prob": float(self.model.prob[s, a, k])}
 
     def render(self) -> str | None:  # type: ignore[override]
         if self.render_mode != "ansi":

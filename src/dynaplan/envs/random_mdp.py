@@ -19,7 +19,7 @@ import numpy as np
 from gymnasium import spaces
 from gymnasium.envs.toy_text.utils import categorical_sample
 
-from dynaplan.envs.tabular import TabularModel, to_P
+from dynaplan.envs.tabular import PTable, TabularModel, to_P
 
 
 def check_random_mdp_params(n_states: int, branching: int, n_actions: int, termination: float) -> None:
@@ -113,7 +113,7 @@ class RandomMDP(gym.Env[int, int]):
         render_mode: str | None = None,
     ) -> None:
         self.model = random_mdp_model(n_states, branching, task_seed, n_actions, termination)
-        self.P = to_P(self.model)
+        self._P: PTable | None = None
         self.initial_state_distrib = self.model.start
         self.observation_space = spaces.Discrete(n_states)  # type: ignore[assignment]
         self.action_space = spaces.Discrete(n_actions)  # type: ignore[assignment]
@@ -130,13 +130,23 @@ class RandomMDP(gym.Env[int, int]):
         self.lastaction = None
         return self.s, {"prob": 1.0}
 
+    @property
+    def P(self) -> PTable:
+        """Gymnasium's ``P[s][a] = [(prob, next_state, reward, terminated), ...]`` (built on first use)."""
+        if self._P is None:
+            self._P = to_P(self.model)
+        return self._P
+
     def step(self, action: int) -> tuple[int, float, bool, bool, dict[str, Any]]:
-        transitions = self.P[self.s][int(action)]
-        i = categorical_sample([t[0] for t in transitions], self.np_random)
-        p, s, r, t = transitions[i]
-        self.s = int(s)
-        self.lastaction = int(action)
-        return self.s, float(r), bool(t), False, {"prob": p}
+        # Outcome slots are in P order with zero-probability padding last, so one draw against
+        # the slot probabilities picks what categorical_sample would pick from P.
+        a = int(action)
+        k = int(categorical_sample(self.model.prob[self.s, a], self.np_random))
+        s = self.s
+        self.s = int(self.model.next_state[s, a, k])
+        self.lastaction = a
+        reward, done = float(self.model.reward[s, a, k]), bool(self.model.terminated[s, a, k])
+        return self.s, reward, done, False, {"prob": float(self.model.prob[s, a, k])}
 
     def render(self) -> str | None:  # type: ignore[override]
         if self.render_mode == "ansi":
