@@ -32,13 +32,47 @@ def test_reproduce_dyna_maze_writes_table_figure_and_summary(tmp_path):
 def test_run_on_a_maze_file_and_a_gymnasium_env(tmp_path):
     maze = tmp_path / "m.txt"
     maze.write_text("S...\n.##.\n...G\n")
-    assert main(["run", "--maze", str(maze), "--agent", "dyna-q", "--planning-steps", "5",
-                 "--episodes", "5", "--runs", "2", "--out", str(tmp_path / "a")]) == 0
+    assert (
+        main(
+            [
+                "run",
+                "--maze",
+                str(maze),
+                "--agent",
+                "dyna-q",
+                "--planning-steps",
+                "5",
+                "--episodes",
+                "5",
+                "--runs",
+                "2",
+                "--out",
+                str(tmp_path / "a"),
+            ]
+        )
+        == 0
+    )
     table = pd.read_csv(tmp_path / "a" / "results.csv")
     assert {"agent", "planning_steps", "seed", "episode", "steps", "return"} <= set(table.columns)
     assert (table["return"] == 1.0).all()  # every episode ends at the goal
-    assert main(["run", "--env", "CliffWalking-v1", "--agent", "q-learning", "--episodes", "5",
-                 "--runs", "2", "--out", str(tmp_path / "b")]) == 0
+    assert (
+        main(
+            [
+                "run",
+                "--env",
+                "CliffWalking-v1",
+                "--agent",
+                "q-learning",
+                "--episodes",
+                "5",
+                "--runs",
+                "2",
+                "--out",
+                str(tmp_path / "b"),
+            ]
+        )
+        == 0
+    )
 
 
 @pytest.mark.parametrize(
@@ -46,8 +80,26 @@ def test_run_on_a_maze_file_and_a_gymnasium_env(tmp_path):
     [
         (["run", "--env", "NoSuchEnv-v0", "--agent", "dyna-q", "--episodes", "2", "--out", "x"], "unknown env"),
         (["run", "--env", "CartPole-v1", "--agent", "dyna-q", "--episodes", "2", "--out", "x"], "Discrete"),
-        (["run", "--env", "dynaplan/DynaMaze-v0", "--agent", "sarsa", "--episodes", "2", "--out", "x"], "unknown agent"),
-        (["run", "--env", "dynaplan/DynaMaze-v0", "--agent", "dyna-q", "--alpha", "2", "--episodes", "2", "--out", "x"], "alpha must be in (0, 1]"),
+        (
+            ["run", "--env", "dynaplan/DynaMaze-v0", "--agent", "sarsa", "--episodes", "2", "--out", "x"],
+            "unknown agent",
+        ),
+        (
+            [
+                "run",
+                "--env",
+                "dynaplan/DynaMaze-v0",
+                "--agent",
+                "dyna-q",
+                "--alpha",
+                "2",
+                "--episodes",
+                "2",
+                "--out",
+                "x",
+            ],
+            "alpha must be in (0, 1]",
+        ),
         (["run", "--maze", "missing.txt", "--agent", "dyna-q", "--episodes", "2", "--out", "x"], "no such maze file"),
         (["reproduce", "dyna-maze", "--planning-steps", "0,x"], "--planning-steps"),
         (["reproduce", "dyna-maze", "--runs", "0"], "--runs"),

@@ -41,7 +41,6 @@ def test_same_seed_same_rollout(env_id):
 def test_compiled_step_matches_env_step(env_id):
     """world_step with the env's stream gives exactly the env's transitions."""
     env = gym.make(env_id)
-    inner = env.unwrapped
     world = world_of(env)
     state = env_stream(11)
     obs, _ = env.reset(seed=11)
@@ -90,7 +89,7 @@ def test_maze_moves_by_hand():
     assert env.step(3)[:3] == (1, 0.0, False)  # right
     assert env.step(3)[:3] == (1, 0.0, False)  # right into the wall, stays
     assert env.step(1)[:3] == (4, 0.0, False)  # down
-    assert env.step(3)[:3] == (5, 1.0, True)   # right into the goal: +1, terminated
+    assert env.step(3)[:3] == (5, 1.0, True)  # right into the goal: +1, terminated
 
 
 def test_goal_is_absorbing_and_P_roundtrips():

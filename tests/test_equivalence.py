@@ -65,7 +65,9 @@ def test_run_batch_matches_single_runs_and_seeds_matter():
     seeds = dynaplan.run_seeds(0, 4)
     batch = dynaplan.run_batch(DynaQ, {"planning_steps": 5}, problem, seeds, episodes=5)
     for seed, res in zip(seeds, batch):
-        assert np.array_equal(res.episode_steps, run_agent(DynaQ, {"planning_steps": 5}, problem, int(seed), episodes=5).episode_steps)
+        assert np.array_equal(
+            res.episode_steps, run_agent(DynaQ, {"planning_steps": 5}, problem, int(seed), episodes=5).episode_steps
+        )
     assert len({tuple(r.episode_steps) for r in batch}) > 1
 
 

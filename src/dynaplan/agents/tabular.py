@@ -49,8 +49,12 @@ class QLearning(TabularAgent):
         return check_td_params(params, set())
 
     @classmethod
-    def build_state(cls, n_states: int, n_actions: int, model: TabularModel | None, params: Mapping[str, Any]) -> NamedTuple:
-        return QLearningState(initial_q(n_states, n_actions, params), params["alpha"], params["gamma"], params["epsilon"])
+    def build_state(
+        cls, n_states: int, n_actions: int, model: TabularModel | None, params: Mapping[str, Any]
+    ) -> NamedTuple:
+        return QLearningState(
+            initial_q(n_states, n_actions, params), params["alpha"], params["gamma"], params["epsilon"]
+        )
 
 
 class DynaQ(TabularAgent):
@@ -69,7 +73,9 @@ class DynaQ(TabularAgent):
         return out
 
     @classmethod
-    def build_state(cls, n_states: int, n_actions: int, model: TabularModel | None, params: Mapping[str, Any]) -> NamedTuple:
+    def build_state(
+        cls, n_states: int, n_actions: int, model: TabularModel | None, params: Mapping[str, Any]
+    ) -> NamedTuple:
         return DynaQState(
             q=initial_q(n_states, n_actions, params),
             model=new_sample_model(n_states, n_actions),
@@ -110,9 +116,16 @@ class QPlanning(TabularAgent):
         return bool(params["model"] == "exact")
 
     @classmethod
-    def build_state(cls, n_states: int, n_actions: int, model: TabularModel | None, params: Mapping[str, Any]) -> NamedTuple:
+    def build_state(
+        cls, n_states: int, n_actions: int, model: TabularModel | None, params: Mapping[str, Any]
+    ) -> NamedTuple:
         q = initial_q(n_states, n_actions, params)
-        common = dict(alpha=params["alpha"], gamma=params["gamma"], epsilon=params["epsilon"], planning_steps=params["planning_steps"])
+        common = dict(
+            alpha=params["alpha"],
+            gamma=params["gamma"],
+            epsilon=params["epsilon"],
+            planning_steps=params["planning_steps"],
+        )
         if params["model"] == "exact":
             if model is None:
                 raise ValueError("QPlanning(model='exact') needs the env's exact model")
