@@ -58,7 +58,8 @@ def test_store_layout_and_rerun_skips_everything(spec: Any, reference: pd.DataFr
     assert csv.steps.tolist() == reference.steps.tolist()
     assert parse_spec((tmp_path / "spec.toml").read_text()).config_hash() == spec.config_hash()
     # nothing but TOML, JSON, Parquet and CSV: reading results never executes code
-    assert {p.suffix for p in tmp_path.rglob("*") if p.is_file()} <= {".toml", ".json", ".parquet", ".csv"}
+    files = [p for p in tmp_path.rglob("*") if p.is_file() and p.name != ".lock"]
+    assert {p.suffix for p in files} <= {".toml", ".json", ".parquet", ".csv"}
 
     again = run_spec(spec, tmp_path, workers=1)
     assert (again.runs_reused, again.runs_done) == (8, 0)
@@ -103,3 +104,16 @@ def test_a_larger_spec_reuses_the_runs_it_shares(spec: Any, tmp_path: Path) -> N
     assert len(run_files(tmp_path)) == 6
     manifest = json.loads((tmp_path / MANIFEST).read_text())
     assert manifest["seeds"] == 6 and manifest["runs_total"] == 12
+
+
+def test_two_runs_cannot_share_a_directory(spec: Any, tmp_path: Path) -> None:
+    from dynaplan.experiments.store import Store, StoreError
+
+    holder = Store(tmp_path)
+    holder.begin("", {"spec_hash": "x"}, [])
+    try:
+        with pytest.raises(StoreError, match="another dynaplan run is using this directory"):
+            run_spec(spec, tmp_path, workers=1)
+    finally:
+        holder.close()
+    assert run_spec(spec, tmp_path, workers=1).runs_done == 8  # free again

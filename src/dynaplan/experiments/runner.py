@@ -192,39 +192,10 @@ class SpecRun:
     paths: tuple[Path, ...] = ()
 
 
-def total_runs(spec: Spec) -> int:
-    """Cells x seeds."""
-    return len(spec.expand()) * spec.seeds
-
-
-def run_spec(
-    spec: Spec,
-    out: Path | None = None,
-    *,
-    workers: int | None = None,
-    backend: str = "local",
-    address: str | None = None,
-    max_retries: int = 3,
-    progress: Progress | None = None,
-    extra_manifest: Mapping[str, Any] | None = None,
-    on_plan: Callable[[int, int], None] | None = None,
-) -> SpecRun:
-    """Run a (validated) spec; with ``out``, through a ``Store`` there (resuming what is done).
-
-    ``workers``: local processes (``workers=1`` or a single task: this process; default: this
-    process until a timed task shows that a pool over the cores pays, see
-    ``backends.AdaptiveLocalBackend``). ``backend``: ``local`` or ``ray`` (``address`` of a cluster; ``max_retries``
-    re-runs a task whose worker died). ``on_plan(total, reused)``: called once with the number
-    of runs and of those found done in the store; ``progress(n)``: called with the runs
-    finished by each task (with the reused runs first if there is no ``on_plan``).
-    """
-    t0 = time.perf_counter()
-    check_backend(backend, workers, address, max_retries)
-    kind = get_kind(spec.kind, spec.module)
-    cells = spec.expand()
-    tasks = plan_tasks(spec.kind, cells, spec.run_seeds(), spec.batch_size(), spec.module or kind.module)
-    blobs: dict[str, bytes] = {}
-    store = Store(out) if out is not None else None
+def _run_planned(spec: Spec, tasks: list[Task], cells: list[dict[str, Any]], blobs: dict[str, bytes],
+                 store: Store | None, backend: str, workers: int | None, address: str | None, max_retries: int,
+                 progress: Progress | None, extra_manifest: Mapping[str, Any] | None,
+                 on_plan: Callable[[int, int], None] | None) -> tuple[int, int, pd.DataFrame, tuple[Path, ...]]:
     reused = 0
     if store is not None:
         header = {"name": spec.name, "kind": spec.kind, "spec_hash": spec.config_hash(), "seeds": spec.seeds,
@@ -268,7 +239,47 @@ def run_spec(
         if store is not None:
             store.mark("failed", error=" ".join(str(exc).split())[:500])
         raise
-    paths: tuple[Path, ...] = ()
-    if store is not None:
-        paths = store.finish(table)
+    paths = store.finish(table) if store is not None else ()
+    return reused, ran, table, paths
+
+
+def total_runs(spec: Spec) -> int:
+    """Cells x seeds."""
+    return len(spec.expand()) * spec.seeds
+
+
+def run_spec(
+    spec: Spec,
+    out: Path | None = None,
+    *,
+    workers: int | None = None,
+    backend: str = "local",
+    address: str | None = None,
+    max_retries: int = 3,
+    progress: Progress | None = None,
+    extra_manifest: Mapping[str, Any] | None = None,
+    on_plan: Callable[[int, int], None] | None = None,
+) -> SpecRun:
+    """Run a (validated) spec; with ``out``, through a ``Store`` there (resuming what is done).
+
+    ``workers``: local processes (``workers=1`` or a single task: this process; default: this
+    process until a timed task shows that a pool over the cores pays, see
+    ``backends.AdaptiveLocalBackend``). ``backend``: ``local`` or ``ray`` (``address`` of a cluster; ``max_retries``
+    re-runs a task whose worker died). ``on_plan(total, reused)``: called once with the number
+    of runs and of those found done in the store; ``progress(n)``: called with the runs
+    finished by each task (with the reused runs first if there is no ``on_plan``).
+    """
+    t0 = time.perf_counter()
+    check_backend(backend, workers, address, max_retries)
+    kind = get_kind(spec.kind, spec.module)
+    cells = spec.expand()
+    tasks = plan_tasks(spec.kind, cells, spec.run_seeds(), spec.batch_size(), spec.module or kind.module)
+    blobs: dict[str, bytes] = {}
+    store = Store(out) if out is not None else None
+    try:
+        reused, ran, table, paths = _run_planned(spec, tasks, cells, blobs, store, backend, workers, address,
+                                                 max_retries, progress, extra_manifest, on_plan)
+    finally:
+        if store is not None:
+            store.close()
     return SpecRun(table, sum(len(t.seeds) for t in tasks), reused, ran, time.perf_counter() - t0, paths)

@@ -370,6 +370,8 @@ def _int(value: Any, low: int, err: Any) -> int:
 def _check_value(value: Any, err: Any, depth: int = 0) -> None:
     if isinstance(value, _dt.date | _dt.time | _dt.datetime):
         raise err(f"dates and times are not allowed, got {value!r}")
+    if not isinstance(value, str | int | float | list | tuple | dict):  # bool is an int
+        raise err(f"must be a string, number, boolean, list or table, got {type(value).__name__} {value!r}")
     if isinstance(value, float) and not math.isfinite(value):
         raise err(f"must be finite, got {value!r}")
     if depth > 8:

@@ -8,6 +8,7 @@ Layout of ``DIR``::
                       duration, file, sha256 of the file, rows
     runs/HASH.parquet the rows of one batch (one cell x a few seeds), named by its config hash
     results.parquet   the combined tidy table (also results.csv), in plan order
+    .lock             held (flock) by the process running the experiment
 
 Every file is written to a temporary file beside its target, fsynced and renamed over it
 (``atomic_write_bytes``), so a reader sees the old file or the new one, never half of one. A
@@ -35,6 +36,7 @@ import pandas as pd
 MANIFEST = "manifest.json"
 SPEC_FILE = "spec.toml"
 RUNS_DIR = "runs"
+LOCK = ".lock"
 FORMAT = 1
 
 
@@ -143,6 +145,7 @@ class Store:
         self.manifest: dict[str, Any] = {}
         self._entries: dict[str, dict[str, Any]] = {}
         self._last_flush = 0.0
+        self._lock_file: Any = None
 
     # -- paths ----------------------------------------------------------------------------
     def run_path(self, config_hash: str) -> Path:
@@ -167,6 +170,7 @@ class Store:
         if self.root.exists() and not self.root.is_dir():
             raise StoreError(f"{self.root}: exists and is not a directory")
         (self.root / RUNS_DIR).mkdir(parents=True, exist_ok=True)
+        self._lock()
         old = read_manifest(self.root) or {"batches": []}
         previous = {e["config_hash"]: e for e in old["batches"] if isinstance(e, dict) and "config_hash" in e}
         done: set[str] = set()
@@ -203,6 +207,32 @@ class Store:
         atomic_write_bytes(self.root / SPEC_FILE, spec_toml.encode())
         self.flush(force=True)
         return done
+
+    def _lock(self) -> None:
+        """Hold ``DIR/.lock`` (``flock``) while running: a second run on the same directory is an
+        error, not a race; the lock goes with the process, however it ends."""
+        try:
+            import fcntl
+        except ImportError:  # pragma: no cover - not POSIX
+            return
+        if self._lock_file is not None:
+            return
+        f = open(self.root / LOCK, "a+")  # noqa: SIM115 - held until close()
+        try:
+            fcntl.flock(f.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            f.close()
+            raise StoreError(f"{self.root}: another dynaplan run is using this directory") from None
+        self._lock_file = f
+
+    def close(self) -> None:
+        """Release the directory (the manifest is flushed first)."""
+        f = self._lock_file
+        if f is not None:
+            if self.manifest:
+                self.flush(force=True)
+            f.close()
+            self._lock_file = None
 
     def _verify(self, config_hash: str, digest: Any) -> bytes | None:
         """The bytes of a batch file if its sha256 is ``digest`` (None if missing or different)."""
