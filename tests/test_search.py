@@ -124,7 +124,9 @@ def test_mcts_root_action_converges_to_backward_induction_on_random_mdps():
             roots += 1
             best = int(np.argmax(exact[s]))
             for j, sims in enumerate(budgets):
-                res = mcts_search(model, s, simulations=sims, c=1.0, gamma=0.9, depth=3, key="horizon", seed=100 * i + s)
+                res = mcts_search(
+                    model, s, simulations=sims, c=1.0, gamma=0.9, depth=3, key="horizon", seed=100 * i + s
+                )
                 hits[j] += res.action == best
                 errors[j].append(abs(res.values[best] - exact[s, best]))
     freq = hits / roots
@@ -135,9 +137,10 @@ def test_mcts_root_action_converges_to_backward_induction_on_random_mdps():
 
 
 def test_mcts_on_the_dyna_maze_picks_shortest_path_moves():
-    """True Dyna maze model, horizon-keyed UCT with H = 8 and c = 0.5: at each free cell 2 to 7 steps
-    from the goal where some move is worse, the chosen move is one that backward induction (H = 8) calls
-    optimal, more often with more simulations; >= 0.9 of the cells at 20,000 simulations."""
+    """True Dyna maze model, horizon-keyed UCT with H = 8 and c = 1: at each free cell 2 to 7 steps
+    from the goal where some move is worse (15 cells, 3 seeds each), the chosen move is one that
+    backward induction (H = 8) calls optimal, more often with more simulations; >= 0.9 of the
+    searches at 20,000 simulations."""
     env = gym.make("dynaplan/DynaMaze-v0")
     model = dynaplan.model_of(env)
     exact = finite_horizon_q(model, 8, 0.95)[8]
@@ -149,9 +152,10 @@ def test_mcts_on_the_dyna_maze_picks_shortest_path_moves():
     for sims in budgets:
         ok = 0
         for s in cells:
-            res = mcts_search(model, s, simulations=sims, c=0.5, gamma=0.95, depth=8, key="horizon", seed=s)
-            ok += res.action in optimal_actions(exact[s], 1e-9)
-        freq.append(ok / len(cells))
+            for seed in range(3):
+                res = mcts_search(model, s, simulations=sims, gamma=0.95, depth=8, key="horizon", seed=1000 * seed + s)
+                ok += res.action in optimal_actions(exact[s], 1e-9)
+        freq.append(ok / len(cells) / 3)
     assert len(cells) >= 15
     assert freq[0] < freq[1] < freq[2] and freq[2] >= 0.9, freq
 
@@ -182,7 +186,7 @@ def test_mcts_on_slippery_frozenlake_nears_the_optimal_success_rate():
 def test_persistence_needs_fewer_simulations_for_the_same_paths():
     """Dyna maze (shortest path 14), true model, episodes 2-10 over 3 seeds: MCTS keeping its per-state
     statistics with 25 simulations per decision walks shorter paths than MCTS starting each search
-    empty with 100, and is within 10% of the shortest path."""
+    empty with 100 (over 10 times shorter), and is within 25% of the shortest path."""
     problem = problem_of("dynaplan/DynaMaze-v0")
 
     def mean_steps(params):
@@ -191,7 +195,7 @@ def test_persistence_needs_fewer_simulations_for_the_same_paths():
 
     kept = mean_steps({"simulations": 25, "persist": True})
     fresh = mean_steps({"simulations": 100, "persist": False})
-    assert kept <= 14 * 1.1 < fresh, (kept, fresh)
+    assert kept <= 14 * 1.25 and 10 * kept < fresh, (kept, fresh)
 
 
 def test_write_back_puts_root_values_in_q():

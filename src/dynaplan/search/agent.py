@@ -27,9 +27,9 @@ from __future__ import annotations
 from typing import Any, NamedTuple
 
 import numpy as np
-from numba import njit
 from numba.extending import overload
 
+from dynaplan._jit import kernel
 from dynaplan.envs.tabular import TabularModel
 from dynaplan.models.distribution import (
     DistributionModel,
@@ -150,7 +150,7 @@ def _planning_impl(model, q, n, alpha, gamma, rng):  # type: ignore[no-untyped-d
     return None
 
 
-@njit(cache=True)
+@kernel
 def search_act(agent: SearchAgentState, s: int, rng: np.ndarray) -> int:
     """Search from ``s`` and return the action chosen (or, with probability epsilon, a random one)."""
     n_actions = agent.q.shape[1]
@@ -192,7 +192,7 @@ def search_act(agent: SearchAgentState, s: int, rng: np.ndarray) -> int:
     return a
 
 
-@njit(cache=True)
+@kernel
 def search_observe(
     agent: SearchAgentState, s: int, a: int, r: float, s2: int, terminated: bool, truncated: bool, rng: np.ndarray
 ) -> None:

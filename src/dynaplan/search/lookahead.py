@@ -19,8 +19,8 @@ import time
 from typing import Any
 
 import numpy as np
-from numba import njit
 
+from dynaplan._jit import kernel
 from dynaplan.planning.egreedy import argmax_random
 from dynaplan.rng import from_seed
 from dynaplan.search.models import check_model, model_known, model_outcome, model_width
@@ -28,7 +28,7 @@ from dynaplan.search.result import SearchResult
 from dynaplan.search.rollout import vmax
 
 
-@njit(cache=True)
+@kernel
 def lookahead_value(model: Any, q: np.ndarray, s: int, depth: int, gamma: float, count: np.ndarray) -> float:
     """V_depth(s) by depth-first expected backups; ``count[0]`` += outcomes expanded."""
     if depth == 0:
@@ -50,7 +50,7 @@ def lookahead_value(model: Any, q: np.ndarray, s: int, depth: int, gamma: float,
     return best
 
 
-@njit(cache=True)
+@kernel
 def lookahead_q(model: Any, q: np.ndarray, s: int, depth: int, gamma: float, out: np.ndarray, count: np.ndarray) -> int:
     """Q_depth(s, a) for every action into ``out: float64[A]``; returns the outcomes expanded.
 
@@ -72,7 +72,7 @@ def lookahead_q(model: Any, q: np.ndarray, s: int, depth: int, gamma: float, out
     return int(count[0])
 
 
-@njit(cache=True)
+@kernel
 def lookahead_act(
     model: Any, q: np.ndarray, s: int, depth: int, gamma: float, out: np.ndarray, count: np.ndarray, rng: np.ndarray
 ) -> tuple[int, int]:

@@ -38,9 +38,9 @@ import time
 from typing import Any, NamedTuple
 
 import numpy as np
-from numba import njit
 
-from dynaplan.rng import from_seed, rand, randint
+from dynaplan._jit import kernel
+from dynaplan.rng import from_seed, rand
 from dynaplan.search.models import check_model, model_known, model_sample
 from dynaplan.search.result import SearchResult
 from dynaplan.search.rollout import _check_search_args, rollout_return, vmax
@@ -62,8 +62,8 @@ class SearchTree(NamedTuple):
       n: float64[M, A], visits of each edge N(node, a)
       w: float64[M, A], sum of the returns backed up through each edge W(node, a)
       visits: float64[M], visits of each node N(node) (a node is in the tree once > 0)
-      mean: float64[M, A], W / N (+inf while N = 0), kept by the backup
-      rsqrt: float64[M, A], 1 / sqrt(N) (+inf while N = 0), kept by the backup
+      mean: float64[M, A], W / N (+inf while N = 0, so untried actions come first), kept by the backup
+      rsqrt: float64[M, A], 1 / sqrt(N) (0 while N = 0), kept by the backup
 
     ``mean`` and ``rsqrt`` cost one division and one square root per edge backed up and save
     A of each per selection: UCB1 is then ``mean + c sqrt(ln N(node)) rsqrt``.
@@ -82,59 +82,56 @@ def new_tree(n_states: int, n_actions: int, depth: int, key: str = "state") -> S
         raise ValueError(f"key must be one of {', '.join(KEYS)}, got {key!r}")
     rows = n_states if key == "state" else (depth + 1) * n_states
     shape = (rows, n_actions)
-    return SearchTree(np.zeros(shape), np.zeros(shape), np.zeros(rows), np.full(shape, np.inf), np.full(shape, np.inf))
+    return SearchTree(np.zeros(shape), np.zeros(shape), np.zeros(rows), np.full(shape, np.inf), np.zeros(shape))
 
 
-@njit(cache=True)
+@kernel
 def clear_tree(tree: SearchTree) -> None:
     """Forget every statistic (a search without persistence starts from an empty tree)."""
     tree.n[:] = 0.0
     tree.w[:] = 0.0
     tree.visits[:] = 0.0
     tree.mean[:] = np.inf
-    tree.rsqrt[:] = np.inf
+    tree.rsqrt[:] = 0.0
 
 
-@njit(cache=True, inline="always")
+@kernel(inline=True)
 def node_of(s: int, h: int, n_states: int, key: int) -> int:
     return s if key == KEY_STATE else h * n_states + s
 
 
-@njit(cache=True)
+@kernel(inline=True)
 def ucb_select(tree: SearchTree, node: int, c: float, rng: np.ndarray) -> int:
-    """An untried action of ``node`` (at random among them), else the UCB1 maximiser (ties at random)."""
+    """An untried action of ``node`` (uniformly among them), else the UCB1 maximiser (ties uniformly).
+
+    An untried action scores +inf; one uniform is drawn per selection, used only to break ties.
+    """
     n_actions = tree.n.shape[1]
     mean = tree.mean[node]
     rsqrt = tree.rsqrt[node]
-    untried = 0
+    u = rand(rng)
+    bonus = c * math.sqrt(math.log(max(tree.visits[node], 1.0)))
+    best = -np.inf
+    ties = 0
     for a in range(n_actions):
-        if rsqrt[a] == np.inf:
-            untried += 1
-    if untried > 0:
-        pick = randint(rng, untried) if untried > 1 else 0
-        for a in range(n_actions):
-            if rsqrt[a] == np.inf:
-                if pick == 0:
-                    return a
-                pick -= 1
-    bonus = c * math.sqrt(math.log(tree.visits[node]))
-    best = mean[0] + bonus * rsqrt[0]
-    best_a = 0
-    ties = 1
-    for a in range(1, n_actions):
         v = mean[a] + bonus * rsqrt[a]
         if v > best:
             best = v
-            best_a = a
             ties = 1
         elif v == best:
             ties += 1
-            if rand(rng) * ties < 1.0:
+    pick = int(u * ties)
+    best_a = 0
+    for a in range(n_actions):
+        if mean[a] + bonus * rsqrt[a] == best:
+            if pick == 0:
                 best_a = a
+                break
+            pick -= 1
     return best_a
 
 
-@njit(cache=True)
+@kernel
 def mcts_run(
     model: Any,
     tree: SearchTree,
@@ -211,7 +208,7 @@ def mcts_run(
     return steps
 
 
-@njit(cache=True)
+@kernel
 def most_visited(tree: SearchTree, node: int, rng: np.ndarray) -> int:
     """The root action with the most visits; ties broken by the better mean, then at random."""
     n_actions = tree.n.shape[1]
@@ -236,7 +233,7 @@ def most_visited(tree: SearchTree, node: int, rng: np.ndarray) -> int:
     return best
 
 
-@njit(cache=True)
+@kernel
 def mcts_decide(
     model: Any,
     tree: SearchTree,

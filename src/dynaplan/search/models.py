@@ -14,10 +14,14 @@ The functions dispatch on the model's type at compile time (``numba.extending.ov
 dispatch. Supported types:
 
 * ``TabularModel`` (the env's exact model): K outcomes per pair, sampled with one uniform draw
-  as Gymnasium's ``categorical_sample`` does (no draw when a pair has a single outcome slot);
+  as Gymnasium's ``categorical_sample`` does (drawn even when a pair has one outcome: see below);
 * ``SampleModel`` (last outcome seen per tried pair, section 8.2): one outcome, probability 1;
 * ``DistributionModel`` (counts of outcomes per tried pair): ``p_hat = count / total`` and the
   outcome's mean reward; sampling draws one uniform.
+
+Random draws are made unconditionally where they sit on hot paths: a draw inside a branch makes
+Numba wrap the inlined code in reference-count operations on the random state, which costs far
+more than the draw itself.
 
 Untried pairs of a learned model are *unknown*: planners do not simulate them but value them
 with the agent's action-value table, ``q[s, a]`` (its initial value ``q_init`` until the
@@ -64,7 +68,7 @@ def model_outcome(model: Any, s: int, a: int, k: int) -> tuple[float, int, float
     raise NotImplementedError("model_outcome is only callable from compiled code")
 
 
-@overload(model_known)
+@overload(model_known, inline="always")
 def _known_impl(model, s, a):  # type: ignore[no-untyped-def]
     kind = _kind(model)
     if kind is TabularModel:
@@ -76,22 +80,23 @@ def _known_impl(model, s, a):  # type: ignore[no-untyped-def]
     return None
 
 
-@overload(model_sample)
+@overload(model_sample, inline="always")
 def _sample_impl(model, s, a, rng):  # type: ignore[no-untyped-def]
     kind = _kind(model)
     if kind is TabularModel:
 
         def tabular(model, s, a, rng):  # type: ignore[no-untyped-def]
+            # The uniform is drawn even for a single-outcome pair: a draw inside a branch makes
+            # Numba add reference-count operations on every call (about 20x slower here).
+            u = rand(rng)
             n_slots = model.prob.shape[2]
             k = 0
-            if n_slots > 1:
-                u = rand(rng)
-                total = 0.0
-                for j in range(n_slots):
-                    total += model.prob[s, a, j]
-                    if total > u:
-                        k = j
-                        break
+            total = 0.0
+            for j in range(n_slots):
+                total += model.prob[s, a, j]
+                if total > u:
+                    k = j
+                    break
             return model.next_state[s, a, k], model.reward[s, a, k], model.terminated[s, a, k]
 
         return tabular
@@ -100,16 +105,15 @@ def _sample_impl(model, s, a, rng):  # type: ignore[no-untyped-def]
     if kind is DistributionModel:
 
         def distribution(model, s, a, rng):  # type: ignore[no-untyped-def]
+            u = rand(rng) * model.total[s, a]
             n = model.n_outcomes[s, a]
             k = n - 1
-            if n > 1:
-                u = rand(rng) * model.total[s, a]
-                acc = 0.0
-                for j in range(n):
-                    acc += model.counts[s, a, j]
-                    if acc > u:
-                        k = j
-                        break
+            acc = 0.0
+            for j in range(n):
+                acc += model.counts[s, a, j]
+                if acc > u:
+                    k = j
+                    break
             mean_reward = model.reward_sum[s, a, k] / model.counts[s, a, k]
             return model.next_state[s, a, k], mean_reward, model.terminated[s, a, k]
 
@@ -117,7 +121,7 @@ def _sample_impl(model, s, a, rng):  # type: ignore[no-untyped-def]
     return None
 
 
-@overload(model_width)
+@overload(model_width, inline="always")
 def _width_impl(model):  # type: ignore[no-untyped-def]
     kind = _kind(model)
     if kind is TabularModel or kind is DistributionModel:
@@ -127,7 +131,7 @@ def _width_impl(model):  # type: ignore[no-untyped-def]
     return None
 
 
-@overload(model_outcome)
+@overload(model_outcome, inline="always")
 def _outcome_impl(model, s, a, k):  # type: ignore[no-untyped-def]
     kind = _kind(model)
     if kind is TabularModel:

@@ -18,15 +18,14 @@ import time
 from typing import Any
 
 import numpy as np
-from numba import njit
 
-from dynaplan.planning.egreedy import argmax_random
-from dynaplan.rng import from_seed, rand, randint
+from dynaplan._jit import kernel
+from dynaplan.rng import from_seed, rand
 from dynaplan.search.models import check_model, model_known, model_sample
 from dynaplan.search.result import SearchResult
 
 
-@njit(cache=True, inline="always")
+@kernel(inline=True)
 def vmax(q: np.ndarray, s: int) -> float:
     """max_a q[s, a]."""
     best = q[s, 0]
@@ -36,7 +35,24 @@ def vmax(q: np.ndarray, s: int) -> float:
     return best
 
 
-@njit(cache=True)
+@kernel(inline=True)
+def greedy_action(q: np.ndarray, s: int, u: float) -> int:
+    """A maximiser of ``q[s]``; among several, the ``int(u * count)``-th (``u`` uniform in [0, 1))."""
+    best = vmax(q, s)
+    count = 0
+    for a in range(q.shape[1]):
+        if q[s, a] == best:
+            count += 1
+    pick = int(u * count)
+    for a in range(q.shape[1]):
+        if q[s, a] == best:
+            if pick == 0:
+                return a
+            pick -= 1
+    return 0
+
+
+@kernel
 def rollout_return(
     model: Any, q: np.ndarray, s: int, h: int, gamma: float, greedy: bool, rng: np.ndarray
 ) -> tuple[float, int]:
@@ -50,7 +66,8 @@ def rollout_return(
     disc = 1.0
     steps = 0
     while h > 0:
-        a = argmax_random(q[s], rng) if greedy else randint(rng, n_actions)
+        u = rand(rng)  # drawn unconditionally (see search.models)
+        a = greedy_action(q, s, u) if greedy else int(u * n_actions)
         if not model_known(model, s, a):
             return g + disc * q[s, a], steps
         s2, r, term = model_sample(model, s, a, rng)
@@ -64,7 +81,7 @@ def rollout_return(
     return g + disc * vmax(q, s), steps
 
 
-@njit(cache=True)
+@kernel
 def rollout_run(
     model: Any,
     q: np.ndarray,
@@ -105,7 +122,7 @@ def rollout_run(
     return steps
 
 
-@njit(cache=True)
+@kernel
 def best_mean(counts: np.ndarray, sums: np.ndarray, rng: np.ndarray) -> int:
     """The root action with the best mean return (actions never simulated are skipped; ties at random)."""
     best = -np.inf
