@@ -177,3 +177,15 @@ def test_spec_dataclass_is_validated_like_a_file() -> None:
                                                          "episodes": 0})
     with pytest.raises(SpecError, match=r"<spec>: params.episodes: episodes must be an integer >= 1, got 0"):
         validate_spec(spec)
+
+
+def test_episodes_kind_checks_the_env_can_be_run() -> None:
+    spec = Spec(name="x", kind="episodes", seeds=1, params={"env": "CartPole-v1", "agent": "dyna-q", "episodes": 1},
+                source="c.toml")
+    with pytest.raises(SpecError, match=r"^c.toml: params.env: 'CartPole-v1' cannot be run here: .*no exact model"):
+        validate_spec(spec)
+    steps_only = Spec(name="x", kind="episodes", seeds=1, source="s.toml",
+                      params={"env": "dynaplan/DynaMaze-v0", "agent": "q-learning", "steps": 500})
+    validate_spec(steps_only)
+    with pytest.raises(SpecError, match=r"^s.toml: params.steps: steps must be an integer >= 1, got 0"):
+        validate_spec(steps_only.with_overrides({"steps": 0}))

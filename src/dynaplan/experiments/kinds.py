@@ -17,6 +17,8 @@ plus the cell's other parameters.
 
 from __future__ import annotations
 
+import functools
+import json
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -96,20 +98,24 @@ def env_id_or_maze(cell: Mapping[str, Any]) -> tuple[str, dict[str, Any]]:
     return str(cell["env"]), dict(cell.get("env_kwargs", {}))
 
 
-_RESERVED = {"env", "maze", "env_kwargs", "agent", "episodes"}
+_RESERVED = {"env", "maze", "env_kwargs", "agent", "episodes", "steps"}
 
 
 def check_episodes(cell: Mapping[str, Any]) -> None:
-    """``episodes`` cells: an agent name in ``AGENTS``, one of ``env`` (a registered id) or ``maze``
-    (a layout file), ``episodes`` >= 1, and parameters the agent accepts."""
+    """``episodes`` cells: an agent name in ``AGENTS``, one of ``env`` (a registered id whose env
+    has an exact tabular model) or ``maze`` (a layout file), ``episodes`` >= 1 and/or ``steps``
+    >= 1 (a run ends at whichever comes first), and parameters the agent accepts."""
     import gymnasium as gym
 
     agent = cell.get("agent")
     if agent not in AGENTS:
         raise ValueError(f"agent: unknown agent {agent!r}; choose from: {', '.join(sorted(AGENTS))}")
-    episodes = cell.get("episodes")
-    if isinstance(episodes, bool) or not isinstance(episodes, int) or episodes < 1:
-        raise ValueError(f"episodes must be an integer >= 1, got {episodes!r}")
+    if "episodes" not in cell and "steps" not in cell:
+        raise ValueError("episodes: give episodes (per run) and/or steps (real steps per run)")
+    for key in ("episodes", "steps"):
+        value = cell.get(key, 1)
+        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            raise ValueError(f"{key} must be an integer >= 1, got {value!r}")
     if ("env" in cell) == ("maze" in cell):
         raise ValueError("env: give exactly one of env (a Gymnasium id) or maze (a layout file)")
     if "maze" in cell:
@@ -126,19 +132,29 @@ def check_episodes(cell: Mapping[str, Any]) -> None:
             raise ValueError(f"env: unknown env {cell['env']!r} (not a registered Gymnasium id)")
         if not isinstance(cell.get("env_kwargs", {}), dict):
             raise ValueError(f"env_kwargs must be a table, got {cell['env_kwargs']!r}")
+        _check_problem(cell["env"], json.dumps(cell.get("env_kwargs", {}), sort_keys=True))
     AGENTS[str(agent)].check_params({k: v for k, v in cell.items() if k not in _RESERVED})
+
+
+@functools.lru_cache(maxsize=64)
+def _check_problem(env_id: str, env_kwargs_json: str) -> None:
+    """The env can be made with these keyword arguments and has an exact tabular model."""
+    try:
+        problem_of(env_id, **json.loads(env_kwargs_json))
+    except Exception as exc:  # the env's own constructor decides what is bad
+        raise ValueError(f"env: {env_id!r} cannot be run here: {' '.join(str(exc).split())}") from None
 
 
 @register_kind("episodes", "an agent for a number of episodes; one row per (seed, episode)", check=check_episodes)
 def run_episodes(cell: Mapping[str, Any], seeds: Sequence[int]) -> pd.DataFrame:
-    """Cell keys: ``env`` (or ``maze``), ``agent``, ``episodes``, and the agent's parameters."""
+    """Cell keys: ``env`` (or ``maze``), ``agent``, ``episodes`` and/or ``steps``, the agent's parameters."""
     agent_name = str(cell["agent"])
     cls = AGENTS[agent_name]
     params = {k: v for k, v in cell.items() if k not in _RESERVED}
     env_id, env_kwargs = env_id_or_maze(cell)
     problem = problem_of(env_id, **env_kwargs)
-    episodes = int(cell["episodes"])
-    results = run_batch(cls, params, problem, seeds, episodes=episodes)
+    results = run_batch(cls, params, problem, seeds, episodes=int(cell.get("episodes", 0)),
+                        steps=int(cell.get("steps", 0)))
     checked = cls.check_params(params)
     frames = []
     for res in results:
