@@ -163,7 +163,10 @@ class RayBackend:
         self.max_retries = max_retries
         self._started = False
         if not ray.is_initialized():
-            kwargs: dict[str, Any] = {"include_dashboard": False, "log_to_driver": False}
+            import logging
+
+            kwargs: dict[str, Any] = {"include_dashboard": False, "log_to_driver": False,
+                                      "logging_level": logging.ERROR}
             if address:
                 kwargs["address"] = address
             ray.init(**kwargs)
