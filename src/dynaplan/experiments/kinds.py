@@ -139,8 +139,14 @@ def check_episodes(cell: Mapping[str, Any]) -> None:
 @functools.lru_cache(maxsize=64)
 def _check_problem(env_id: str, env_kwargs_json: str) -> None:
     """The env can be made with these keyword arguments and has an exact tabular model."""
+    import gymnasium as gym
+
+    from dynaplan.agents import discrete_sizes
+
     try:
-        problem_of(env_id, **json.loads(env_kwargs_json))
+        env = gym.make(env_id, **json.loads(env_kwargs_json))
+        discrete_sizes(env)  # "needs a Discrete observation space" before "no exact model"
+        problem_of(env)
     except Exception as exc:  # the env's own constructor decides what is bad
         raise ValueError(f"env: {env_id!r} cannot be run here: {' '.join(str(exc).split())}") from None
 
