@@ -209,12 +209,14 @@ def test_write_back_puts_root_values_in_q():
 
 
 def test_dyna_with_search_learns_the_maze():
-    """MCTS over a learned sample model (Dyna-Q updates, untried pairs worth q = 0) finds the goal and
-    then walks the shortest path: the last 5 of 15 episodes average <= 15.4 steps over 2 seeds."""
+    """MCTS (300 simulations) over a learned sample model, Dyna-Q updates (n = 5), untried pairs worth
+    the optimistic q_init = 1: the first episode is far shorter than a random walk's (869 steps on
+    average, ``test_ground_truth``), and the last 5 of 15 episodes are within 20% of the shortest
+    path (14), over 2 seeds."""
     problem = problem_of("dynaplan/DynaMaze-v0")
-    params = {"simulations": 100, "epsilon": 0.1, "planning_steps": 5}
-    runs = [run_agent(DynaMCTS, params, problem, seed, episodes=15) for seed in (0, 1)]
-    assert np.mean([r.episode_steps[-5:].mean() for r in runs]) <= 14 * 1.1
+    runs = [run_agent(DynaMCTS, {"simulations": 300}, problem, seed, episodes=15) for seed in (0, 1)]
+    assert all(r.episode_steps[0] < 500 for r in runs)
+    assert np.mean([r.episode_steps[-5:].mean() for r in runs]) <= 14 * 1.2
 
 
 def test_searches_over_a_learned_distribution_model_equal_the_true_one_when_it_is_complete():

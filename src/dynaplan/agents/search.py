@@ -11,7 +11,7 @@
 With a learned model the agent is Dyna with search: every real step updates the model, makes
 a direct Q-learning update (``learn`` is forced on) and ``planning_steps`` background updates,
 and every decision searches the learned model, untried pairs being worth ``q[s, a]`` (start
-at ``q_init``). ``DynaMCTS`` is ``MCTS`` with ``model="sample", planning_steps=5``.
+at ``q_init``). ``DynaMCTS`` is ``MCTS`` with ``model="sample", planning_steps=5, q_init=1``.
 
 The same kernels run in the compiled runner (``run_agent``), so ``dynaplan run --agent mcts``
 works on any env with an exact model. A wall-clock budget (``seconds``) exists only through
@@ -246,11 +246,14 @@ class MCTS(SearchAgent):
 class DynaMCTS(MCTS):
     """Dyna with search: Dyna-Q on a learned sample model, acting by MCTS over that model.
 
-    ``MCTS`` with defaults ``model="sample", planning_steps=5`` (any ``MCTS`` parameter works).
+    ``MCTS`` with defaults ``model="sample", planning_steps=5, q_init=1.0`` (any ``MCTS``
+    parameter works). ``q_init = 1`` is optimistic for rewards in [0, 1]: an untried pair is worth
+    ``q_init`` to the search, so the agent seeks the pairs it has not tried (with ``q_init = 0``
+    and sparse rewards the search has nothing to go on and the first episode is a long walk).
     """
 
     name = "dyna-mcts"
-    extra: ClassVar[dict[str, Any]] = {**MCTS.extra, "model": "sample", "planning_steps": 5}
+    extra: ClassVar[dict[str, Any]] = {**MCTS.extra, "model": "sample", "planning_steps": 5, "q_init": 1.0}
 
 
 class RolloutPlanner(SearchAgent):
