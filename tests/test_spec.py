@@ -182,7 +182,7 @@ def test_spec_dataclass_is_validated_like_a_file() -> None:
 def test_episodes_kind_checks_the_env_can_be_run() -> None:
     spec = Spec(name="x", kind="episodes", seeds=1, params={"env": "CartPole-v1", "agent": "dyna-q", "episodes": 1},
                 source="c.toml")
-    with pytest.raises(SpecError, match=r"^c.toml: params.env: 'CartPole-v1' cannot be run here: .*needs a Discrete observation space"):
+    with pytest.raises(SpecError, match=r"^c.toml: params.env: 'CartPole-v1' cannot be run here: .*need a Discrete"):
         validate_spec(spec)
     steps_only = Spec(name="x", kind="episodes", seeds=1, source="s.toml",
                       params={"env": "dynaplan/DynaMaze-v0", "agent": "q-learning", "steps": 500})
