@@ -9,6 +9,7 @@ from dynaplan.planning.rtdp import (
     expected_steps,
     gauss_seidel_vi,
     greedy_from_v,
+    greedy_ties,
     reachable_states,
     relevant_states,
     rtdp,
@@ -48,6 +49,13 @@ def test_expected_steps_closed_forms():
     assert expected_steps(_chain(5, p), np.zeros(5, dtype=np.int64))[0] == pytest.approx((1 - 0.8**5) / p)
     loop = _chain(3, 0.0)._replace(terminated=np.zeros((3, 1, 2), dtype=np.bool_))
     assert np.isinf(expected_steps(loop, np.zeros(3, dtype=np.int64))[0])
+    # two actions: 0 moves on, 1 stays; choosing each with probability 1/2 takes 2 steps a move
+    c = _chain(4, 0.0)
+    stay = c._replace(next_state=np.tile(np.arange(4)[:, None, None], (1, 1, 2)),
+                      terminated=np.zeros((4, 1, 2), dtype=np.bool_))
+    two = TabularModel(*(np.concatenate([x, y], axis=1) for x, y in zip(c[:4], stay[:4])), c.start)
+    assert expected_steps(two, np.full((4, 2), 0.5))[0] == pytest.approx(8.0)
+    assert expected_steps(two, np.zeros(4, dtype=np.int64))[0] == pytest.approx(4.0)
 
 
 def test_gauss_seidel_matches_value_iteration(track):
@@ -80,7 +88,7 @@ def test_rtdp_reaches_dp_policy_quality_with_fewer_updates(track):
         # values started optimistic (0) and stay optimistic; near-optimal at the starts
         assert (res.v[reach] >= v_star[reach] - 1e-9).all()
         np.testing.assert_allclose(res.v[rm.start_states], v_star[rm.start_states], rtol=0.01)
-        final = expected_steps(m, greedy_from_v(m, res.v, 1.0))[rm.start_states].mean()
+        final = expected_steps(m, greedy_ties(m, res.v, 1.0))[rm.start_states].mean()
         assert final == pytest.approx(opt, rel=5e-3)
         k = stabilized_at(trace.policy_steps, 0.02)
         assert trace.policy_steps[k] <= 1.03 * opt

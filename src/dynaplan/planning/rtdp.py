@@ -172,7 +172,8 @@ class RTDPTrace(NamedTuple):
       result: the whole run (``RTDPResult``)
       episodes, updates: int64[C], totals at each check
       policy_steps: float64[C], exact expected steps from the starts (mean over the start
-        distribution) of the greedy policy at each check (``inf`` if it can loop forever)
+        distribution) of the greedy policy at each check, ties broken at random as RTDP acts
+        (``greedy_ties``; ``inf`` if it can loop forever)
       le_100, le_10, never: float64[C], shares of ``states`` updated at most 100 times, at most
         10 times, never, at each check
     """
@@ -215,7 +216,7 @@ def rtdp_trace(
         )
         done += int(n)
         logs.append(steps)
-        t = expected_steps(model, greedy_from_v(model, v, gamma))[model.start > 0]
+        t = expected_steps(model, greedy_ties(model, v, gamma))[model.start > 0]
         c = counts[states]
         rows.append(
             (done, int(counts.sum()), float(t @ start_p), float((c <= 100).mean()), float((c <= 10).mean()),
@@ -320,6 +321,55 @@ def greedy_from_v(model: TabularModel, v: np.ndarray, gamma: float) -> np.ndarra
 
 
 @njit(cache=True)
+def greedy_ties(model: TabularModel, v: np.ndarray, gamma: float) -> np.ndarray:
+    """float64[S, A]: the greedy policy of ``v`` with ties broken uniformly at random, as RTDP
+    acts: equal probability on every action whose one-step lookahead equals the maximum."""
+    n_states, n_actions = model.prob.shape[0], model.prob.shape[1]
+    q = np.empty(n_actions)
+    pi = np.zeros((n_states, n_actions))
+    for s in range(n_states):
+        _q_row(model, v, s, gamma, q)
+        best = q.max()
+        count = 0
+        for a in range(n_actions):
+            if q[a] == best:
+                count += 1
+        for a in range(n_actions):
+            if q[a] == best:
+                pi[s, a] = 1.0 / count
+    return pi
+
+
+@njit(cache=True)
+def _reachable_stochastic(model: TabularModel, pi: np.ndarray) -> np.ndarray:
+    """States reachable from the starts under ``pi: float64[S, A]`` (int64[n])."""
+    n_states = model.next_state.shape[0]
+    seen = np.zeros(n_states, dtype=np.bool_)
+    order = np.empty(n_states, dtype=np.int64)
+    n = 0
+    for s in range(n_states):
+        if model.start[s] > 0.0:
+            seen[s] = True
+            order[n] = s
+            n += 1
+    head = 0
+    while head < n:
+        s = order[head]
+        head += 1
+        for a in range(model.prob.shape[1]):
+            if pi[s, a] <= 0.0:
+                continue
+            for k in range(model.prob.shape[2]):
+                if model.prob[s, a, k] > 0.0 and not model.terminated[s, a, k]:
+                    s2 = model.next_state[s, a, k]
+                    if not seen[s2]:
+                        seen[s2] = True
+                        order[n] = s2
+                        n += 1
+    return order[:n]
+
+
+@njit(cache=True)
 def relevant_states(model: TabularModel, v_star: np.ndarray, gamma: float, slack: float) -> np.ndarray:
     """States reachable from the starts when following *some* optimal action (int64[n]).
 
@@ -387,30 +437,35 @@ def _can_end(n: int, rows: np.ndarray, cols: np.ndarray, ends: np.ndarray) -> np
 
 
 def expected_steps(model: TabularModel, policy: np.ndarray) -> np.ndarray:
-    """Exact expected steps to the end of the episode under ``policy: int64[S]``: float64[S].
+    """Exact expected steps to the end of the episode under a policy: float64[S].
 
-    Solves ``t = 1 + P_pi t`` (non-terminal outcomes) over the states the policy reaches from
-    the starts with a sparse LU (scipy); ``inf`` for every state of that set if some of them can
-    never end the episode, NaN for states the policy does not reach.
+    ``policy`` is ``int64[S]`` (deterministic) or ``float64[S, A]`` (action probabilities, e.g.
+    :func:`greedy_ties`). Solves ``t = 1 + P_pi t`` (non-terminal outcomes) over the states the
+    policy reaches from the starts with a sparse LU (scipy); ``inf`` for every state of that
+    set if some of them can never end the episode, NaN for states the policy does not reach.
     """
     import scipy.sparse as sp
     from scipy.sparse.linalg import spsolve
 
-    from dynaplan.planning.trajectory_sampling import reachable_under
-
-    states = reachable_under(model, np.asarray(policy, dtype=np.int64))
+    policy = np.asarray(policy)
+    if policy.ndim == 1:
+        pi = np.zeros((model.n_states, model.n_actions))
+        pi[np.arange(model.n_states), policy.astype(np.int64)] = 1.0
+    else:
+        pi = np.asarray(policy, dtype=np.float64)
+    states = _reachable_stochastic(model, pi)
     n = len(states)
     local = np.full(model.n_states, -1, dtype=np.int64)
     local[states] = np.arange(n)
-    a = policy[states]
-    prob = model.prob[states, a]  # [n, K]
-    cont = (prob > 0) & ~model.terminated[states, a]
-    rows = np.repeat(np.arange(n), prob.shape[1])[cont.ravel()]
-    cols = local[model.next_state[states, a]].ravel()[cont.ravel()]
-    vals = prob.ravel()[cont.ravel()]
+    w = pi[states][:, :, None] * model.prob[states]  # [n, A, K]
+    term = model.terminated[states]
+    cont = (w > 0) & ~term
+    rows = np.broadcast_to(np.arange(n)[:, None, None], w.shape)[cont]
+    cols = local[model.next_state[states]][cont]
+    vals = w[cont]
     out = np.full(model.n_states, np.nan)
     # Every state must reach an ending outcome; otherwise the expected time is infinite.
-    can_end = _can_end(n, rows, cols, ((prob > 0) & model.terminated[states, a]).any(axis=1))
+    can_end = _can_end(n, rows, cols, ((w > 0) & term).any(axis=(1, 2)))
     if not can_end.all():
         out[states] = np.inf
         return out

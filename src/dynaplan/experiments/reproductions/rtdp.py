@@ -11,7 +11,8 @@ Exercise 5.12's rules and ``noise``), for each seed
   ``check_every`` episodes.
 
 Every row has the exact expected number of steps to cross the finish line (mean over the
-starting line) of the greedy policy of the current values, and the shares of reachable states
+starting line) of the greedy policy of the current values (ties broken at random, as RTDP
+acts), and the shares of reachable states
 updated at most 100 times, at most 10 times, and never. The summary reads RTDP's convergence
 the way the book does ("the average time to cross the finish line stabilized"), exactly: the
 first check after which the greedy policy's expected steps stay within ``within`` of their
@@ -34,7 +35,7 @@ from dynaplan.planning.rtdp import (
     expected_steps,
     gauss_seidel_sweep,
     gauss_seidel_vi,
-    greedy_from_v,
+    greedy_ties,
     reachable_states,
     relevant_states,
     rtdp_trace,
@@ -113,7 +114,7 @@ def run_kind(cell: Mapping[str, Any], seeds: Sequence[int]) -> pd.DataFrame:
     starts = m.start > 0
 
     def policy_steps(v: np.ndarray) -> float:
-        return float(expected_steps(m, greedy_from_v(m, v, 1.0))[starts] @ m.start[starts])
+        return float(expected_steps(m, greedy_ties(m, v, 1.0))[starts] @ m.start[starts])
 
     rows: list[dict[str, Any]] = []
     for seed in seeds:
