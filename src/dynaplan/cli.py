@@ -222,8 +222,9 @@ def reproduce(
     if not rep.spec:  # a reproduction that is only a function
         from dynaplan.experiments.store import write_table
 
-        options = {"seeds" if k == "seeds" else k: v for k, v in overrides.items()}
-        with progress_bar(int(options.get("seeds", 30)), name) as advance:
+        back = {"seeds": "runs", "root_seed": "seed"}  # the run function's own names
+        options = {back.get(k, k): v for k, v in overrides.items()}
+        with progress_bar(int(options.get("runs", 30)), name) as advance:
             table = rep.run(progress=advance, **options)
         paths = write_table(table, out_dir)
     else:
