@@ -162,19 +162,15 @@ def run_episodes(cell: Mapping[str, Any], seeds: Sequence[int]) -> pd.DataFrame:
     results = run_batch(cls, params, problem, seeds, episodes=int(cell.get("episodes", 0)),
                         steps=int(cell.get("steps", 0)))
     checked = cls.check_params(params)
-    frames = []
-    for res in results:
-        n = len(res.episode_steps)
-        frames.append(
-            pd.DataFrame(
-                {
-                    "agent": agent_name,
-                    "planning_steps": int(checked.get("planning_steps", 0)),
-                    "seed": np.full(n, res.seed, dtype=np.int64),
-                    "episode": np.arange(1, n + 1, dtype=np.int64),
-                    "steps": res.episode_steps,
-                    "return": res.episode_returns,
-                }
-            )
-        )
-    return pd.concat(frames, ignore_index=True)
+    counts = [len(res.episode_steps) for res in results]
+    total = int(sum(counts))
+    return pd.DataFrame(
+        {
+            "agent": np.full(total, agent_name, dtype=object),
+            "planning_steps": np.full(total, int(checked.get("planning_steps", 0)), dtype=np.int64),
+            "seed": np.repeat(np.array([res.seed for res in results], dtype=np.int64), counts),
+            "episode": np.concatenate([np.arange(1, n + 1, dtype=np.int64) for n in counts] or [np.zeros(0, np.int64)]),
+            "steps": np.concatenate([res.episode_steps for res in results] or [np.zeros(0, np.int64)]).astype(np.int64),
+            "return": np.concatenate([res.episode_returns for res in results] or [np.zeros(0)]).astype(np.float64),
+        }
+    )
