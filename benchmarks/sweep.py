@@ -5,7 +5,9 @@ Runs per second of the same sweep
   * on a local Ray instance (``--backend ray``, 2 CPUs),
   * in a plain Python loop: dict model, NumPy Q table, the Gymnasium env stepped one step at a
     time (run on a few seeds per cell: runs/s is the figure compared),
-and the scaling efficiency ``rate(k workers) / (k * rate(1 worker))``.
+and the scaling efficiency ``rate(k workers) / (k * rate(1 worker))``, also relative to the
+parallel capacity the (possibly shared) machine offers at that moment: the work two busy
+processes get done, in cores.
 
 Agents: Q-learning, Dyna-Q and Dyna-Q+ (both ``planning_steps`` = 10, Dyna-Q+ kappa = 1e-3),
 alpha in {0.05, 0.1, 0.2, 0.4}, epsilon 0.1, gamma 0.95, 30 episodes per run. Kernels are
@@ -113,6 +115,23 @@ def python_run(cell: dict[str, Any], seed: int, episodes: int) -> list[int]:
     return steps_per_episode
 
 
+def _spin(seconds: float) -> int:
+    end, n = time.perf_counter() + seconds, 0
+    while time.perf_counter() < end:
+        n += 1
+    return n
+
+
+def parallel_capacity(seconds: float = 0.5) -> float:
+    """How many cores' worth of work 2 processes get done right now (2.0 on an idle machine)."""
+    import multiprocessing as mp
+
+    one = _spin(seconds)
+    with mp.get_context("fork").Pool(2) as pool:
+        two = sum(pool.map(_spin, [seconds, seconds]))
+    return two / one
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--seeds", type=int, default=100)
@@ -173,6 +192,11 @@ def main() -> None:
         print(f", ray on 2 CPUs {rates['ray (2 CPUs)'] / (2 * one):.0%}")
     else:
         print()
+    capacity = parallel_capacity()
+    print(f"the machine's parallel capacity now: 2 busy processes get {capacity:.2f} cores' worth of work "
+          f"(load average {os.getloadavg()[0]:.1f}); relative to it: 2 workers "
+          f"{rates['2 workers'] / (capacity * one):.0%}"
+          + (f", ray {rates['ray (2 CPUs)'] / (capacity * one):.0%}" if "ray (2 CPUs)" in rates else ""))
 
 
 if __name__ == "__main__":
