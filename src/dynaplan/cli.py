@@ -231,6 +231,11 @@ def reproduce(
         if resume:
             if overrides:
                 fail("--resume continues the experiment stored in --out; give no --runs/--episodes/--seed/--set")
+            from dynaplan.experiments.store import read_manifest
+
+            stored = read_manifest(out_dir) or {}
+            if stored.get("reproduction", name) != name:
+                fail(f"{out_dir} holds the reproduction {stored.get('reproduction')!r}, not {name!r}")
             spec = _resume_spec(out_dir, None)
         else:
             base = load_spec(shipped_specs()[rep.spec], validate=False)

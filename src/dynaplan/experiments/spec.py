@@ -129,7 +129,8 @@ class Spec:
         return [int(s) for s in run_seeds(self.root_seed, self.seeds)]
 
     def batch_size(self) -> int:
-        """Seeds per task: ``batch`` if given, else about 10 (fewer when there are few cells)."""
+        """Seeds per task: ``batch`` if given, else ``min(10, seeds)`` (a Dyna maze run takes about
+        as long as a Ray task's overhead, so tasks carry several runs)."""
         if self.batch > 0:
             return self.batch
         return max(1, min(10, self.seeds))
