@@ -91,7 +91,7 @@ def positive(value: int, name: str) -> int:
 # -- experiments: specs, runner, store (issue 3) ------------------------------------------------
 RunnerWorkers = Annotated[
     int | None,
-    typer.Option("--workers", help="Local worker processes [default: the cores; small jobs run in-process]."),
+    typer.Option("--workers", help="Local worker processes \\[default: the cores; small jobs run in-process]."),
 ]
 RunnerBackend = Annotated[str, typer.Option("--backend", help="local (process pool) or ray.")]
 RunnerAddress = Annotated[
@@ -171,14 +171,14 @@ def reproduce(
     name: Annotated[str | None, typer.Argument(help="Which result (see --list), e.g. dyna-maze.")] = None,
     list_: Annotated[bool, typer.Option("--list", help="List the reproductions and exit.")] = False,
     show: Annotated[str | None, typer.Option("--show", help="Print the spec of a reproduction and exit.")] = None,
-    runs: Annotated[int | None, typer.Option(help="Independent runs (seeds) per curve [default: the spec's].")] = None,
-    episodes: Annotated[int | None, typer.Option(help="Episodes per run [default: the spec's].")] = None,
+    runs: Annotated[int | None, typer.Option(help="Independent runs (seeds) per curve \\[default: the spec's].")] = None,
+    episodes: Annotated[int | None, typer.Option(help="Episodes per run \\[default: the spec's].")] = None,
     planning_steps: Annotated[
         str | None, typer.Option(help="Planning steps per real step, comma-separated (dyna-maze).")
     ] = None,
     seed: Annotated[int | None, typer.Option(help="Root seed; run i uses SeedSequence(seed, spawn_key=(i,)).")] = None,
     set_: SetOption = None,
-    out: Annotated[Path | None, typer.Option(help="Output directory [default: results/NAME].")] = None,
+    out: Annotated[Path | None, typer.Option(help="Output directory \\[default: results/NAME].")] = None,
     workers: RunnerWorkers = None,
     backend: RunnerBackend = "local",
     address: RunnerAddress = None,
@@ -250,8 +250,8 @@ def reproduce(
 @app.command()
 def run(
     spec_file: Annotated[Path | None, typer.Argument(metavar="[SPEC]", help="An experiment spec (TOML).")] = None,
-    out: Annotated[Path | None, typer.Option(help="Output directory [default: results/NAME].")] = None,
-    runs: Annotated[int | None, typer.Option(help="Independent runs (seeds) [spec: its seeds; else 10].")] = None,
+    out: Annotated[Path | None, typer.Option(help="Output directory \\[default: results/NAME].")] = None,
+    runs: Annotated[int | None, typer.Option(help="Independent runs (seeds) \\[spec: its seeds; else 10].")] = None,
     episodes: Annotated[int | None, typer.Option(help="Episodes per run.")] = None,
     seed: Annotated[int | None, typer.Option(help="Root seed.")] = None,
     set_: SetOption = None,
@@ -365,12 +365,12 @@ def _columns(text: str | None, table: Any, option: str) -> list[str]:
 @app.command()
 def plot(
     directory: Annotated[Path, typer.Argument(metavar="DIR", help="An experiment directory (run/reproduce --out).")],
-    x: Annotated[str | None, typer.Option(help="Column on the x axis [default: episode, else step].")] = None,
-    y: Annotated[str | None, typer.Option(help="Column to average [default: steps, else return].")] = None,
+    x: Annotated[str | None, typer.Option(help="Column on the x axis \\[default: episode, else step].")] = None,
+    y: Annotated[str | None, typer.Option(help="Column to average \\[default: steps, else return].")] = None,
     group: Annotated[
-        str | None, typer.Option(help="Columns giving one curve each, comma-separated [default: what the spec varies].")
+        str | None, typer.Option(help="Columns giving one curve each, comma-separated \\[default: what the spec varies].")
     ] = None,
-    out: Annotated[Path | None, typer.Option(help="Figure file [default: DIR/plot-Y.png].")] = None,
+    out: Annotated[Path | None, typer.Option(help="Figure file \\[default: DIR/plot-Y.png].")] = None,
     logy: Annotated[bool, typer.Option(help="Log scale on y.")] = False,
 ) -> None:
     """Learning curves of any experiment: mean over runs with 95% bands, one curve per group."""
@@ -409,8 +409,8 @@ def plot(
 @app.command()
 def summarize(
     directory: Annotated[Path, typer.Argument(metavar="DIR", help="An experiment directory (run/reproduce --out).")],
-    y: Annotated[str | None, typer.Option(help="Column to summarize [default: steps, else return].")] = None,
-    by: Annotated[str | None, typer.Option(help="Group columns, comma-separated [default: what varies].")] = None,
+    y: Annotated[str | None, typer.Option(help="Column to summarize \\[default: steps, else return].")] = None,
+    by: Annotated[str | None, typer.Option(help="Group columns, comma-separated \\[default: what varies].")] = None,
     last: Annotated[int, typer.Option(help="Also average the last K values of the x column (episode).")] = 10,
 ) -> None:
     """A table of an experiment: runs, mean with 95% interval over runs, and the last-K mean per group."""
