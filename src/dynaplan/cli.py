@@ -171,7 +171,7 @@ def reproduce(
     name: Annotated[str | None, typer.Argument(help="Which result (see --list), e.g. dyna-maze.")] = None,
     list_: Annotated[bool, typer.Option("--list", help="List the reproductions and exit.")] = False,
     show: Annotated[str | None, typer.Option("--show", help="Print the spec of a reproduction and exit.")] = None,
-    runs: Annotated[int | None, typer.Option(help="Independent runs (seeds) per curve \\[default: the spec's].")] = None,
+    runs: Annotated[int | None, typer.Option(help="Runs (seeds) per curve \\[default: the spec's].")] = None,
     episodes: Annotated[int | None, typer.Option(help="Episodes per run \\[default: the spec's].")] = None,
     planning_steps: Annotated[
         str | None, typer.Option(help="Planning steps per real step, comma-separated (dyna-maze).")
@@ -368,7 +368,7 @@ def plot(
     x: Annotated[str | None, typer.Option(help="Column on the x axis \\[default: episode, else step].")] = None,
     y: Annotated[str | None, typer.Option(help="Column to average \\[default: steps, else return].")] = None,
     group: Annotated[
-        str | None, typer.Option(help="Columns giving one curve each, comma-separated \\[default: what the spec varies].")
+        str | None, typer.Option(help="Columns, one curve each, comma-separated \\[default: what the spec varies].")
     ] = None,
     out: Annotated[Path | None, typer.Option(help="Figure file \\[default: DIR/plot-Y.png].")] = None,
     logy: Annotated[bool, typer.Option(help="Log scale on y.")] = False,
