@@ -221,3 +221,38 @@ def test_cli_runs_prioritized_sweeping(tmp_path):
     ])
     assert code == 0
     assert (tmp_path / "results.csv").exists()
+
+
+def test_reproduction_runs_from_its_spec_and_summarises(tmp_path):
+    from dynaplan.experiments.reproductions import load_all
+
+    rep = load_all()["prioritized-sweeping"]
+    table = rep.run(runs=3, states=[47, 94], alpha=[1.0])
+    assert set(table.agent) == {"dyna-q", "prioritized-sweeping"}
+    assert len(table) == 2 * 2 * 3 and table.optimal.all()
+    assert set(table.shortest_path) == {14, 22}  # BFS in the 1x1 and 1x2 scaled mazes
+    dq = table[table.agent == "dyna-q"]
+    assert (dq.updates == 6 * dq.steps).all()  # one direct and five planning updates per real step
+    ps = table[table.agent == "prioritized-sweeping"]
+    assert (ps.updates <= 5 * ps.steps).all()
+    summ = rep.summary(table)
+    assert list(summ.states) == [47, 94] and (summ.speedup > 1).all()
+    assert rep.figure(table, tmp_path / "fig.png").exists()
+
+
+@pytest.mark.parametrize(
+    ("cell", "match"),
+    [
+        ({"agent": "dyna-q", "states": 50, "max_steps": 10}, "states"),
+        ({"agent": "dyna-q", "states": 47, "max_steps": 0}, "max_steps"),
+        ({"agent": "dyna-q", "states": 47, "max_steps": 10, "factor": 0.5}, "factor"),
+        ({"agent": "nope", "states": 47, "max_steps": 10}, "agent"),
+        ({"agent": "dyna-q", "states": 47, "max_steps": 10, "size": 3}, "size"),
+        ({"agent": "dyna-q", "states": 47, "max_steps": 10, "theta": 1e-4}, "theta"),
+    ],
+)
+def test_until_optimal_cells_are_validated(cell, match):
+    from dynaplan.experiments.reproductions.prioritized_sweeping import check_cell
+
+    with pytest.raises(ValueError, match=match):
+        check_cell(cell)

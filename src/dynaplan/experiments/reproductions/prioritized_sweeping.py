@@ -188,8 +188,8 @@ def until_optimal(cell: Mapping[str, Any], seeds: Sequence[int]) -> pd.DataFrame
 
     Cell keys: ``agent``, ``states`` (47 x kr x kc, a scaled Dyna maze), ``max_steps`` (real-step
     cap per run), ``factor`` (>= 1, allowed path length factor; default 1) and the agent's
-    parameters. One row per seed: ``agent, states, seed, updates, steps, episodes, optimal,
-    shortest_path``.
+    parameters. One row per seed: ``agent, alpha, planning_steps, states, seed, updates, steps,
+    episodes, optimal, shortest_path``.
     """
     check_cell(cell)
     agent_name = str(cell["agent"])
@@ -219,6 +219,8 @@ def until_optimal(cell: Mapping[str, Any], seeds: Sequence[int]) -> pd.DataFrame
         rows.append(
             {
                 "agent": agent_name,
+                "alpha": float(params["alpha"]),
+                "planning_steps": int(params.get("planning_steps", 0)),
                 "states": states,
                 "seed": int(seed),
                 "updates": _updates_made(agent_name, state, params, steps),
