@@ -4,6 +4,7 @@ from dynaplan.envs.changing_maze import BlockingMaze, ChangingMaze, ShortcutMaze
 from dynaplan.envs.grid_maze import ACTION_NAMES, GridMaze, maze_model
 from dynaplan.envs.layouts import DYNA_MAZE, LayoutError, MazeLayout, load_layout, parse_layout, shortest_path_length
 from dynaplan.envs.registration import ENVS, register_envs
+from dynaplan.envs.scaled_maze import BOOK_SCALES, ScaledMaze, scale_layout, slippery_maze_model
 from dynaplan.envs.tabular import (
     TabularModel,
     World,
@@ -18,6 +19,7 @@ from dynaplan.envs.tabular import (
 
 __all__ = [
     "ACTION_NAMES",
+    "BOOK_SCALES",
     "DYNA_MAZE",
     "ENVS",
     "BlockingMaze",
@@ -25,6 +27,7 @@ __all__ = [
     "GridMaze",
     "LayoutError",
     "MazeLayout",
+    "ScaledMaze",
     "ShortcutMaze",
     "TabularModel",
     "World",
@@ -36,7 +39,9 @@ __all__ = [
     "model_of",
     "parse_layout",
     "register_envs",
+    "scale_layout",
     "shortest_path_length",
+    "slippery_maze_model",
     "to_P",
     "world_of",
     "world_reset",
