@@ -115,6 +115,7 @@ def load_all() -> dict[str, Reproduction]:
     """Import every reproduction module (they register themselves)."""
     from dynaplan.experiments.reproductions import (
         changing_mazes,  # noqa: F401
+        decision_time,  # noqa: F401
         dyna_maze,  # noqa: F401
         dyna_maze_policies,  # noqa: F401
         expected_vs_sample,  # noqa: F401
