@@ -309,8 +309,8 @@ def figure(table: pd.DataFrame, path: Path) -> Path:
             if c.empty:
                 continue
             (line,) = ax.plot(c.states, c.median_updates, marker="o", lw=1.6, label=label)
-            finite = part.q75[np.isfinite(part.q75)]
-            top = np.where(np.isfinite(c.q75), c.q75, 3 * float(finite.max()) if len(finite) else 1.0)
+            # no band where the upper quartile is a cut-off run (unknown, counted as infinite)
+            top = np.where(np.isfinite(c.q75), c.q75, np.nan)
             ax.fill_between(c.states, c.q25, top, color=line.get_color(), alpha=0.2, lw=0)
             cut = c[(c.cut_off > 0) & np.isfinite(c.median_updates)]
             if not cut.empty:
