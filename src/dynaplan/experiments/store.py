@@ -171,7 +171,8 @@ class Store:
             raise StoreError(f"{self.root}: exists and is not a directory")
         (self.root / RUNS_DIR).mkdir(parents=True, exist_ok=True)
         self._lock()
-        old = read_manifest(self.root) or {"batches": []}
+        ours = read_manifest(self.root)
+        old = ours or {"batches": []}
         previous = {e["config_hash"]: e for e in old["batches"] if isinstance(e, dict) and "config_hash" in e}
         done: set[str] = set()
         entries: dict[str, dict[str, Any]] = {}
@@ -201,7 +202,7 @@ class Store:
             "versions": package_versions(),
             "batches": list(entries.values()),
         }
-        if len(done) < len(entries):  # no stale combined table beside an unfinished experiment
+        if ours is not None and len(done) < len(entries):  # no stale table beside an unfinished experiment
             for name in ("results.parquet", "results.csv"):
                 (self.root / name).unlink(missing_ok=True)
         atomic_write_bytes(self.root / SPEC_FILE, spec_toml.encode())
