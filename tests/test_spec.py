@@ -189,3 +189,13 @@ def test_episodes_kind_checks_the_env_can_be_run() -> None:
     validate_spec(steps_only)
     with pytest.raises(SpecError, match=r"^s.toml: params.steps: steps must be an integer >= 1, got 0"):
         validate_spec(steps_only.with_overrides({"steps": 0}))
+
+
+@pytest.mark.parametrize("name", sorted(shipped_specs()))
+def test_every_shipped_spec_validates_and_round_trips(name: str) -> None:
+    from dynaplan.experiments.reproductions import load_all
+
+    spec = load_spec(shipped_specs()[name])  # validated with its kind's check
+    assert spec.name == name
+    assert any(rep.spec == name for rep in load_all().values()), f"no reproduction runs {name}.toml"
+    assert parse_spec(spec.to_toml()).config_hash() == spec.config_hash()
