@@ -84,7 +84,7 @@ def clone(state: Any) -> Any:
 
 
 def bench_queue() -> None:
-    print("1. Priority queue alone: one pop + one push at steady length N")
+    print("1. Priority queue alone: one pop + one push at steady length N (best of 3)")
     print(f"{'N':>8} {'log2 N':>7} {'ns/(pop+push)':>14} {'ns / log2 N':>12}")
     rows = []
     queue_churn(new_pair_queue(64), 16, 100, 64, from_seed(0))  # compile
@@ -92,12 +92,13 @@ def bench_queue() -> None:
         n = 2**e
         pairs = 4 * n
         ops = 2_000_000
-        pq = new_pair_queue(pairs)
-        t0 = time.perf_counter()
-        queue_churn(pq, n, ops, pairs, from_seed(e))
-        dt = time.perf_counter() - t0
-        # subtract the fill (n pushes) at the same per-op cost estimate: small next to ops
-        ns = dt / ops * 1e9
+        best = math.inf
+        for rep in range(3):  # the best of 3: the machine is shared, the minimum is the cost
+            pq = new_pair_queue(pairs)
+            t0 = time.perf_counter()
+            queue_churn(pq, n, ops, pairs, from_seed(e + 100 * rep))
+            best = min(best, time.perf_counter() - t0)
+        ns = best / ops * 1e9  # the initial fill (n pushes) is included; small next to 2M ops
         rows.append((e, ns))
         print(f"{n:>8} {e:>7} {ns:>14.1f} {ns / e:>12.2f}")
     x = np.array([r[0] for r in rows], float)

@@ -83,7 +83,7 @@ def _sift_down(pq: PairQueue, i: int) -> None:
     pq.pos[pair] = i
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def pq_push(pq: PairQueue, pair: int, priority: float) -> bool:
     """Queue ``pair`` with ``priority``, keeping the higher priority if it is already queued.
 
@@ -105,7 +105,7 @@ def pq_push(pq: PairQueue, pair: int, priority: float) -> bool:
     return True
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def pq_pop(pq: PairQueue) -> tuple[int, float]:
     """Remove and return ``(pair, priority)`` of the highest priority; requires a non-empty queue."""
     top = pq.heap[0]

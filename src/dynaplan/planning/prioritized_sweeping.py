@@ -85,7 +85,7 @@ class StochasticPSState(NamedTuple):
     planning_steps: int
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def _sample_target(model: SampleModel, q: np.ndarray, s: int, a: int, gamma: float) -> float:
     target = model.reward[s, a]
     if not model.terminated[s, a]:
@@ -93,7 +93,7 @@ def _sample_target(model: SampleModel, q: np.ndarray, s: int, a: int, gamma: flo
     return target
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def ps_sweep(
     q: np.ndarray, model: SampleModel, queue: PairQueue, n_updates: int, alpha: float, gamma: float, theta: float
 ) -> int:
@@ -140,7 +140,7 @@ def ps_observe(
 register_kernels(PrioritizedSweepingState, act=ps_act, observe=ps_observe)
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def stochastic_ps_sweep(
     q: np.ndarray, model: DistributionModel, queue: PairQueue, n_updates: int, gamma: float, theta: float
 ) -> int:
