@@ -3,6 +3,7 @@ and interrupting a sweep (SIGINT, SIGKILL) then resuming it gives the uninterrup
 
 from __future__ import annotations
 
+import hashlib
 import json
 import signal
 import subprocess
@@ -162,12 +163,19 @@ def test_interrupt_then_resume_equals_uninterrupted(
         assert proc.stderr is not None and "continue with --resume" in proc.stderr.read().decode()
     else:
         assert proc.returncode == -signal.SIGKILL
-        # a crash in the middle of writing: a half-written run file where a finished one was
-        victim = sorted((out / "runs").glob("*.parquet"))[0]
+        # a crash in the middle of writing: a half-written file where a run recorded as done was
+        done = [b for b in manifest["batches"] if b["status"] == "done"]
+        assert done
+        victim = out / done[0]["file"]
         victim.write_bytes(victim.read_bytes()[:100])
+        (out / "runs" / ".leftover.parquet.tmp").write_bytes(b"partial")
     rc, text = _resume(out)
     assert rc == 0, text
     assert "runs were already done" in text
     final = pd.read_parquet(out / "results.parquet")
     pd.testing.assert_frame_equal(final, long_reference, check_exact=True)
-    assert json.loads((out / "manifest.json").read_text())["status"] == "done"
+    after = json.loads((out / "manifest.json").read_text())
+    assert after["status"] == "done" and not list(out.rglob("*.tmp"))
+    if sig == signal.SIGKILL:  # the damaged batch was run again, not read
+        redone = next(b for b in after["batches"] if b["config_hash"] == done[0]["config_hash"])
+        assert hashlib.sha256(victim.read_bytes()).hexdigest() == redone["sha256"] == done[0]["sha256"]
