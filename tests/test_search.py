@@ -206,6 +206,8 @@ def test_write_back_puts_root_values_in_q():
     assert a == 0 and np.allclose(agent.q[0], stats["values"]) and stats["visits"].sum() == 500
     assert abs(agent.q[0, 0] - 2.0) < 0.2 and abs(agent.q[0, 1] - 1.1) < 0.2
     assert agent.stats["simulations"] == 500 and agent.stats["decisions"] == 1
+    timed = agent.search(0, seconds=0.02)
+    assert timed.simulations >= 64 and timed.seconds >= 0.02 and timed.action == 0
 
 
 def test_dyna_with_search_learns_the_maze():
@@ -260,6 +262,7 @@ def object_api_run(env, cls, params, seed, episodes):
     [
         ("dynaplan/DynaMaze-v0", MCTS, {"simulations": 30}),
         ("dynaplan/DynaMaze-v0", DynaMCTS, {"simulations": 20, "epsilon": 0.1}),
+        ("dynaplan/SlipperyDynaMaze-v0", DynaMCTS, {"simulations": 20, "model": "distribution"}),
         ("FrozenLake-v1", MCTS, {"simulations": 30, "gamma": 0.99, "key": "horizon", "depth": 20}),
         ("FrozenLake-v1", RolloutPlanner, {"simulations": 20, "depth": 20, "write_back": True}),
         ("FrozenLake-v1", Lookahead, {"depth": 2, "learn": True, "gamma": 0.99}),

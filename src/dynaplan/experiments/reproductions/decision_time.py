@@ -138,7 +138,8 @@ def summary(table: pd.DataFrame, last: int = 10) -> pd.DataFrame:
 
 
 def figure(table: pd.DataFrame, path: Path) -> Path:
-    """Top: mean steps per episode (log scale, 95% bands) per env; bottom: model steps per real step."""
+    """Top: mean steps per episode (log scale; 95% bands, cut at a third of the mean); bottom: model
+    steps per real step, per env."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -153,8 +154,8 @@ def figure(table: pd.DataFrame, path: Path) -> Path:
             mean = by_ep.steps.mean()
             sem = by_ep.steps.std().fillna(0) / np.sqrt(by_ep.steps.count())
             (line,) = axes[0, j].plot(mean.index, mean.values, label=str(method))
-            axes[0, j].fill_between(mean.index, (mean - 1.96 * sem).clip(lower=1), mean + 1.96 * sem,
-                                    color=line.get_color(), alpha=0.15)
+            low = np.maximum(mean - 1.96 * sem, mean / 3)  # log axis: a band, not a drop to 1
+            axes[0, j].fill_between(mean.index, low, mean + 1.96 * sem, color=line.get_color(), alpha=0.15)
             per_step = by_ep.model_steps.sum() / by_ep.steps.sum()
             axes[1, j].plot(per_step.index, per_step.values, color=line.get_color(), label=str(method))
         axes[0, j].set(yscale="log", xlabel="Episode", ylabel="Steps per episode", title=_short(str(env)))
