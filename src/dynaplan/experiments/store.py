@@ -145,6 +145,7 @@ class Store:
         self.manifest: dict[str, Any] = {}
         self._entries: dict[str, dict[str, Any]] = {}
         self._last_flush = 0.0
+        self._flush_cost = 0.0
         self._lock_file: Any = None
 
     # -- paths ----------------------------------------------------------------------------
@@ -281,15 +282,17 @@ class Store:
         self.flush(force=True)
 
     def flush(self, *, force: bool = False) -> None:
-        """Rewrite the manifest atomically (at most every ``flush_every`` s unless ``force``)."""
+        """Rewrite the manifest atomically (unless ``force``, at most every ``flush_every`` s and
+        at most 10% of the time: a sweep of many batches does not spend it rewriting JSON)."""
         now = time.monotonic()
-        if not force and now - self._last_flush < self.flush_every:
+        if not force and now - self._last_flush < max(self.flush_every, 10 * self._flush_cost):
             return
         self._last_flush = now
         self.manifest["updated"] = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
         self.manifest["runs_done"] = sum(len(e["seeds"]) for e in self._entries.values() if e["status"] == "done")
         self.manifest["runs_total"] = sum(len(e["seeds"]) for e in self._entries.values())
         atomic_write_bytes(self.root / MANIFEST, (json.dumps(self.manifest, indent=1) + "\n").encode(), fsync=False)
+        self._flush_cost = time.monotonic() - now
 
     def finish(self, table: pd.DataFrame) -> tuple[Path, Path]:
         """Write ``results.parquet`` and ``results.csv``, then mark the experiment done."""
