@@ -10,9 +10,11 @@ or unknown key (``"alpha must be in (0, 1], got 2"``); specs are validated with 
 anything runs, so a typo is one line naming the spec file and key, not a crash in a worker.
 Workers find a kind by name, importing the module that registered it (``Kind.module``).
 
-The built-in kind ``episodes`` runs an agent for a number of episodes on an env and returns one
-row per (seed, episode) with columns ``agent, planning_steps, seed, episode, steps, return``
-plus the cell's other parameters.
+The built-in kind ``episodes`` runs an agent (``agent``, any name in ``AGENTS``, with its
+parameters) on an env (``env``: a registered id with ``env_kwargs``, or ``maze``: a layout file)
+for ``episodes`` episodes and/or ``steps`` real steps, and returns one row per finished
+(seed, episode) with columns ``agent, planning_steps, seed, episode, steps, return``; the runner
+adds the keys that vary between cells (``alpha``...) as columns.
 """
 
 from __future__ import annotations
