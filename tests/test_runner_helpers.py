@@ -26,6 +26,12 @@ def die_once(cell: Mapping[str, Any], seeds: Sequence[int]) -> pd.DataFrame:
     return pd.DataFrame({"seed": np.asarray(seeds, dtype=np.int64), "value": np.asarray(seeds) % 7})
 
 
+@register_kind("test-square", "value = seed**2 * scale: a user-defined kind found through the spec's module")
+def square(cell: Mapping[str, Any], seeds: Sequence[int]) -> pd.DataFrame:
+    s = np.asarray(seeds, dtype=np.int64)
+    return pd.DataFrame({"seed": s, "value": s.astype(float) ** 2 * float(cell["scale"])})
+
+
 def test_the_kind_is_registered() -> None:
     from dynaplan.experiments.kinds import KINDS
 

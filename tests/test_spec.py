@@ -199,3 +199,19 @@ def test_every_shipped_spec_validates_and_round_trips(name: str) -> None:
     assert spec.name == name
     assert any(rep.spec == name for rep in load_all().values()), f"no reproduction runs {name}.toml"
     assert parse_spec(spec.to_toml()).config_hash() == spec.config_hash()
+
+
+def test_user_kind_through_module_key(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from dynaplan.experiments.runner import run_spec
+    from dynaplan.rng import run_seeds
+
+    text = 'name = "u"\nkind = "test-square"\nmodule = "test_runner_helpers"\nseeds = 3\n[grid]\nscale = [1, 2]\n'
+    table = run_spec(parse_spec(text, source="u.toml"), None, workers=1).table
+    seeds = [float(s) for s in run_seeds(0, 3)]
+    assert table.value.tolist() == [s**2 for s in seeds] + [2 * s**2 for s in seeds]
+    assert table.scale.tolist() == [1, 1, 1, 2, 2, 2]
+    bad = tmp_path / "bad.toml"
+    bad.write_text(text.replace("test_runner_helpers", "no_such_module_here"))
+    assert main(["run", str(bad), "--out", str(tmp_path / "o")]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and f"{bad}: module: cannot import 'no_such_module_here'" in err
