@@ -12,9 +12,10 @@ import numpy as np
 
 from dynaplan._jit import kernel
 from dynaplan.envs.tabular import World, phase_at, world_reset, world_step
-from dynaplan.planning.protocol import act, observe
+from dynaplan.planning.protocol import act, generic, observe
 
 
+@generic
 @kernel
 def run_loop(
     world: World,

@@ -16,20 +16,62 @@ functions through :func:`act_once` / :func:`observe_once`, and the compiled code
 
 from __future__ import annotations
 
+import hashlib
+import inspect
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 from numba.extending import overload
 
+from dynaplan._cache import PACKAGE_DIR, SOURCE_HASH
 from dynaplan._jit import kernel
 
 _KERNELS: dict[type, tuple[Callable[..., Any], Callable[..., Any]]] = {}
+_GENERIC: list[Any] = []
 
 
 def register_kernels(state_cls: type, *, act: Callable[..., Any], observe: Callable[..., Any]) -> None:
     """Make ``act`` and ``observe`` (``@njit`` functions) the kernels of ``state_cls``."""
     _KERNELS[state_cls] = (act, observe)
+    if _external_files():
+        for dispatcher in _GENERIC:
+            _restamp(dispatcher)
+
+
+def generic(dispatcher: Any) -> Any:
+    """Mark a compiled function that calls :func:`act` / :func:`observe` (a decorator, outermost).
+
+    Its cached machine code embeds the kernels of every agent type it was compiled for. The
+    package's own kernels are covered by the package-wide source hash (``dynaplan._cache``);
+    for kernels registered from outside the package (a user's own algorithm), the hash of their
+    source files is folded into this function's cache stamp, so editing them recompiles it.
+    """
+    _GENERIC.append(dispatcher)
+    _restamp(dispatcher)
+    return dispatcher
+
+
+def _external_files() -> list[str]:
+    files = set()
+    for fns in _KERNELS.values():
+        for fn in fns:
+            path = inspect.getsourcefile(getattr(fn, "py_func", fn))
+            if path and not Path(path).resolve().is_relative_to(PACKAGE_DIR):
+                files.add(path)
+    return sorted(files)
+
+
+def _restamp(dispatcher: Any) -> None:
+    cache_file = getattr(getattr(dispatcher, "_cache", None), "_cache_file", None)
+    if cache_file is None or not hasattr(cache_file, "_source_stamp"):
+        return
+    digest = hashlib.sha256(SOURCE_HASH.encode())
+    for path in _external_files():
+        digest.update(path.encode())
+        digest.update(Path(path).read_bytes())
+    cache_file._source_stamp = digest.hexdigest()[:16]
 
 
 def registered_states() -> list[type]:
@@ -72,12 +114,14 @@ def _observe_impl(agent, s, a, r, s2, terminated, truncated, rng):  # type: igno
     )
 
 
+@generic
 @kernel
 def act_once(agent: Any, s: int, rng: np.ndarray) -> int:
     """``act`` callable from Python (the object API)."""
     return act(agent, s, rng)
 
 
+@generic
 @kernel
 def observe_once(
     agent: Any, s: int, a: int, r: float, s2: int, terminated: bool, truncated: bool, rng: np.ndarray

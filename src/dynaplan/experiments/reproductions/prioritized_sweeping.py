@@ -32,7 +32,7 @@ from dynaplan.envs.scaled_maze import ScaledMaze
 from dynaplan.envs.tabular import World, make_world, world_reset, world_step
 from dynaplan.experiments.kinds import register_kind
 from dynaplan.experiments.reproductions import register_reproduction, spec_reproduction
-from dynaplan.planning.protocol import act, observe
+from dynaplan.planning.protocol import act, generic, observe
 from dynaplan.rng import agent_stream, env_stream
 
 BASE_STATES = 47
@@ -82,6 +82,7 @@ def greedy_paths_within(
     return False
 
 
+@generic
 @njit(cache=True)
 def run_until_optimal(
     world: World, agent: Any, agent_rng: np.ndarray, env_rng: np.ndarray, q: np.ndarray,
