@@ -77,9 +77,25 @@ def test_own_algorithm_runs_both_ways_identically():
     assert "expected-sarsa" in dynaplan.AGENTS
 
 
-def test_own_kernels_are_folded_into_the_generic_cache_stamp():
+def test_own_kernels_get_cache_files_of_their_own(tmp_path):
+    """Kernels from outside the package never enter the cache index other processes read.
+
+    (Numba unpickles an index's argument types before checking its stamp: a process that
+    cannot import this test module would crash on it.)
+    """
+    import subprocess
+    import sys
+
     from dynaplan._cache import SOURCE_HASH
     from dynaplan.planning.loop import run_loop
 
-    stamp = run_loop._cache._cache_file._source_stamp
-    assert stamp != SOURCE_HASH  # this file's kernels are registered from outside the package
+    cache_file = run_loop._cache._cache_file
+    assert cache_file._source_stamp != SOURCE_HASH
+    assert "-x" in cache_file._index_path
+    run_agent(ExpectedSarsa, {}, problem_of("CliffWalking-v1"), 0, episodes=2)  # saved under its own name
+    code = (
+        "import dynaplan; p = dynaplan.problem_of('dynaplan/DynaMaze-v0');"
+        "print(dynaplan.run_agent(dynaplan.DynaQ, {}, p, 0, episodes=2).total_steps)"
+    )
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=tmp_path, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-2000:]

@@ -64,18 +64,29 @@ def _external_files() -> list[str]:
 
 
 def _restamp(dispatcher: Any) -> None:
+    # Numba's index file pickles the argument types of every compiled signature, and unpickles
+    # them before it checks the stamp: a user's state class must never enter the index that
+    # other processes read. Kernels from outside the package therefore get index and data files
+    # of their own, named by the hash of their sources (and stamped with it).
     cache_file = getattr(getattr(dispatcher, "_cache", None), "_cache_file", None)
-    if cache_file is None or not hasattr(cache_file, "_source_stamp"):
+    if cache_file is None or not hasattr(cache_file, "_index_path"):
+        return
+    if not hasattr(cache_file, "_dynaplan_files"):
+        cache_file._dynaplan_files = (cache_file._index_path, cache_file._data_name_pattern)
+    index_path, data_pattern = cache_file._dynaplan_files
+    files = _external_files()
+    if not files:
+        cache_file._index_path, cache_file._data_name_pattern = index_path, data_pattern
+        cache_file._source_stamp = SOURCE_HASH
         return
     digest = hashlib.sha256(SOURCE_HASH.encode())
-    for path in _external_files():
+    for path in files:
         digest.update(path.encode())
         digest.update(Path(path).read_bytes())
+    tag = "-x" + digest.hexdigest()[:12]
+    cache_file._index_path = index_path[: -len(".nbi")] + tag + ".nbi"
+    cache_file._data_name_pattern = data_pattern.replace(".{number:d}.nbc", tag + ".{number:d}.nbc")
     cache_file._source_stamp = digest.hexdigest()[:16]
-
-
-def registered_states() -> list[type]:
-    return list(_KERNELS)
 
 
 def _kernels_for(agent: Any) -> tuple[Callable[..., Any], Callable[..., Any]] | None:
