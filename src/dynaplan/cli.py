@@ -264,9 +264,11 @@ def run(
     env: Annotated[str | None, typer.Option(help="Without SPEC: a Gymnasium env id (Discrete spaces).")] = None,
     maze: Annotated[Path | None, typer.Option(help="Without SPEC: a maze layout file (# wall, S, G, . free).")] = None,
     planning_steps: Annotated[int | None, typer.Option(help="Without SPEC: planning steps per real step.")] = None,
-    alpha: Annotated[float, typer.Option(help="Without SPEC: step size, in (0, 1].")] = 0.1,
-    epsilon: Annotated[float, typer.Option(help="Without SPEC: exploration rate, in [0, 1].")] = 0.1,
-    gamma: Annotated[float, typer.Option(help="Without SPEC: discount, in [0, 1].")] = 0.95,
+    alpha: Annotated[float | None, typer.Option(help="Without SPEC: step size, in (0, 1] [agent default 0.1].")] = None,
+    epsilon: Annotated[
+        float | None, typer.Option(help="Without SPEC: exploration rate, in [0, 1] [agent's default: 0.1].")
+    ] = None,
+    gamma: Annotated[float | None, typer.Option(help="Without SPEC: discount, in [0, 1] [agent default 0.95].")] = None,
 ) -> None:
     """Run an experiment spec (or one agent on one env for many seeds) into a resumable result store.
 
@@ -292,7 +294,8 @@ def run(
         if out is None:
             fail("without SPEC, give --out DIR")
         params: dict[str, Any] = {"agent": agent, "episodes": episodes}
-        params.update(alpha=alpha, epsilon=epsilon, gamma=gamma)
+        given = {"alpha": alpha, "epsilon": epsilon, "gamma": gamma}
+        params.update({k: v for k, v in given.items() if v is not None})  # else the agent's own defaults
         if planning_steps is not None:
             params["planning_steps"] = planning_steps
         if maze is not None:
