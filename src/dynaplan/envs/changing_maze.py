@@ -25,11 +25,10 @@ from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
-from gymnasium.envs.toy_text.utils import categorical_sample
 
 from dynaplan.envs.grid_maze import GridMaze, maze_model
 from dynaplan.envs.layouts import MOVES, LayoutError, MazeLayout, load_layout
-from dynaplan.envs.tabular import PTable, TabularModel, World, make_world, to_P
+from dynaplan.envs.tabular import TabularModel, World, make_world
 
 LayoutLike = str | os.PathLike[str] | MazeLayout
 Schedule = Sequence[tuple[int, LayoutLike]]
@@ -170,7 +169,6 @@ class ChangingMaze(GridMaze):
         self.schedule_steps, self.layouts = parse_schedule(schedule)
         super().__init__(layout=self.layouts[0], render_mode=render_mode, cell_pixels=cell_pixels)
         self.models = tuple(changing_maze_model(lay) for lay in self.layouts)
-        self._P: list[PTable | None] = [None] * len(self.layouts)
         self.world = make_world(list(self.models), self.schedule_steps)
         self.total_steps = 0
         self.phase = -1
@@ -186,11 +184,6 @@ class ChangingMaze(GridMaze):
         self.phase = phase
         self.layout = self.layouts[phase]
         self.model = self.models[phase]
-        cached = self._P[phase]
-        if cached is None:
-            cached = self._P[phase] = to_P(self.model)
-        self.P = cached
-        self.initial_state_distrib = self.model.start
 
     def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None) -> tuple[int, dict[str, Any]]:
         if seed is not None:
@@ -201,22 +194,16 @@ class ChangingMaze(GridMaze):
                 raise ValueError(f"options['total_steps'] must be a non-negative integer, got {k!r}")
             self.total_steps = int(k)
         self._set_phase(self.phase_at(self.total_steps))
-        super(GridMaze, self).reset(seed=seed)
-        self.s = int(categorical_sample(self.initial_state_distrib, self.np_random))
-        self.lastaction = None
-        return self.s, {"prob": 1.0, "total_steps": self.total_steps, "phase": self.phase}
+        obs, info = super().reset(seed=seed)
+        return obs, {**info, "total_steps": self.total_steps, "phase": self.phase}
 
     def step(self, action: int) -> tuple[int, float, bool, bool, dict[str, Any]]:
         self._set_phase(self.phase_at(self.total_steps))
-        transitions = self.P[self.s][int(action)]
-        i = categorical_sample([t[0] for t in transitions], self.np_random)
-        p, s, r, t = transitions[i]
-        self.s = int(s)
-        self.lastaction = int(action)
+        obs, reward, terminated, truncated, info = super().step(action)
         self.total_steps += 1
         # The layout of the next step is shown from now on (render, model, P).
         self._set_phase(self.phase_at(self.total_steps))
-        return self.s, float(r), bool(t), False, {"prob": p, "total_steps": self.total_steps, "phase": self.phase}
+        return obs, reward, terminated, truncated, {**info, "total_steps": self.total_steps, "phase": self.phase}
 
 
 class BlockingMaze(ChangingMaze):

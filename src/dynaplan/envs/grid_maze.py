@@ -3,15 +3,13 @@
 from __future__ import annotations
 
 import os
-from typing import Any
 
 import gymnasium as gym
 import numpy as np
-from gymnasium import spaces
-from gymnasium.envs.toy_text.utils import categorical_sample
 
 from dynaplan.envs.layouts import DYNA_MAZE, MOVES, MazeLayout, load_layout
-from dynaplan.envs.tabular import TabularModel, to_P
+from dynaplan.envs.tabular import TabularModel
+from dynaplan.envs.tabular_env import TabularEnv
 
 UP, DOWN, LEFT, RIGHT = 0, 1, 2, 3
 ACTION_NAMES = ("up", "down", "left", "right")
@@ -63,7 +61,7 @@ def maze_model(layout: MazeLayout) -> TabularModel:
     return TabularModel(next_state, prob, reward, terminated, start)
 
 
-class GridMaze(gym.Env):  # type: ignore[type-arg]
+class GridMaze(TabularEnv):
     """A maze on a grid, read from a text layout.
 
     ## Description
@@ -105,17 +103,8 @@ class GridMaze(gym.Env):  # type: ignore[type-arg]
     ) -> None:
         self.layout = load_layout(layout)
         self.n_rows, self.n_cols = self.layout.shape
-        self.model = maze_model(self.layout)
-        self.P = to_P(self.model)
-        self.initial_state_distrib = self.model.start
-        self.observation_space = spaces.Discrete(self.n_rows * self.n_cols)
-        self.action_space = spaces.Discrete(4)
-        if render_mode is not None and render_mode not in self.metadata["render_modes"]:
-            raise ValueError(f"render_mode must be one of {self.metadata['render_modes']}, got {render_mode!r}")
-        self.render_mode = render_mode
         self.cell_pixels = cell_pixels
-        self.s = int(np.argmax(self.model.start))
-        self.lastaction: int | None = None
+        super().__init__(maze_model(self.layout), render_mode)
 
     def to_cell(self, state: int) -> tuple[int, int]:
         """(row, col) of a state index."""
@@ -123,20 +112,6 @@ class GridMaze(gym.Env):  # type: ignore[type-arg]
 
     def to_state(self, row: int, col: int) -> int:
         return row * self.n_cols + col
-
-    def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None) -> tuple[int, dict[str, Any]]:
-        super().reset(seed=seed)
-        self.s = int(categorical_sample(self.initial_state_distrib, self.np_random))
-        self.lastaction = None
-        return self.s, {"prob": 1.0}
-
-    def step(self, action: int) -> tuple[int, float, bool, bool, dict[str, Any]]:
-        transitions = self.P[self.s][int(action)]
-        i = categorical_sample([t[0] for t in transitions], self.np_random)
-        p, s, r, t = transitions[i]
-        self.s = int(s)
-        self.lastaction = int(action)
-        return self.s, float(r), bool(t), False, {"prob": p}
 
     def render(self) -> str | np.ndarray | None:  # type: ignore[override]
         if self.render_mode == "ansi":

@@ -20,15 +20,13 @@ a 6-cell starting line at the bottom and a 6-cell finish line on the right of th
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
 import gymnasium as gym
 import numpy as np
-from gymnasium import spaces
-from gymnasium.envs.toy_text.utils import categorical_sample
 from numba import njit
 
-from dynaplan.envs.tabular import PTable, TabularModel, to_P
+from dynaplan.envs.tabular import TabularModel
+from dynaplan.envs.tabular_env import TabularEnv
 
 #: Figure 5.5 (left) of Sutton & Barto (2018), reconstructed; column 17 holds the finish line.
 FIGURE_5_5_LEFT = """
@@ -262,7 +260,7 @@ def racetrack_model(track: Track | str = FIGURE_5_5_LEFT, noise: float = 0.1) ->
     return RacetrackModel(TabularModel(next_state, prob, reward, terminated, start), states, start_states)
 
 
-class Racetrack(gym.Env[int, int]):
+class Racetrack(TabularEnv):
     """The racetrack of Sutton & Barto (2018), Exercise 5.12, on the track of Figure 5.5 (left).
 
     ## Description
@@ -292,53 +290,19 @@ class Racetrack(gym.Env[int, int]):
     The exact model is ``env.unwrapped.model`` (dense arrays) and ``env.unwrapped.P``.
     """
 
-    metadata = {"render_modes": ["ansi"], "render_fps": 4}  # noqa: RUF012  (Gymnasium convention)
-
     def __init__(self, layout: str = FIGURE_5_5_LEFT, noise: float = 0.1, render_mode: str | None = None) -> None:
         self.track = parse_track(layout)
         built = racetrack_model(self.track, noise)
-        self.model = built.model
         self.states = built.states
         self.start_states = built.start_states
         self.noise = float(noise)
-        self._P: PTable | None = None
-        self.initial_state_distrib = self.model.start
-        self.observation_space = spaces.Discrete(self.model.n_states)  # type: ignore[assignment]
-        self.action_space = spaces.Discrete(9)  # type: ignore[assignment]
-        if render_mode is not None and render_mode not in self.metadata["render_modes"]:
-            raise ValueError(f"render_mode must be one of {self.metadata['render_modes']}, got {render_mode!r}")
-        self.render_mode = render_mode
+        super().__init__(built.model, render_mode)
         self.s = int(self.start_states[0])
-        self.lastaction: int | None = None
 
     def decode(self, state: int) -> tuple[int, int, int, int]:
         """(row, col, vx, vy) of a state index."""
         r, c, vx, vy = self.states[int(state)]
         return int(r), int(c), int(vx), int(vy)
-
-    def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None) -> tuple[int, dict[str, Any]]:
-        super().reset(seed=seed)
-        self.s = int(categorical_sample(self.initial_state_distrib, self.np_random))
-        self.lastaction = None
-        return self.s, {"prob": float(self.initial_state_distrib[self.s])}
-
-    @property
-    def P(self) -> PTable:
-        """Gymnasium's ``P[s][a] = [(prob, next_state, reward, terminated), ...]`` (built on first use)."""
-        if self._P is None:
-            self._P = to_P(self.model)
-        return self._P
-
-    def step(self, action: int) -> tuple[int, float, bool, bool, dict[str, Any]]:
-        # Outcome slots are in P order with zero-probability padding last, so one draw against
-        # the slot probabilities picks what categorical_sample would pick from P.
-        a = int(action)
-        k = int(categorical_sample(self.model.prob[self.s, a], self.np_random))
-        s = self.s
-        self.s = int(self.model.next_state[s, a, k])
-        self.lastaction = a
-        reward, done = float(self.model.reward[s, a, k]), bool(self.model.terminated[s, a, k])
-        return self.s, reward, done, False, {"prob": float(self.model.prob[s, a, k])}
 
     def render(self) -> str | None:  # type: ignore[override]
         if self.render_mode != "ansi":

@@ -12,14 +12,11 @@ same task in every process, and ``gym.make("dynaplan/RandomMDP-v0", task_seed=i)
 
 from __future__ import annotations
 
-from typing import Any
-
 import gymnasium as gym
 import numpy as np
-from gymnasium import spaces
-from gymnasium.envs.toy_text.utils import categorical_sample
 
-from dynaplan.envs.tabular import PTable, TabularModel, to_P
+from dynaplan.envs.tabular import TabularModel
+from dynaplan.envs.tabular_env import TabularEnv
 
 
 def check_random_mdp_params(n_states: int, branching: int, n_actions: int, termination: float) -> None:
@@ -69,7 +66,7 @@ def random_mdp_model(
     return TabularModel(next_state, prob, reward, terminated, start)
 
 
-class RandomMDP(gym.Env[int, int]):
+class RandomMDP(TabularEnv):
     """A random episodic task of Sutton & Barto (2018), section 8.6 (Figure 8.8).
 
     ## Description
@@ -101,8 +98,6 @@ class RandomMDP(gym.Env[int, int]):
     The exact model is ``env.unwrapped.model`` (dense arrays) and ``env.unwrapped.P``.
     """
 
-    metadata = {"render_modes": ["ansi"], "render_fps": 4}  # noqa: RUF012  (Gymnasium convention)
-
     def __init__(
         self,
         n_states: int = 1000,
@@ -112,41 +107,9 @@ class RandomMDP(gym.Env[int, int]):
         termination: float = 0.1,
         render_mode: str | None = None,
     ) -> None:
-        self.model = random_mdp_model(n_states, branching, task_seed, n_actions, termination)
-        self._P: PTable | None = None
-        self.initial_state_distrib = self.model.start
-        self.observation_space = spaces.Discrete(n_states)  # type: ignore[assignment]
-        self.action_space = spaces.Discrete(n_actions)  # type: ignore[assignment]
-        if render_mode is not None and render_mode not in self.metadata["render_modes"]:
-            raise ValueError(f"render_mode must be one of {self.metadata['render_modes']}, got {render_mode!r}")
-        self.render_mode = render_mode
+        super().__init__(random_mdp_model(n_states, branching, task_seed, n_actions, termination), render_mode)
         self.task_seed = int(task_seed)
         self.s = 0
-        self.lastaction: int | None = None
-
-    def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None) -> tuple[int, dict[str, Any]]:
-        super().reset(seed=seed)
-        self.s = int(categorical_sample(self.initial_state_distrib, self.np_random))
-        self.lastaction = None
-        return self.s, {"prob": 1.0}
-
-    @property
-    def P(self) -> PTable:
-        """Gymnasium's ``P[s][a] = [(prob, next_state, reward, terminated), ...]`` (built on first use)."""
-        if self._P is None:
-            self._P = to_P(self.model)
-        return self._P
-
-    def step(self, action: int) -> tuple[int, float, bool, bool, dict[str, Any]]:
-        # Outcome slots are in P order with zero-probability padding last, so one draw against
-        # the slot probabilities picks what categorical_sample would pick from P.
-        a = int(action)
-        k = int(categorical_sample(self.model.prob[self.s, a], self.np_random))
-        s = self.s
-        self.s = int(self.model.next_state[s, a, k])
-        self.lastaction = a
-        reward, done = float(self.model.reward[s, a, k]), bool(self.model.terminated[s, a, k])
-        return self.s, reward, done, False, {"prob": float(self.model.prob[s, a, k])}
 
     def render(self) -> str | None:  # type: ignore[override]
         if self.render_mode == "ansi":

@@ -19,7 +19,7 @@ import numpy as np
 
 from dynaplan.envs.grid_maze import GridMaze, maze_model
 from dynaplan.envs.layouts import DYNA_MAZE, FREE, GOAL, START, WALL, MazeLayout, load_layout, parse_layout
-from dynaplan.envs.tabular import TabularModel, to_P
+from dynaplan.envs.tabular import TabularModel
 
 #: Scales (rows, columns) of the book's doubling series of Dyna maze sizes (Example 8.4).
 BOOK_SCALES: tuple[tuple[int, int], ...] = ((1, 1), (1, 2), (2, 2), (2, 4), (4, 4), (4, 8), (8, 8), (8, 16))
@@ -124,8 +124,6 @@ class ScaledMaze(GridMaze):
         self.slip = float(slip)
         if self.slip > 0.0:
             self.model = slippery_maze_model(self.layout, self.slip)
-            self.P = to_P(self.model)
-            self.initial_state_distrib = self.model.start
 
     def __repr__(self) -> str:
         return f"ScaledMaze(scale={self.scale}, slip={self.slip})"
