@@ -233,28 +233,7 @@ def rtdp_trace(
 @njit(cache=True)
 def reachable_states(model: TabularModel) -> np.ndarray:
     """States reachable from the start distribution under some policy (int64[n], BFS order)."""
-    n_states = model.next_state.shape[0]
-    seen = np.zeros(n_states, dtype=np.bool_)
-    order = np.empty(n_states, dtype=np.int64)
-    n = 0
-    for s in range(n_states):
-        if model.start[s] > 0.0:
-            seen[s] = True
-            order[n] = s
-            n += 1
-    head = 0
-    while head < n:
-        s = order[head]
-        head += 1
-        for a in range(model.prob.shape[1]):
-            for k in range(model.prob.shape[2]):
-                if model.prob[s, a, k] > 0.0 and not model.terminated[s, a, k]:
-                    s2 = model.next_state[s, a, k]
-                    if not seen[s2]:
-                        seen[s2] = True
-                        order[n] = s2
-                        n += 1
-    return order[:n]
+    return _reachable_stochastic(model, np.ones((model.next_state.shape[0], model.next_state.shape[1])))
 
 
 @njit(cache=True)
@@ -342,7 +321,7 @@ def greedy_ties(model: TabularModel, v: np.ndarray, gamma: float) -> np.ndarray:
 
 @njit(cache=True)
 def _reachable_stochastic(model: TabularModel, pi: np.ndarray) -> np.ndarray:
-    """States reachable from the starts under ``pi: float64[S, A]`` (int64[n])."""
+    """States reachable from the starts under ``pi: float64[S, A]`` (int64[n], BFS order)."""
     n_states = model.next_state.shape[0]
     seen = np.zeros(n_states, dtype=np.bool_)
     order = np.empty(n_states, dtype=np.int64)
