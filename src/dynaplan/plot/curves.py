@@ -17,6 +17,16 @@ def _pyplot():  # type: ignore[no-untyped-def]
     return plt
 
 
+def save_figure(fig, path: Path | str, **savefig_kwargs) -> Path:  # type: ignore[no-untyped-def]
+    """Lay out, write (creating the directory) and close a figure; returns the path."""
+    fig.tight_layout()
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, **savefig_kwargs)
+    _pyplot().close(fig)
+    return path
+
+
 def line_with_band(
     series: Mapping[str, pd.DataFrame],
     *,
@@ -58,9 +68,4 @@ def line_with_band(
         ax.set_ylim(*ylim)
     ax.grid(alpha=0.3)
     ax.legend(frameon=False)
-    fig.tight_layout()
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path)
-    plt.close(fig)
-    return path
+    return save_figure(fig, path)

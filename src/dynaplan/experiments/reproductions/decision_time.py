@@ -25,6 +25,7 @@ import pandas as pd
 
 from dynaplan.experiments.kinds import register_kind
 from dynaplan.experiments.reproductions import register_reproduction, spec_reproduction
+from dynaplan.plot.curves import save_figure
 from dynaplan.rng import agent_stream, env_stream
 
 RESERVED = {"env", "agent", "method", "episodes", "max_episode_steps"}
@@ -164,11 +165,7 @@ def figure(table: pd.DataFrame, path: Path) -> Path:
         axes[1, j].grid(alpha=0.3)
     axes[0, 0].legend(fontsize=8)
     fig.suptitle("Planning at decision time vs background planning (Sutton & Barto, sections 8.8-8.11)")
-    fig.tight_layout()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
-    return path
+    return save_figure(fig, path, dpi=120)
 
 
 REPRODUCTION = register_reproduction(spec_reproduction("decision-time", figure, summary))

@@ -103,7 +103,7 @@ def summary(table: pd.DataFrame) -> pd.DataFrame:
 def figure(table: pd.DataFrame, path: Path) -> Path:
     """Figure 8.7: RMS error against computations (in units of b), one line per b (simulated,
     solid with markers) over the analytic curve (dotted), and the expected update (black step)."""
-    from dynaplan.plot.curves import _pyplot
+    from dynaplan.plot.curves import _pyplot, save_figure
 
     plt = _pyplot()
     c = curves(table)
@@ -123,12 +123,7 @@ def figure(table: pd.DataFrame, path: Path) -> Path:
     ax.set_title("Expected vs sample updates (Sutton & Barto, Figure 8.7); dotted: sqrt((b-1)/(bt))", fontsize=9)
     ax.grid(alpha=0.3)
     ax.legend(frameon=False, fontsize=8)
-    fig.tight_layout()
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path)
-    plt.close(fig)
-    return path
+    return save_figure(fig, path)
 
 
 REPRODUCTION = register_reproduction(spec_reproduction("expected-vs-sample", figure, summary))

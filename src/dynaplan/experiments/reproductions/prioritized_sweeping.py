@@ -33,6 +33,7 @@ from dynaplan.envs.tabular import World, make_world, world_reset, world_step
 from dynaplan.experiments.kinds import register_kind
 from dynaplan.experiments.reproductions import register_reproduction, spec_reproduction
 from dynaplan.planning.protocol import act, generic, observe
+from dynaplan.plot.curves import save_figure
 from dynaplan.rng import agent_stream, env_stream
 
 BASE_STATES = 47
@@ -329,11 +330,7 @@ def figure(table: pd.DataFrame, path: Path) -> Path:
         ax.grid(alpha=0.3, which="both")
         ax.legend(frameon=False)
     fig.suptitle("Prioritized sweeping vs Dyna-Q in scaled Dyna mazes (Sutton & Barto, Example 8.4)")
-    fig.tight_layout()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path)
-    plt.close(fig)
-    return path
+    return save_figure(fig, path)
 
 
 PRIORITIZED_SWEEPING = register_reproduction(spec_reproduction("prioritized-sweeping", figure, summary))

@@ -220,7 +220,7 @@ def summary(table: pd.DataFrame) -> pd.DataFrame:
 def figure(table: pd.DataFrame, path: Path) -> Path:
     """Expected steps to cross the finish line of the greedy policy against updates: DP (one
     line per sweep order) and RTDP (one line per run), convergence points marked."""
-    from dynaplan.plot.curves import _pyplot
+    from dynaplan.plot.curves import _pyplot, save_figure
 
     plt = _pyplot()
     fig, ax = plt.subplots(figsize=(7, 4.5), dpi=120)
@@ -244,12 +244,7 @@ def figure(table: pd.DataFrame, path: Path) -> Path:
     ax.set_title("RTDP vs DP on the racetrack (Sutton & Barto, section 8.7)", fontsize=10)
     ax.grid(alpha=0.3)
     ax.legend(frameon=False, fontsize=8)
-    fig.tight_layout()
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path)
-    plt.close(fig)
-    return path
+    return save_figure(fig, path)
 
 
 REPRODUCTION = register_reproduction(spec_reproduction("rtdp", figure, summary))

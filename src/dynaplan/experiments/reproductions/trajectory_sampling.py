@@ -124,7 +124,7 @@ def summary(table: pd.DataFrame) -> pd.DataFrame:
 def figure(table: pd.DataFrame, path: Path) -> Path:
     """Figure 8.8: mean start value of the greedy policy against expected updates; top, 1,000
     states (b = 1, 3, 10); bottom, 10,000 states (b = 1); solid on-policy, dashed uniform."""
-    from dynaplan.plot.curves import _pyplot
+    from dynaplan.plot.curves import _pyplot, save_figure
 
     plt = _pyplot()
     c = curves(table)
@@ -149,12 +149,7 @@ def figure(table: pd.DataFrame, path: Path) -> Path:
         ax.grid(alpha=0.3)
         ax.legend(frameon=False, fontsize=8)
     fig.suptitle("Trajectory sampling (Sutton & Barto, Figure 8.8)", fontsize=11)
-    fig.tight_layout()
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path)
-    plt.close(fig)
-    return path
+    return save_figure(fig, path)
 
 
 REPRODUCTION = register_reproduction(spec_reproduction("trajectory-sampling", figure, summary))
