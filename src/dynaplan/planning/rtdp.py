@@ -356,31 +356,14 @@ def relevant_states(model: TabularModel, v_star: np.ndarray, gamma: float, slack
     """
     n_states, n_actions = model.prob.shape[0], model.prob.shape[1]
     q = np.empty(n_actions)
-    seen = np.zeros(n_states, dtype=np.bool_)
-    order = np.empty(n_states, dtype=np.int64)
-    n = 0
+    optimal = np.zeros((n_states, n_actions))
     for s in range(n_states):
-        if model.start[s] > 0.0:
-            seen[s] = True
-            order[n] = s
-            n += 1
-    head = 0
-    while head < n:
-        s = order[head]
-        head += 1
         _q_row(model, v_star, s, gamma, q)
         best = q.max()
         for a in range(n_actions):
-            if q[a] < best - slack:
-                continue
-            for k in range(model.prob.shape[2]):
-                if model.prob[s, a, k] > 0.0 and not model.terminated[s, a, k]:
-                    s2 = model.next_state[s, a, k]
-                    if not seen[s2]:
-                        seen[s2] = True
-                        order[n] = s2
-                        n += 1
-    return order[:n]
+            if q[a] >= best - slack:
+                optimal[s, a] = 1.0
+    return _reachable_stochastic(model, optimal)
 
 
 @njit(cache=True)
