@@ -119,3 +119,14 @@ def test_bad_maze_file_names_file_line_and_column(tmp_path):
     proc = dynaplan("run", "--maze", str(maze), "--agent", "dyna-q", "--episodes", "2", "--out", "x", cwd=tmp_path)
     assert proc.returncode == 2
     assert f"{maze}:2:3: unknown character 'x'" in proc.stderr
+
+
+def test_run_without_spec_sets_agent_parameters_and_sweeps(tmp_path):
+    """`--set` passes an agent's own parameters (a list makes a grid axis); unknown ones are one line."""
+    assert main(["run", "--env", "dynaplan/DynaMaze-v0", "--agent", "dyna-q-plus", "--set", "kappa=1e-3",
+                 "--set", "planning_steps=[0, 5]", "--episodes", "3", "--runs", "2", "--out", str(tmp_path / "a")]) == 0
+    table = pd.read_parquet(tmp_path / "a" / "results.parquet")
+    assert sorted(table.planning_steps.unique()) == [0, 5] and len(table) == 2 * 2 * 3
+    proc = dynaplan("run", "--env", "dynaplan/DynaMaze-v0", "--agent", "dyna-q", "--set", "kappa=1",
+                    "--episodes", "2", "--out", "x", cwd=tmp_path)
+    assert proc.returncode == 2 and "unknown parameter(s): kappa" in proc.stderr

@@ -273,9 +273,11 @@ def run(
     """Run an experiment spec (or one agent on one env for many seeds) into a resumable result store.
 
     `dynaplan run SPEC.toml [--out DIR]`; `dynaplan run --resume --out DIR` continues an interrupted
-    one; `dynaplan run --agent dyna-q --env ID --episodes 50 --out DIR` runs a one-cell sweep.
+    one; `dynaplan run --agent dyna-q --env ID --episodes 50 --out DIR` runs a one-cell sweep, where
+    `--set key=value` also sets the agent's own parameters (`--set kappa=1e-3`, `--set theta=1e-6`;
+    a list such as `--set 'alpha=[0.1, 0.5]'` makes a sweep).
     """
-    from dynaplan.experiments.spec import Spec, load_spec, validate_spec
+    from dynaplan.experiments.spec import SETTABLE_TOP, Spec, load_spec, validate_spec
 
     legacy = agent is not None or env is not None or maze is not None
     if spec_file is not None and legacy:
@@ -305,8 +307,17 @@ def run(
             params["maze"] = str(maze)
         else:
             params["env"] = env
-        base = Spec(name=str(agent), kind="episodes", seeds=10, params=params, source="command line")
         sizes = _size_overrides(runs, None, seed, set_)
+        # Without a spec, --set also passes the agent's own parameters (kappa, theta, simulations...):
+        # a scalar is fixed, a list makes a grid axis.
+        grid: dict[str, Any] = {}
+        for key in [k for k in sizes if k not in SETTABLE_TOP]:
+            value = sizes.pop(key)
+            if isinstance(value, list):
+                grid[key] = value
+            else:
+                params[key] = value
+        base = Spec(name=str(agent), kind="episodes", seeds=10, params=params, grid=grid, source="command line")
         spec = validate_spec(base.with_overrides(sizes))
         if env is not None:  # the env must also have an exact model to step in compiled code
             import gymnasium as gym
