@@ -227,7 +227,7 @@ def test_reproduction_runs_from_its_spec_and_summarises(tmp_path):
     from dynaplan.experiments.reproductions import load_all
 
     rep = load_all()["prioritized-sweeping"]
-    table = rep.run(runs=3, states=[47, 94], alpha=[1.0])
+    table = rep.run(runs=3, states=[47, 94], q_init=[1.0])
     assert set(table.agent) == {"dyna-q", "prioritized-sweeping"}
     assert len(table) == 2 * 2 * 3 and table.optimal.all()
     assert set(table.shortest_path) == {14, 22}  # BFS in the 1x1 and 1x2 scaled mazes

@@ -190,8 +190,8 @@ def until_optimal(cell: Mapping[str, Any], seeds: Sequence[int]) -> pd.DataFrame
 
     Cell keys: ``agent``, ``states`` (47 x kr x kc, a scaled Dyna maze), ``max_steps`` (real-step
     cap per run), ``factor`` (>= 1, allowed path length factor; default 1) and the agent's
-    parameters. One row per seed: ``agent, alpha, planning_steps, states, seed, updates, steps,
-    episodes, optimal, shortest_path``.
+    parameters. One row per seed: ``agent, alpha, q_init, planning_steps, states, seed, updates,
+    steps, episodes, optimal, shortest_path``.
     """
     check_cell(cell)
     agent_name = str(cell["agent"])
@@ -222,6 +222,7 @@ def until_optimal(cell: Mapping[str, Any], seeds: Sequence[int]) -> pd.DataFrame
             {
                 "agent": agent_name,
                 "alpha": float(params["alpha"]),
+                "q_init": float(params["q_init"]),
                 "planning_steps": int(params.get("planning_steps", 0)),
                 "states": states,
                 "seed": int(seed),
@@ -242,12 +243,16 @@ register_kind("until-optimal", check=check_cell)(until_optimal)
 LABELS = {"dyna-q": "Dyna-Q", "prioritized-sweeping": "Prioritized sweeping"}
 
 
+VARIANTS = ("alpha", "q_init")
+"""Columns that may vary between the spec's cells besides agent and size (one panel each)."""
+
+
 def _groups(table: pd.DataFrame) -> list[str]:
-    return ["alpha"] if "alpha" in table and table["alpha"].nunique() > 1 else []
+    return [k for k in VARIANTS if k in table and table[k].nunique() > 1]
 
 
 def per_size(table: pd.DataFrame) -> pd.DataFrame:
-    """Per (alpha if it varies, agent, states): runs, runs cut off before an optimal solution,
+    """Per (alpha and q_init where they vary, agent, states): runs, runs cut off before an optimal solution,
     median and quartiles of the updates, median real steps. A cut-off run counts as infinitely
     many updates and steps (conservative: it can only raise that agent's median)."""
     keys = [*_groups(table), "agent", "states"]
@@ -267,7 +272,7 @@ def per_size(table: pd.DataFrame) -> pd.DataFrame:
 
 
 def summary(table: pd.DataFrame) -> pd.DataFrame:
-    """Per maze size (and alpha if it varies): median updates until an optimal solution of Dyna-Q
+    """Per maze size (and alpha, q_init where they vary): median updates until an optimal solution of Dyna-Q
     (``dq_updates``) and prioritized sweeping (``ps_updates``), the speed-up (their ratio), the
     median real steps, and the runs cut off by ``max_steps`` (``Dyna-Q/PS``)."""
     sizes = per_size(table)
@@ -294,18 +299,24 @@ def summary(table: pd.DataFrame) -> pd.DataFrame:
 
 def figure(table: pd.DataFrame, path: Path) -> Path:
     """Updates until an optimal solution against the number of states, log-log (Figure 8.5 left's
-    style): median over runs with the interquartile range, one panel per alpha if it varies."""
+    style): median over runs with the interquartile range, one panel per alpha / q_init variant."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
     sizes = per_size(table)
-    panels = sorted(sizes["alpha"].unique()) if "alpha" in sizes else [None]
+    groups = _groups(table)
+    panels: list[tuple[float, ...] | None] = [None]
+    if groups:
+        panels = list(sorted({tuple(row) for row in sizes[groups].to_numpy().tolist()}))
     fig, axes = plt.subplots(1, len(panels), figsize=(6.2 * len(panels), 4.5), dpi=120, squeeze=False)
     runs = int(table.groupby(["agent", "states"])["seed"].nunique().min())
-    for ax, alpha in zip(axes[0], panels, strict=True):
-        part = sizes if alpha is None else sizes[sizes["alpha"] == alpha]
+    for ax, panel in zip(axes[0], panels, strict=True):
+        values = () if panel is None else panel
+        part = sizes
+        for key, value in zip(groups, values, strict=True):
+            part = part[part[key] == value]
         for agent, label in LABELS.items():
             c = part[part.agent == agent].sort_values("states")
             if c.empty:
@@ -325,7 +336,7 @@ def figure(table: pd.DataFrame, path: Path) -> Path:
         ax.minorticks_off()
         ax.set_xlabel("Gridworld size (#states)")
         ax.set_ylabel("Updates until optimal solution")
-        sub = "" if alpha is None else f"alpha = {alpha:g}, "
+        sub = "".join(f"{key} = {value:g}, " for key, value in zip(groups, values, strict=True))
         ax.set_title(f"{sub}n = 5, median of {runs} runs, IQR band", fontsize=9)
         ax.grid(alpha=0.3, which="both")
         ax.legend(frameon=False)
