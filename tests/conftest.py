@@ -29,3 +29,23 @@ def dyna_maze():
     import gymnasium as gym
 
     return gym.make("dynaplan/DynaMaze-v0")
+
+
+def object_api_run(env, cls, params, seed, episodes):
+    """The object API the way a user drives it: (agent, steps per episode, returns per episode)."""
+    agent = cls(env, seed=seed, **params)
+    steps, returns = [], []
+    obs, _ = env.reset(seed=seed)
+    for _ in range(episodes):
+        n, total = 0, 0.0
+        while True:
+            action = agent.act(obs)
+            next_obs, reward, terminated, truncated, _ = env.step(action)
+            agent.observe(obs, action, reward, next_obs, terminated, truncated)
+            n, total, obs = n + 1, total + reward, next_obs
+            if terminated or truncated:
+                break
+        steps.append(n)
+        returns.append(total)
+        obs, _ = env.reset()
+    return agent, np.array(steps), np.array(returns)

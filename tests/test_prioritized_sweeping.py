@@ -5,6 +5,7 @@ import numpy as np
 import pytest
 
 import dynaplan
+from conftest import object_api_run
 from dynaplan import PrioritizedSweeping, problem_of, run_agent, value_iteration
 from dynaplan.envs.layouts import shortest_path_length
 from dynaplan.experiments.reproductions.prioritized_sweeping import greedy_paths_within, steps_to_end
@@ -138,20 +139,8 @@ def test_at_most_planning_steps_updates_per_real_step():
 def test_object_api_equals_run_agent(env_id, env_kwargs, params):
     seed, episodes = 11, 15
     env = gym.make(env_id, **env_kwargs)
-    agent = PrioritizedSweeping(env, seed=seed, **params)
-    steps = []
-    obs, _ = env.reset(seed=seed)
-    for _ in range(episodes):
-        n = 0
-        while True:
-            action = agent.act(obs)
-            next_obs, reward, terminated, truncated, _ = env.step(action)
-            agent.observe(obs, action, reward, next_obs, terminated, truncated)
-            n, obs = n + 1, next_obs
-            if terminated or truncated:
-                break
-        steps.append(n)
-        obs, _ = env.reset()
+    agent, steps, _ = object_api_run(env, PrioritizedSweeping, params, seed, episodes)
+    steps = steps.tolist()
     res = run_agent(PrioritizedSweeping, params, problem_of(env_id, **env_kwargs), seed, episodes=episodes)
     assert res.episode_steps.tolist() == steps
     assert np.array_equal(res.agent.q, agent.q)

@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 
 import dynaplan
+from conftest import object_api_run
 from dynaplan import MCTS, DynaMCTS, Lookahead, RolloutPlanner, problem_of, run_agent
 from dynaplan.envs.tabular import TabularModel
 from dynaplan.models.distribution import distribution_model_update, new_distribution_model
@@ -239,24 +240,6 @@ def test_searches_over_a_learned_distribution_model_equal_the_true_one_when_it_i
     assert lookahead_search(learned, 0, depth=3, q=q).values[0] == 0.25
 
 
-def object_api_run(env, cls, params, seed, episodes):
-    agent = cls(env, seed=seed, **params)
-    steps = []
-    obs, _ = env.reset(seed=seed)
-    for _ in range(episodes):
-        n = 0
-        while True:
-            action = agent.act(obs)
-            next_obs, reward, terminated, truncated, _ = env.step(action)
-            agent.observe(obs, action, reward, next_obs, terminated, truncated)
-            n, obs = n + 1, next_obs
-            if terminated or truncated:
-                break
-        steps.append(n)
-        obs, _ = env.reset()
-    return agent, np.array(steps)
-
-
 @pytest.mark.parametrize(
     ("env_id", "cls", "params"),
     [
@@ -270,7 +253,7 @@ def object_api_run(env, cls, params, seed, episodes):
 )
 def test_object_api_equals_compiled_runner(env_id, cls, params):
     env = gym.make(env_id)
-    agent, steps = object_api_run(env, cls, params, 7, 4)
+    agent, steps, _ = object_api_run(env, cls, params, 7, 4)
     res = run_agent(cls, params, problem_of(env_id), 7, episodes=4)
     assert np.array_equal(res.episode_steps, steps)
     assert np.array_equal(res.agent.q, agent.q)
