@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import shutil
 from pathlib import Path
 
 from numba.core import caching
@@ -77,4 +78,33 @@ def install() -> None:
         classes.insert(0, _PackageCacheLocator)
 
 
+KEEP = 5
+"""How many source versions' compiled kernels to keep (the most recently used ones)."""
+
+
+def prune(root: Path | None = None, keep: int = KEEP) -> list[Path]:
+    """Mark this source version's cache as used and remove all but the ``keep`` most recently used.
+
+    Every edit of the package starts a new cache directory; without pruning they pile up (a few
+    MB each). A removed directory is only a recompilation for a process that still wanted it.
+    Returns the directories removed.
+    """
+    root = root or cache_root()
+    try:
+        root.mkdir(parents=True, exist_ok=True)
+        os.utime(root)
+        versions = sorted(
+            (d for d in root.parent.iterdir() if d.is_dir()), key=lambda d: d.stat().st_mtime, reverse=True
+        )
+    except OSError:
+        return []
+    removed = []
+    for old in versions[keep:]:
+        if old != root:
+            shutil.rmtree(old, ignore_errors=True)
+            removed.append(old)
+    return removed
+
+
 install()
+prune()
