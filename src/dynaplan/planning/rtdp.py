@@ -237,21 +237,27 @@ def reachable_states(model: TabularModel) -> np.ndarray:
 
 
 @njit(cache=True)
+def gauss_seidel_sweep(model: TabularModel, states: np.ndarray, v: np.ndarray, gamma: float) -> float:
+    """One in-place value-iteration sweep over ``states`` (in that order); returns the largest change."""
+    q = np.empty(model.prob.shape[1])
+    delta = 0.0
+    for i in range(states.shape[0]):
+        s = states[i]
+        _q_row(model, v, s, gamma, q)
+        best = q.max()
+        delta = max(delta, abs(best - v[s]))
+        v[s] = best
+    return delta
+
+
+@njit(cache=True)
 def _gauss_seidel(
     model: TabularModel, states: np.ndarray, v: np.ndarray, gamma: float, tol: float, max_sweeps: int
 ) -> int:
-    q = np.empty(model.prob.shape[1])
     sweeps = 0
     while sweeps < max_sweeps:
         sweeps += 1
-        delta = 0.0
-        for i in range(states.shape[0]):
-            s = states[i]
-            _q_row(model, v, s, gamma, q)
-            best = q.max()
-            delta = max(delta, abs(best - v[s]))
-            v[s] = best
-        if delta < tol:
+        if gauss_seidel_sweep(model, states, v, gamma) < tol:
             break
     return sweeps
 
@@ -445,17 +451,3 @@ def stabilized_at(policy_steps: np.ndarray, within: float = 0.02) -> int:
     ok = np.abs(steps - final) <= within * abs(final)
     bad = np.flatnonzero(~ok)
     return 0 if len(bad) == 0 else int(bad[-1] + 1)
-
-
-@njit(cache=True)
-def gauss_seidel_sweep(model: TabularModel, states: np.ndarray, v: np.ndarray, gamma: float) -> float:
-    """One in-place value-iteration sweep over ``states`` (in that order); returns the largest change."""
-    q = np.empty(model.prob.shape[1])
-    delta = 0.0
-    for i in range(states.shape[0]):
-        s = states[i]
-        _q_row(model, v, s, gamma, q)
-        best = q.max()
-        delta = max(delta, abs(best - v[s]))
-        v[s] = best
-    return delta
