@@ -17,6 +17,9 @@ Predecessor index (prioritized sweeping): for each state, the (pair, slot) nodes
 state it is, as an intrusive singly linked list. Outcomes are never forgotten, so nodes are only
 ever added, in O(1). Like ``SampleModel`` it also lists seen states and tried actions in order
 of first occurrence, so Dyna-style planners can draw previously observed pairs.
+
+It registers with the model protocol (``models.protocol``): a tried pair is known, its outcome
+slots carry ``p_hat`` and mean rewards, and background planning makes expected updates.
 """
 
 from __future__ import annotations
@@ -26,8 +29,11 @@ from typing import NamedTuple
 import numpy as np
 from numba import njit
 
+from dynaplan._jit import kernel
 from dynaplan.envs.tabular import TabularModel
-from dynaplan.rng import rand, randint
+from dynaplan.models.protocol import register_model, state_value
+from dynaplan.models.sample import sample_observed_pair
+from dynaplan.rng import rand
 
 
 class DistributionModel(NamedTuple):
@@ -46,6 +52,7 @@ class DistributionModel(NamedTuple):
       n_seen_actions: int64[S]
       pred_head: int64[S], first node ``pair * K + slot`` whose next state is s (-1: none)
       pred_next: int64[S * A * K], next node in the same list (-1: end)
+      n_tried: int64[1], pairs tried so far
     """
 
     next_state: np.ndarray
@@ -60,6 +67,7 @@ class DistributionModel(NamedTuple):
     n_seen_actions: np.ndarray
     pred_head: np.ndarray
     pred_next: np.ndarray
+    n_tried: np.ndarray
 
 
 def new_distribution_model(n_states: int, n_actions: int, max_outcomes: int = 8) -> DistributionModel:
@@ -80,6 +88,7 @@ def new_distribution_model(n_states: int, n_actions: int, max_outcomes: int = 8)
         n_seen_actions=np.zeros(n_states, dtype=np.int64),
         pred_head=np.full(n_states, -1, dtype=np.int64),
         pred_next=np.full(n_states * n_actions * max_outcomes, -1, dtype=np.int64),
+        n_tried=np.zeros(1, dtype=np.int64),
     )
 
 
@@ -94,6 +103,7 @@ def distribution_model_update(model: DistributionModel, s: int, a: int, r: float
             model.n_seen[0] += 1
         model.seen_actions[s, model.n_seen_actions[s]] = a
         model.n_seen_actions[s] += 1
+        model.n_tried[0] += 1
     slot = -1
     for k in range(model.n_outcomes[s, a]):
         if model.next_state[s, a, k] == s2 and model.terminated[s, a, k] == terminated:
@@ -115,45 +125,47 @@ def distribution_model_update(model: DistributionModel, s: int, a: int, r: float
 
 
 @njit(cache=True)
-def expected_target(model: DistributionModel, q: np.ndarray, s: int, a: int, gamma: float) -> float:
-    """sum_k p_hat_k [rbar_k + gamma max_a' q(s'_k, a')] over the outcomes of a tried pair (eq. 8.1)."""
+def expected_target(model: DistributionModel, values: np.ndarray, s: int, a: int, gamma: float) -> float:
+    """sum_k p_hat_k [rbar_k + gamma v(s'_k)] over the outcomes of a tried pair (eq. 8.1).
+
+    ``values``: ``q: float64[S, A]`` (``v(s') = max_a' q(s', a')``) or ``v: float64[S]``. Summed
+    as counts, ``(sum_k [reward_sum_k + count_k gamma v(s'_k)]) / total``: one division per pair.
+    """
     n = model.total[s, a]
     acc = 0.0
     for k in range(model.n_outcomes[s, a]):
         c = model.counts[s, a, k]
         v = model.reward_sum[s, a, k]
         if not model.terminated[s, a, k]:
-            row = q[model.next_state[s, a, k]]
-            best = row[0]
-            for j in range(1, row.shape[0]):
-                if row[j] > best:
-                    best = row[j]
-            v += c * gamma * best
+            v += c * gamma * state_value(values, model.next_state[s, a, k])
         acc += v
     return acc / n
+
+
+@kernel(inline=True)
+def distribution_sample(model: DistributionModel, s: int, a: int, rng: np.ndarray) -> tuple[int, float, bool]:
+    """Draw ``(next state, mean reward, terminated)`` of a tried pair with probability p_hat (one draw)."""
+    u = rand(rng) * model.total[s, a]
+    n = model.n_outcomes[s, a]
+    k = n - 1
+    acc = 0.0
+    for j in range(n):
+        acc += model.counts[s, a, j]
+        if acc > u:
+            k = j
+            break
+    return model.next_state[s, a, k], model.reward_sum[s, a, k] / model.counts[s, a, k], model.terminated[s, a, k]
 
 
 @njit(cache=True)
 def sample_outcome(model: DistributionModel, s: int, a: int, rng: np.ndarray) -> tuple[float, int, bool]:
     """Draw ``(mean reward, next state, terminated)`` of a tried pair with probability p_hat (one draw)."""
-    u = rand(rng) * model.total[s, a]
-    acc = 0.0
-    last = model.n_outcomes[s, a] - 1
-    k = last
-    for j in range(last + 1):
-        acc += model.counts[s, a, j]
-        if acc > u:
-            k = j
-            break
-    return model.reward_sum[s, a, k] / model.counts[s, a, k], model.next_state[s, a, k], model.terminated[s, a, k]
+    s2, r, term = distribution_sample(model, s, a, rng)
+    return r, s2, term
 
 
-@njit(cache=True)
-def sample_observed_pair_dist(model: DistributionModel, rng: np.ndarray) -> tuple[int, int]:
-    """A random previously observed state, then a random action tried in it (two draws)."""
-    s = model.seen_states[randint(rng, model.n_seen[0])]
-    a = model.seen_actions[s, randint(rng, model.n_seen_actions[s])]
-    return s, a
+#: A random previously observed state, then a random action tried in it (two draws).
+sample_observed_pair_dist = sample_observed_pair
 
 
 def probabilities(model: DistributionModel) -> np.ndarray:
@@ -199,3 +211,46 @@ def predecessors_dist(model: DistributionModel, s: int) -> list[tuple[int, int]]
         out.append(divmod(node // k_max, n_actions))
         node = int(model.pred_next[node])
     return out
+
+
+@kernel(inline=True)
+def distribution_known(model: DistributionModel, s: int, a: int) -> bool:
+    return model.total[s, a] > 0
+
+
+@kernel(inline=True)
+def distribution_n_known(model: DistributionModel) -> int:
+    return model.n_tried[0]
+
+
+@kernel(inline=True)
+def distribution_width(model: DistributionModel) -> int:
+    return model.next_state.shape[2]
+
+
+@kernel(inline=True)
+def distribution_outcome(model: DistributionModel, s: int, a: int, k: int) -> tuple[float, int, float, bool]:
+    """Slot ``k``: ``(p_hat, next state, mean reward, terminated)``; probability 0 if unused."""
+    c = model.counts[s, a, k]
+    if c == 0:
+        return 0.0, model.next_state[s, a, k], 0.0, model.terminated[s, a, k]
+    return c / model.total[s, a], model.next_state[s, a, k], model.reward_sum[s, a, k] / c, model.terminated[s, a, k]
+
+
+@kernel(inline=True)
+def distribution_update(model: DistributionModel, s: int, a: int, r: float, s2: int, terminated: bool, t: int) -> None:
+    distribution_model_update(model, s, a, r, s2, terminated)
+
+
+register_model(
+    DistributionModel,
+    known=distribution_known,
+    n_known=distribution_n_known,
+    draw_known=sample_observed_pair,
+    sample=distribution_sample,
+    width=distribution_width,
+    outcome=distribution_outcome,
+    backup=expected_target,
+    update=distribution_update,
+    planning="expected",
+)

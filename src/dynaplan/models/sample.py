@@ -6,15 +6,19 @@ in the order they first happened (so Dyna-Q can draw "a random previously observ
 a random action previously taken in it"), when each pair was last tried (Dyna-Q+), and a
 predecessor index: for each state, the pairs whose recorded next state it is (prioritized
 sweeping). All of it is arrays, updated in O(1) per real step by compiled code.
+
+It registers with the model protocol (``models.protocol``): a tried pair is known, its one
+outcome has probability 1, and background planning makes sample updates on it.
 """
 
 from __future__ import annotations
 
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 import numpy as np
 
 from dynaplan._jit import kernel
+from dynaplan.models.protocol import register_model
 from dynaplan.rng import randint
 
 
@@ -33,6 +37,7 @@ class SampleModel(NamedTuple):
       pred_head: int64[S], first pair whose recorded next state is s (-1: none)
       pred_next: int64[S * A], next pair in the same predecessor list (-1: end)
       pred_prev: int64[S * A], previous pair in the list (-1: it is the head)
+      n_tried: int64[1], pairs tried so far
     """
 
     next_state: np.ndarray
@@ -46,6 +51,7 @@ class SampleModel(NamedTuple):
     pred_head: np.ndarray
     pred_next: np.ndarray
     pred_prev: np.ndarray
+    n_tried: np.ndarray
 
 
 def new_sample_model(n_states: int, n_actions: int) -> SampleModel:
@@ -63,6 +69,7 @@ def new_sample_model(n_states: int, n_actions: int) -> SampleModel:
         pred_head=np.full(n_states, -1, dtype=np.int64),
         pred_next=np.full(n_pairs, -1, dtype=np.int64),
         pred_prev=np.full(n_pairs, -1, dtype=np.int64),
+        n_tried=np.zeros(1, dtype=np.int64),
     )
 
 
@@ -103,6 +110,7 @@ def sample_model_update(
             model.n_seen[0] += 1
         model.seen_actions[s, model.n_seen_actions[s]] = a
         model.n_seen_actions[s] += 1
+        model.n_tried[0] += 1
     pair = s * n_actions + a
     if old != s2:
         if old >= 0:
@@ -115,10 +123,12 @@ def sample_model_update(
 
 
 @kernel(inline=True)
-def sample_observed_pair(model: SampleModel, rng: np.ndarray) -> tuple[int, int]:
+def sample_observed_pair(model: Any, rng: np.ndarray) -> tuple[int, int]:
     """A random previously observed state, then a random action previously taken in it.
 
-    Two draws; requires at least one tried pair.
+    Two draws; requires at least one tried pair. Any model that lists its seen states and tried
+    actions as ``SampleModel`` does (``seen_states``, ``n_seen``, ``seen_actions``,
+    ``n_seen_actions``; ``DistributionModel`` too) can use it.
     """
     s = model.seen_states[randint(rng, model.n_seen[0])]
     a = model.seen_actions[s, randint(rng, model.n_seen_actions[s])]
@@ -134,3 +144,42 @@ def predecessors(model: SampleModel, s: int) -> list[tuple[int, int]]:
         out.append(divmod(pair, n_actions))
         pair = int(model.pred_next[pair])
     return out
+
+
+@kernel(inline=True)
+def sample_model_known(model: SampleModel, s: int, a: int) -> bool:
+    return model.next_state[s, a] >= 0
+
+
+@kernel(inline=True)
+def sample_model_n_known(model: SampleModel) -> int:
+    return model.n_tried[0]
+
+
+@kernel(inline=True)
+def sample_model_sample(model: SampleModel, s: int, a: int, rng: np.ndarray) -> tuple[int, float, bool]:
+    """The last outcome seen (no draw)."""
+    return model.next_state[s, a], model.reward[s, a], model.terminated[s, a]
+
+
+@kernel(inline=True)
+def sample_model_width(model: SampleModel) -> int:
+    return 1
+
+
+@kernel(inline=True)
+def sample_model_outcome(model: SampleModel, s: int, a: int, k: int) -> tuple[float, int, float, bool]:
+    return 1.0, model.next_state[s, a], model.reward[s, a], model.terminated[s, a]
+
+
+register_model(
+    SampleModel,
+    known=sample_model_known,
+    n_known=sample_model_n_known,
+    draw_known=sample_observed_pair,
+    sample=sample_model_sample,
+    width=sample_model_width,
+    outcome=sample_model_outcome,
+    update=sample_model_update,
+    planning="sample",
+)

@@ -8,12 +8,14 @@ this is exactly Q-learning.
 
 from __future__ import annotations
 
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 import numpy as np
 
 from dynaplan._jit import kernel
-from dynaplan.models.sample import SampleModel, sample_model_update, sample_observed_pair
+from dynaplan._stamp import generic
+from dynaplan.models.protocol import model_draw_known, model_n_known, model_planning_target
+from dynaplan.models.sample import SampleModel, sample_model_update
 from dynaplan.planning.egreedy import epsilon_greedy
 from dynaplan.planning.protocol import register_kernels
 from dynaplan.planning.q_learning import q_update
@@ -39,16 +41,22 @@ class DynaQState(NamedTuple):
     planning_steps: int
 
 
+@generic
 @kernel
-def dyna_planning(
-    q: np.ndarray, model: SampleModel, n_updates: int, alpha: float, gamma: float, rng: np.ndarray
-) -> None:
-    """``n_updates`` one-step Q-planning updates on pairs drawn from the learned model (step f)."""
-    if model.n_seen[0] == 0:
+def dyna_planning(q: np.ndarray, model: Any, n_updates: int, alpha: float, gamma: float, rng: np.ndarray) -> None:
+    """``n_updates`` one-step Q-planning updates on pairs drawn from the model (step f; section 8.1).
+
+    Works on any registered model (``models.protocol``): a known pair drawn at random
+    (``model_draw_known``: a previously observed state and an action taken in it for a learned
+    model, any pair for an exact one), then ``q[s, a] += alpha (target - q[s, a])`` toward the
+    model's planning target (a sampled ``r + gamma max_a' q(s', a')``, eq. 6.8, or the expected
+    backup, eq. 8.1, for a distribution model). Nothing happens while no pair is known.
+    """
+    if model_n_known(model) == 0:
         return
     for _ in range(n_updates):
-        s, a = sample_observed_pair(model, rng)
-        q_update(q, s, a, model.reward[s, a], model.next_state[s, a], model.terminated[s, a], alpha, gamma)
+        s, a = model_draw_known(model, rng)
+        q[s, a] += alpha * (model_planning_target(model, q, s, a, gamma, rng) - q[s, a])
 
 
 @kernel(inline=True)

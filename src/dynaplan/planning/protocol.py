@@ -16,77 +16,27 @@ functions through :func:`act_once` / :func:`observe_once`, and the compiled code
 
 from __future__ import annotations
 
-import hashlib
-import inspect
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 from numba.extending import overload
 
-from dynaplan._cache import PACKAGE_DIR, SOURCE_HASH
 from dynaplan._jit import kernel
+from dynaplan._stamp import generic, note_kernels
 
 _KERNELS: dict[type, tuple[Callable[..., Any], Callable[..., Any]]] = {}
-_GENERIC: list[Any] = []
 
 
 def register_kernels(state_cls: type, *, act: Callable[..., Any], observe: Callable[..., Any]) -> None:
-    """Make ``act`` and ``observe`` (``@njit`` functions) the kernels of ``state_cls``."""
-    _KERNELS[state_cls] = (act, observe)
-    if _external_files():
-        for dispatcher in _GENERIC:
-            _restamp(dispatcher)
+    """Make ``act`` and ``observe`` (``@njit`` functions) the kernels of ``state_cls``.
 
-
-def generic(dispatcher: Any) -> Any:
-    """Mark a compiled function that calls :func:`act` / :func:`observe` (a decorator, outermost).
-
-    Its cached machine code embeds the kernels of every agent type it was compiled for. The
-    package's own kernels are covered by the package-wide source hash (``dynaplan._cache``);
-    for kernels registered from outside the package (a user's own algorithm), the hash of their
-    source files is folded into this function's cache stamp, so editing them recompiles it.
+    Compiled functions that call :func:`act` / :func:`observe` are marked ``@generic``
+    (``dynaplan._stamp``): kernels registered from outside the package are part of their cache
+    stamp, so editing them recompiles those functions.
     """
-    _GENERIC.append(dispatcher)
-    _restamp(dispatcher)
-    return dispatcher
-
-
-def _external_files() -> list[str]:
-    files = set()
-    for fns in _KERNELS.values():
-        for fn in fns:
-            path = inspect.getsourcefile(getattr(fn, "py_func", fn))
-            if path and not Path(path).resolve().is_relative_to(PACKAGE_DIR):
-                files.add(path)
-    return sorted(files)
-
-
-def _restamp(dispatcher: Any) -> None:
-    # Numba's index file pickles the argument types of every compiled signature, and unpickles
-    # them before it checks the stamp: a user's state class must never enter the index that
-    # other processes read. Kernels from outside the package therefore get index and data files
-    # of their own, named by the hash of their sources (and stamped with it).
-    cache_file = getattr(getattr(dispatcher, "_cache", None), "_cache_file", None)
-    if cache_file is None or not hasattr(cache_file, "_index_path"):
-        return
-    if not hasattr(cache_file, "_dynaplan_files"):
-        cache_file._dynaplan_files = (cache_file._index_path, cache_file._data_name_pattern)
-    index_path, data_pattern = cache_file._dynaplan_files
-    files = _external_files()
-    if not files:
-        cache_file._index_path, cache_file._data_name_pattern = index_path, data_pattern
-        cache_file._source_stamp = SOURCE_HASH
-        return
-    digest = hashlib.sha256(SOURCE_HASH.encode())
-    for path in files:
-        digest.update(path.encode())
-        digest.update(Path(path).read_bytes())
-    tag = "-x" + digest.hexdigest()[:12]
-    cache_file._index_path = index_path[: -len(".nbi")] + tag + ".nbi"
-    cache_file._data_name_pattern = data_pattern.replace(".{number:d}.nbc", tag + ".{number:d}.nbc")
-    cache_file._source_stamp = digest.hexdigest()[:16]
+    _KERNELS[state_cls] = (act, observe)
+    note_kernels((act, observe))
 
 
 def _kernels_for(agent: Any) -> tuple[Callable[..., Any], Callable[..., Any]] | None:

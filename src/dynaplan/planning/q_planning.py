@@ -17,19 +17,12 @@ from dynaplan.models.sample import SampleModel, sample_model_update
 from dynaplan.planning.dyna_q import dyna_planning
 from dynaplan.planning.egreedy import epsilon_greedy
 from dynaplan.planning.protocol import register_kernels
-from dynaplan.planning.q_learning import q_update
-from dynaplan.rng import categorical, randint
 
 
 @kernel
 def q_planning(q: np.ndarray, model: TabularModel, n_updates: int, alpha: float, gamma: float, rng: np.ndarray) -> None:
     """``n_updates`` Q-planning updates over an exact model, pairs drawn uniformly (3 draws each)."""
-    n_states, n_actions = q.shape
-    for _ in range(n_updates):
-        s = randint(rng, n_states)
-        a = randint(rng, n_actions)
-        k = categorical(model.prob[s, a], rng)
-        q_update(q, s, a, model.reward[s, a, k], model.next_state[s, a, k], model.terminated[s, a, k], alpha, gamma)
+    dyna_planning(q, model, n_updates, alpha, gamma, rng)
 
 
 class QPlanningState(NamedTuple):

@@ -16,7 +16,9 @@ three kinds of model, and the blends of decision-time and background planning (s
   model), and each decision searches the learned model, valuing untried pairs by ``q``.
 
 With an exact model, ``learn`` adds the direct Q-learning update and ``planning_steps`` adds
-Q-planning updates on random pairs of the exact model (section 8.1).
+Q-planning updates on random pairs of the exact model (section 8.1). The model is any type
+registered with the model protocol (``models.protocol``): recording a real step, planning on it
+and searching it are the protocol's calls, so a user's model type works here unchanged.
 
 ``act`` with probability ``epsilon`` takes a uniformly random action without searching.
 Counters (``counters: int64[4]``): decisions searched, simulations, model steps, real steps.
@@ -27,21 +29,13 @@ from __future__ import annotations
 from typing import Any, NamedTuple
 
 import numpy as np
-from numba.extending import overload
 
 from dynaplan._jit import kernel
-from dynaplan.envs.tabular import TabularModel
-from dynaplan.models.distribution import (
-    DistributionModel,
-    distribution_model_update,
-    expected_target,
-    sample_observed_pair_dist,
-)
-from dynaplan.models.sample import SampleModel, sample_model_update
+from dynaplan._stamp import generic
+from dynaplan.models.protocol import model_update
 from dynaplan.planning.dyna_q import dyna_planning
 from dynaplan.planning.protocol import register_kernels
 from dynaplan.planning.q_learning import q_update
-from dynaplan.planning.q_planning import q_planning
 from dynaplan.rng import rand, randint
 from dynaplan.search.lookahead import lookahead_act
 from dynaplan.search.mcts import SearchTree, mcts_decide, node_of
@@ -59,7 +53,8 @@ class SearchAgentState(NamedTuple):
 
     Attributes:
       q: float64[S, A], action values: leaf values, value of unknown pairs, write-back target
-      model: the model searched (``TabularModel``, ``SampleModel`` or ``DistributionModel``)
+      model: the model searched (any registered model type: ``TabularModel``, ``SampleModel``,
+        ``DistributionModel``, a user's own)
       tree: ``SearchTree`` of MCTS statistics (a 1-row dummy for the other methods)
       root_n: float64[A], simulations per root action at the last decision
       root_q: float64[A], root value estimates at the last decision (NaN: no simulation)
@@ -108,48 +103,7 @@ class SearchAgentState(NamedTuple):
     greedy_rollouts: bool
 
 
-def model_update(model: Any, s: int, a: int, r: float, s2: int, terminated: bool, t: int) -> None:
-    """Record a real transition in a learned model (nothing for an exact one; compiled code only)."""
-    raise NotImplementedError
-
-
-def background_planning(model: Any, q: np.ndarray, n: int, alpha: float, gamma: float, rng: np.ndarray) -> None:
-    """``n`` background planning updates of ``q`` on the model (compiled code only)."""
-    raise NotImplementedError
-
-
-@overload(model_update)
-def _model_update_impl(model, s, a, r, s2, terminated, t):  # type: ignore[no-untyped-def]
-    cls = getattr(model, "instance_class", None)
-    if cls is SampleModel:
-        return lambda model, s, a, r, s2, terminated, t: sample_model_update(model, s, a, r, s2, terminated, t)
-    if cls is DistributionModel:
-        return lambda model, s, a, r, s2, terminated, t: distribution_model_update(model, s, a, r, s2, terminated)
-    if cls is TabularModel:
-        return lambda model, s, a, r, s2, terminated, t: None
-    return None
-
-
-@overload(background_planning)
-def _planning_impl(model, q, n, alpha, gamma, rng):  # type: ignore[no-untyped-def]
-    cls = getattr(model, "instance_class", None)
-    if cls is SampleModel:
-        return lambda model, q, n, alpha, gamma, rng: dyna_planning(q, model, n, alpha, gamma, rng)
-    if cls is TabularModel:
-        return lambda model, q, n, alpha, gamma, rng: q_planning(q, model, n, alpha, gamma, rng)
-    if cls is DistributionModel:
-
-        def expected(model, q, n, alpha, gamma, rng):  # type: ignore[no-untyped-def]
-            if model.n_seen[0] == 0:
-                return
-            for _ in range(n):
-                s, a = sample_observed_pair_dist(model, rng)
-                q[s, a] += alpha * (expected_target(model, q, s, a, gamma) - q[s, a])
-
-        return expected
-    return None
-
-
+@generic
 @kernel
 def search_act(agent: SearchAgentState, s: int, rng: np.ndarray) -> int:
     """Search from ``s`` and return the action chosen (or, with probability epsilon, a random one)."""
@@ -192,6 +146,7 @@ def search_act(agent: SearchAgentState, s: int, rng: np.ndarray) -> int:
     return a
 
 
+@generic
 @kernel
 def search_observe(
     agent: SearchAgentState, s: int, a: int, r: float, s2: int, terminated: bool, truncated: bool, rng: np.ndarray
@@ -203,7 +158,7 @@ def search_observe(
         q_update(agent.q, s, a, r, s2, terminated, agent.alpha, agent.gamma)
     agent.counters[REAL_STEPS] += 1
     if agent.planning_steps > 0:
-        background_planning(agent.model, agent.q, agent.planning_steps, agent.alpha, agent.gamma, rng)
+        dyna_planning(agent.q, agent.model, agent.planning_steps, agent.alpha, agent.gamma, rng)
 
 
 register_kernels(SearchAgentState, act=search_act, observe=search_observe)

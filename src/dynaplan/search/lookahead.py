@@ -21,35 +21,44 @@ from typing import Any
 import numpy as np
 
 from dynaplan._jit import kernel
+from dynaplan._stamp import generic
 from dynaplan.planning.egreedy import argmax_random
 from dynaplan.rng import from_seed
-from dynaplan.search.models import check_model, model_known, model_outcome, model_width
+from dynaplan.search.models import check_model, model_known, model_outcome, model_sizes, model_width
 from dynaplan.search.result import SearchResult
 from dynaplan.search.rollout import vmax
 
 
+@generic
 @kernel
-def lookahead_value(model: Any, q: np.ndarray, s: int, depth: int, gamma: float, count: np.ndarray) -> float:
-    """V_depth(s) by depth-first expected backups; ``count[0]`` += outcomes expanded."""
-    if depth == 0:
-        return vmax(q, s)
-    best = -np.inf
-    for a in range(q.shape[1]):
-        if not model_known(model, s, a):
-            val = q[s, a]
-        else:
-            val = 0.0
-            for k in range(model_width(model)):
-                p, s2, r, term = model_outcome(model, s, a, k)
-                if p > 0.0:
-                    count[0] += 1
-                    tail = 0.0 if term else gamma * lookahead_value(model, q, s2, depth - 1, gamma, count)
-                    val += p * (r + tail)
-        if val > best:
-            best = val
-    return best
+def lookahead_action_value(
+    model: Any, q: np.ndarray, s: int, a: int, depth: int, gamma: float, count: np.ndarray
+) -> float:
+    """Q_depth(s, a) by depth-first expected backups (``q[s, a]`` for an unknown pair);
+    ``count[0]`` += outcomes expanded."""
+    if not model_known(model, s, a):
+        return q[s, a]
+    val = 0.0
+    for k in range(model_width(model)):
+        p, s2, r, term = model_outcome(model, s, a, k)
+        if p > 0.0:
+            count[0] += 1
+            tail = 0.0
+            if not term:
+                if depth == 1:
+                    tail = gamma * vmax(q, s2)
+                else:
+                    best = -np.inf
+                    for b in range(q.shape[1]):
+                        v = lookahead_action_value(model, q, s2, b, depth - 1, gamma, count)
+                        if v > best:
+                            best = v
+                    tail = gamma * best
+            val += p * (r + tail)
+    return val
 
 
+@generic
 @kernel
 def lookahead_q(model: Any, q: np.ndarray, s: int, depth: int, gamma: float, out: np.ndarray, count: np.ndarray) -> int:
     """Q_depth(s, a) for every action into ``out: float64[A]``; returns the outcomes expanded.
@@ -58,20 +67,11 @@ def lookahead_q(model: Any, q: np.ndarray, s: int, depth: int, gamma: float, out
     """
     count[0] = 0
     for a in range(q.shape[1]):
-        if not model_known(model, s, a):
-            out[a] = q[s, a]
-            continue
-        val = 0.0
-        for k in range(model_width(model)):
-            p, s2, r, term = model_outcome(model, s, a, k)
-            if p > 0.0:
-                count[0] += 1
-                tail = 0.0 if term else gamma * lookahead_value(model, q, s2, depth - 1, gamma, count)
-                val += p * (r + tail)
-        out[a] = val
+        out[a] = lookahead_action_value(model, q, s, a, depth, gamma, count)
     return int(count[0])
 
 
+@generic
 @kernel
 def lookahead_act(
     model: Any, q: np.ndarray, s: int, depth: int, gamma: float, out: np.ndarray, count: np.ndarray, rng: np.ndarray
@@ -95,8 +95,8 @@ def lookahead_search(
 
     Randomness (only to break ties between equal root values): ``rng`` or ``seed``.
     """
-    check_model(model)
-    n_states, n_actions = int(model.next_state.shape[0]), int(model.next_state.shape[1])
+    check_model(model, expected=True)
+    n_states, n_actions = model_sizes(model)
     if not 0 <= int(state) < n_states:
         raise ValueError(f"state must be in [0, {n_states}), got {state!r}")
     if int(depth) < 1:

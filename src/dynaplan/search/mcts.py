@@ -40,8 +40,9 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from dynaplan._jit import kernel
+from dynaplan._stamp import generic
 from dynaplan.rng import from_seed, rand
-from dynaplan.search.models import check_model, model_known, model_sample
+from dynaplan.search.models import check_model, model_known, model_sample, model_sizes
 from dynaplan.search.result import SearchResult
 from dynaplan.search.rollout import _check_search_args, rollout_return, vmax
 
@@ -131,6 +132,7 @@ def ucb_select(tree: SearchTree, node: int, c: float, rng: np.ndarray) -> int:
     return best_a
 
 
+@generic
 @kernel
 def mcts_run(
     model: Any,
@@ -233,6 +235,7 @@ def most_visited(tree: SearchTree, node: int, rng: np.ndarray) -> int:
     return best
 
 
+@generic
 @kernel
 def mcts_decide(
     model: Any,
@@ -287,7 +290,7 @@ def mcts_search(
     unknown pairs. Randomness: ``rng`` (a ``uint64[4]`` state, advanced in place) or ``seed``.
     """
     check_model(model)
-    n_states, n_actions = int(model.next_state.shape[0]), int(model.next_state.shape[1])
+    n_states, n_actions = model_sizes(model)
     if seconds is None:
         if simulations is None:
             raise ValueError("give simulations or seconds")

@@ -20,8 +20,9 @@ from typing import Any
 import numpy as np
 
 from dynaplan._jit import kernel
+from dynaplan._stamp import generic
 from dynaplan.rng import from_seed, rand
-from dynaplan.search.models import check_model, model_known, model_sample
+from dynaplan.search.models import check_model, model_known, model_sample, model_sizes
 from dynaplan.search.result import SearchResult
 
 
@@ -52,6 +53,7 @@ def greedy_action(q: np.ndarray, s: int, u: float) -> int:
     return 0
 
 
+@generic
 @kernel
 def rollout_return(
     model: Any, q: np.ndarray, s: int, h: int, gamma: float, greedy: bool, rng: np.ndarray
@@ -66,7 +68,7 @@ def rollout_return(
     disc = 1.0
     steps = 0
     while h > 0:
-        u = rand(rng)  # drawn unconditionally (see search.models)
+        u = rand(rng)  # drawn unconditionally (see models.protocol)
         a = greedy_action(q, s, u) if greedy else int(u * n_actions)
         if not model_known(model, s, a):
             return g + disc * q[s, a], steps
@@ -81,6 +83,7 @@ def rollout_return(
     return g + disc * vmax(q, s), steps
 
 
+@generic
 @kernel
 def rollout_run(
     model: Any,
@@ -159,7 +162,7 @@ def rollout_search(
     state, advanced in place) or ``seed``.
     """
     check_model(model)
-    n_states, n_actions = int(model.next_state.shape[0]), int(model.next_state.shape[1])
+    n_states, n_actions = model_sizes(model)
     _check_search_args(n_states, state, simulations, gamma, depth)
     if policy not in ("random", "greedy"):
         raise ValueError(f"policy must be 'random' or 'greedy', got {policy!r}")
