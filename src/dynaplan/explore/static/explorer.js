@@ -27,7 +27,8 @@ function h(tag, attrs = {}, ...children) {
 function heat(v, vmax) {
   // white (0) to deep green (vmax); negative values towards red
   if (!(vmax > 0)) return "#ffffff";
-  const x = Math.max(-1, Math.min(1, v / vmax));
+  const x0 = Math.max(-1, Math.min(1, v / vmax));
+  const x = Math.sign(x0) * Math.sqrt(Math.abs(x0));  // square root: distant small values stay visible
   if (x >= 0) {
     const r = Math.round(255 - 200 * x), g = Math.round(255 - 90 * x), b = Math.round(255 - 190 * x);
     return `rgb(${r},${g},${b})`;
@@ -69,7 +70,7 @@ function render({ model, el }) {
   const T = new Transport(model);
   const state = {
     catalog: {}, layouts: {}, frame: null, running: false, speed: 5, tool: "wall",
-    lanes: [], flashes: [], tick: 0, stats: { frames: 0, backups: 0, t0: performance.now() },
+    lanes: [], flashes: [], tick: 0, stats: { frames: 0, backups: 0, t0: performance.now(), totalFrames: 0, totalBackups: 0 },
     painting: null, destroyed: false,
   };
   el.classList.add("dynaplan-explorer");
@@ -113,6 +114,10 @@ function render({ model, el }) {
     agentsBox,
     errorBox,
     lanesBox,
+    h("div", { class: "dp-legend" }, "green: value max_a Q(s, a) · arrows: greedy action · dots: pairs in the learned " +
+      "model · orange wedge: a planning backup of that pair (fades) · red wedge: the real step · purple box: " +
+      "prioritized sweeping's top queued pairs · red line: the trail of real steps. Draw walls with the mouse, even " +
+      "while it runs."),
     h("div", { class: "dp-chart-box" }, chart),
     stats,
     h("details", { class: "dp-text" }, h("summary", {}, "layout as text"), layoutText, h("br"), loadText),
@@ -262,6 +267,30 @@ function render({ model, el }) {
         ctx.fillStyle = ch === "G" ? "#8fd18f" : heat(lane.v[s], vmax);
         ctx.fillRect(x, y, c, c);
         ctx.strokeStyle = "#ddd"; ctx.lineWidth = 1; ctx.strokeRect(x + 0.5, y + 0.5, c - 1, c - 1);
+      }
+    }
+    // planning backups: the wedge of each updated pair flashes orange and fades
+    for (let p = 0; p < n * 4; p++) {
+      const age = now - L.lastFlash[p];
+      const dage = now - L.lastDirect[p];
+      if (age > FLASH_MS && dage > FLASH_MS) continue;
+      const s = Math.floor(p / 4), a = p % 4, r = Math.floor(s / f.cols), col = s % f.cols;
+      const cx = col * c + c / 2, cy = r * c + c / 2;
+      const px = -ACTION_DR[a], py = ACTION_DC[a];
+      const tipx = cx + ACTION_DC[a] * c * 0.46, tipy = cy + ACTION_DR[a] * c * 0.46;
+      ctx.beginPath();
+      ctx.moveTo(cx, cy);
+      ctx.lineTo(tipx + px * c * 0.4, tipy + py * c * 0.4);
+      ctx.lineTo(tipx - px * c * 0.4, tipy - py * c * 0.4);
+      ctx.closePath();
+      if (age <= FLASH_MS) { ctx.fillStyle = `rgba(255,140,0,${0.7 * (1 - age / FLASH_MS)})`; ctx.fill(); }
+      else { ctx.fillStyle = `rgba(214,39,40,${0.3 * (1 - dage / FLASH_MS)})`; ctx.fill(); }
+    }
+    for (let r = 0; r < f.rows; r++) {
+      for (let col = 0; col < f.cols; col++) {
+        const s = r * f.cols + col, ch = f.layout[r][col];
+        const x = col * c, y = r * c;
+        if (ch === "#") continue;
         // the learned model: a tick toward each tried action (Dyna-Q+: darker = tried longer ago)
         if (lane.tried) {
           const mask = lane.tried[s];
@@ -290,23 +319,6 @@ function render({ model, el }) {
           ctx.lineTo(ex + px * hw, ey + py * hw); ctx.lineTo(ex - px * hw, ey - py * hw); ctx.fill();
         }
       }
-    }
-    // planning backups: the wedge of each updated pair flashes orange and fades
-    for (let p = 0; p < n * 4; p++) {
-      const age = now - L.lastFlash[p];
-      const dage = now - L.lastDirect[p];
-      if (age > FLASH_MS && dage > FLASH_MS) continue;
-      const s = Math.floor(p / 4), a = p % 4, r = Math.floor(s / f.cols), col = s % f.cols;
-      const cx = col * c + c / 2, cy = r * c + c / 2;
-      const px = -ACTION_DR[a], py = ACTION_DC[a];
-      const tipx = cx + ACTION_DC[a] * c * 0.46, tipy = cy + ACTION_DR[a] * c * 0.46;
-      ctx.beginPath();
-      ctx.moveTo(cx, cy);
-      ctx.lineTo(tipx + px * c * 0.4, tipy + py * c * 0.4);
-      ctx.lineTo(tipx - px * c * 0.4, tipy - py * c * 0.4);
-      ctx.closePath();
-      if (age <= FLASH_MS) { ctx.fillStyle = `rgba(255,140,0,${0.7 * (1 - age / FLASH_MS)})`; ctx.fill(); }
-      else { ctx.fillStyle = `rgba(214,39,40,${0.5 * (1 - dage / FLASH_MS)})`; ctx.fill(); }
     }
     // prioritized sweeping: the queue's top pairs outlined in purple
     if (lane.queue) {
@@ -401,7 +413,9 @@ function render({ model, el }) {
       L.data = lane;
       for (const p of lane.flashes) L.lastFlash[p] = now;
       for (const p of lane.direct) L.lastDirect[p] = now;
+      if (lane.flashes.length || lane.direct.length) state.lastFlashAt = now;
       state.stats.backups += lane.flashes.length;
+      state.stats.totalBackups += lane.flashes.length;
     });
     layoutText.value = frame.layout.join("\n");
   }
@@ -413,6 +427,7 @@ function render({ model, el }) {
     drawChart();
     const st = state.stats;
     st.frames += 1;
+    st.totalFrames += 1;
     const dt = (now - st.t0) / 1000;
     if (dt >= 1) {
       stats.dataset.fps = (st.frames / dt).toFixed(1);
@@ -461,6 +476,14 @@ function render({ model, el }) {
     }
   }
 
+  // while paused, keep drawing until the last flashes have faded
+  const fade = () => {
+    if (state.destroyed) return;
+    if (!state.running && state.frame && performance.now() - state.lastFlashAt < FLASH_MS + 100) draw();
+    requestAnimationFrame(fade);
+  };
+  state.lastFlashAt = 0;
+  requestAnimationFrame(fade);
   setTool("wall");
   showSpeed();
   showError("");
