@@ -86,7 +86,8 @@ def test_replaying_the_trace_reproduces_the_q_table(name):
 
 
 def test_planning_counts_and_flashes_per_agent():
-    reply = Session(MAZE_10X10, agent="dyna-q", params={"planning_steps": 50}, seed=0).handle({"type": "step", "steps": 20})
+    session = Session(MAZE_10X10, agent="dyna-q", params={"planning_steps": 50}, seed=0)
+    reply = session.handle({"type": "step", "steps": 20})
     lane = reply["lanes"][0]
     assert lane["counters"] == {"real_steps": 20, "planning_updates": 1000, "episodes": 0}
     assert len(lane["flashes"]) == lane["flash_total"] == 1000  # every backup, even those that change nothing
@@ -204,7 +205,7 @@ MALFORMED = [
     ({"type": "configure", "lanes": []}, "configure.lanes: expected a list of 1 to 2 agents"),
     ({"type": "configure", "lanes": [{"agent": "os.system"}]}, "unknown agent 'os.system'"),
     ({"type": "configure", "lanes": [{"agent": "dyna-q", "params": {"alpha": 1.5}}]}, "alpha must be in (0, 1]"),
-    ({"type": "configure", "lanes": [{"agent": "dyna-q", "params": {"__class__": 1}}]}, "unknown parameter(s): __class__"),
+    ({"type": "configure", "lanes": [{"agent": "dyna-q", "params": {"__class__": 1}}]}, "unknown parameter(s)"),
     ({"type": "configure", "lanes": [{"agent": "dyna-q", "params": {"alpha": [1]}}]}, "expected a number, text"),
     ({"type": "configure", "lanes": [{"agent": "dyna-q"}], "seed": -1}, "configure.seed"),
     ({"type": "layout", "name": "nope"}, "layout: unknown layout 'nope'"),
@@ -235,7 +236,7 @@ def test_hello_configure_layout_reset_protocol():
     assert init["type"] == "init" and init["id"] == 1
     assert set(init["agents"]) == set(dynaplan.AGENTS) and init["layouts"] == LAYOUTS
     assert init["config"] == {"lanes": [{"agent": "dyna-q", "params": {}}], "seed": 0}
-    lanes = [{"agent": "dyna-q", "params": {"planning_steps": 0}}, {"agent": "dyna-q", "params": {"planning_steps": 50}}]
+    lanes = [{"agent": "dyna-q", "params": {"planning_steps": n}} for n in (0, 50)]
     frame = session.handle({"type": "configure", "lanes": lanes, "seed": 5})
     assert [ln["params"]["planning_steps"] for ln in frame["lanes"]] == [0, 50]
     frame = session.handle({"type": "step", "steps": 100})
@@ -344,7 +345,8 @@ def test_import_dynaplan_does_not_import_anywidget():
 def test_cli_explore_bad_input_is_one_line(tmp_path):
     bad = tmp_path / "bad.txt"
     bad.write_text("S.x\n..G\n")
-    for argv in (["explore", "--maze", str(bad)], ["explore", "--agent", "nope"], ["explore", "--maze", str(tmp_path / "no.txt")]):
+    missing = tmp_path / "no.txt"
+    for argv in (["explore", "--maze", str(bad)], ["explore", "--agent", "nope"], ["explore", "--maze", str(missing)]):
         proc = subprocess.run([sys.executable, "-m", "dynaplan.cli", *argv], capture_output=True, text=True, timeout=60)
         assert proc.returncode == 2, (argv, proc.stderr)
         assert len(proc.stderr.strip().splitlines()) == 1 and "Traceback" not in proc.stderr

@@ -26,6 +26,10 @@ def _canvas(page, lane: int = 0) -> str:
     return page.evaluate(f"() => document.querySelectorAll('canvas.dp-maze')[{lane}].toDataURL()")
 
 
+def _chart(page) -> str:
+    return page.evaluate("() => document.querySelector('.dp-chart').toDataURL()")
+
+
 def _counters(page, lane: int = 0) -> dict[str, int]:
     data = page.evaluate(f"() => ({{...document.querySelectorAll('.dp-counters')[{lane}].dataset}})")
     names = {"realSteps": "real_steps", "planningUpdates": "planning_updates", "episodes": "episodes"}
@@ -79,7 +83,7 @@ def test_page_draws_planning_and_respects_walls():
         page.click("button.dp-apply")
         _wait(page, f"() => {EL}.state.frame.lanes[0].params.planning_steps === 50")
         assert session.lanes[0].agent.params["planning_steps"] == 50
-        before_canvas, before_chart = _canvas(page), page.evaluate("() => document.querySelector('.dp-chart').toDataURL()")
+        before_canvas, before_chart = _canvas(page), _chart(page)
         page.evaluate("() => { document.querySelector('.dp-speed').value = '4';"
                       " document.querySelector('.dp-speed').dispatchEvent(new Event('input')); }")
         page.click("button.dp-run")
@@ -100,7 +104,7 @@ def test_page_draws_planning_and_respects_walls():
         assert counters["planning_updates"] == 50 * lane.real_steps
         assert counters["episodes"] == len(lane.episodes)
         assert _canvas(page) != before_canvas
-        assert page.evaluate("() => document.querySelector('.dp-chart').toDataURL()") != before_chart
+        assert _chart(page) != before_chart
         assert int(page.evaluate("() => document.querySelector('.dp-chart').dataset.points")) == counters["episodes"]
         # the wall is respected: no position the page drew, nor any the agent took, is in it
         n_cols = session.layout.shape[1]
@@ -111,7 +115,8 @@ def test_page_draws_planning_and_respects_walls():
         assert not (tried_into & blocked)
         # one real step from the step button
         page.click("button.dp-step")
-        _wait(page, f"() => Number(document.querySelector('.dp-counters').dataset.realSteps) === {counters['real_steps'] + 1}")
+        target = counters["real_steps"] + 1
+        _wait(page, f"() => Number(document.querySelector('.dp-counters').dataset.realSteps) === {target}")
 
         # malformed messages through the page's own channel: refused, shown, nothing done
         steps = lane.real_steps

@@ -566,10 +566,10 @@ def show(
 
 @app.command()
 def explore(
-    maze: Annotated[Path | None, typer.Option(help="layout file (# wall, S start, G goal, . free); default: the Dyna maze")] = None,
-    agent: Annotated[str, typer.Option(help="agent to start with (any registered agent; changeable in the page)")] = "dyna-q",
+    maze: Annotated[Path | None, typer.Option(help="layout file (# wall, S start, G goal, . free)")] = None,
+    agent: Annotated[str, typer.Option(help="agent to start with (any registered agent)")] = "dyna-q",
     port: Annotated[int, typer.Option(help="port to listen on")] = 8765,
-    host: Annotated[str, typer.Option(help="address to bind; anything but 127.0.0.1 is reachable by others")] = "127.0.0.1",
+    host: Annotated[str, typer.Option(help="address to bind (others can reach anything but 127.0.0.1)")] = "127.0.0.1",
 ) -> None:
     """Watch planning happen: the explorer as a local page (maze editor, agents, live values and backups)."""
     from dynaplan.explore.server import serve

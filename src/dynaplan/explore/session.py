@@ -163,7 +163,7 @@ class Lane:
         tree = getattr(st, "tree", None)
         persist = bool(getattr(st, "persist", False)) and tree is not None and tree.visits.shape[0] > 1
         root = s if not persist or st.key == KEY_STATE else int(st.depth) * agent.n_states + s
-        before = float(tree.visits[root]) if persist else 0.0
+        before = float(tree.visits[root]) if persist and tree is not None else 0.0
         a = agent.act(s)
         if tree is not None and hasattr(agent, "last_search") and int(st.method) == METHOD_MCTS:
             visits = st.root_n
@@ -218,10 +218,7 @@ class Lane:
         model = getattr(st, "model", None)
         tried = tau = queue = None
         if model is not None and not isinstance(model, TabularModel):
-            if hasattr(model, "last_tried"):
-                mask = model.next_state >= 0
-            else:
-                mask = model.total > 0
+            mask = model.next_state >= 0 if hasattr(model, "last_tried") else model.total > 0
             tried = (mask * (1 << np.arange(self.n_actions))).sum(axis=1).astype(int).tolist()
             tau_of = getattr(agent, "tau", None)
             if callable(tau_of):
@@ -307,7 +304,8 @@ class Session:
         except LayoutError as exc:
             raise ProtocolError(str(exc)) from None
         if max(layout.shape) > MAX_SIDE:
-            raise ProtocolError(f"{source}: at most {MAX_SIDE} x {MAX_SIDE} cells, got {layout.shape[0]} x {layout.shape[1]}")
+            n_rows, n_cols = layout.shape
+            raise ProtocolError(f"{source}: at most {MAX_SIDE} x {MAX_SIDE} cells, got {n_rows} x {n_cols}")
         return layout
 
     @staticmethod
