@@ -97,8 +97,9 @@ class ProtocolError(ValueError):
 
 
 def agent_defaults(cls: type[TabularAgent]) -> dict[str, Any]:
-    """An agent's parameters and their defaults, from the class itself."""
-    listed = getattr(cls, "default_params", None)
+    """An agent's parameters and their defaults, from the class itself (``cls.defaults()`` where the
+    agent API has it, else ``cls.check_params({})``, which is what it returns)."""
+    listed = getattr(cls, "defaults", None)
     params = listed() if callable(listed) else cls.check_params({})
     return {k: v for k, v in params.items() if isinstance(v, bool | int | float | str)}
 
