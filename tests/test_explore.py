@@ -309,6 +309,11 @@ def test_server_answers_and_refuses():
         assert status == 400 and reply["message"].startswith("malformed message: not JSON")
         status, reply = post(b"\xff\xfe")
         assert status == 400 and reply["type"] == "error"
+        req = urllib.request.Request(base + "/api", data=b'{"type": "step", "steps": 1}',
+                                     headers={"Content-Type": "text/plain"})
+        with pytest.raises(urllib.error.HTTPError) as refused:
+            urllib.request.urlopen(req)
+        assert refused.value.code == 415
         status, reply = post(json.dumps({"type": "step", "steps": "__import__('os')"}).encode())
         assert status == 400 and "step.steps" in reply["message"]
         for path in ("/../pyproject.toml", "/session.py", "/static/explorer.js"):

@@ -63,6 +63,11 @@ def make_server(session: Session, host: str = "127.0.0.1", port: int = 8765) -> 
             if self.path.split("?", 1)[0] != "/api":
                 self._send(404, b"not found", "text/plain; charset=utf-8")
                 return
+            # JSON only: a cross-site page cannot send that without a CORS preflight, which is never granted
+            if not self.headers.get("Content-Type", "").startswith("application/json"):
+                message = "malformed message: Content-Type must be application/json"
+                self._json(415, {"type": "error", "message": message})
+                return
             try:
                 length = int(self.headers.get("Content-Length", "0"))
             except ValueError:

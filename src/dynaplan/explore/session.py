@@ -54,6 +54,9 @@ from dynaplan.envs.grid_maze import GridMaze
 from dynaplan.envs.layouts import DYNA_MAZE, LayoutError, MazeLayout, parse_layout
 from dynaplan.envs.tabular import TabularModel
 from dynaplan.explore.tracing import TRACED
+from dynaplan.models.distribution import DistributionModel
+from dynaplan.models.protocol import kernels_of
+from dynaplan.models.sample import SampleModel
 from dynaplan.search.agent import METHOD_MCTS
 from dynaplan.search.mcts import KEY_STATE
 
@@ -218,8 +221,8 @@ class Lane:
         st: Any = agent.state
         model = getattr(st, "model", None)
         tried = tau = queue = None
-        if model is not None and not isinstance(model, TabularModel):
-            mask = model.next_state >= 0 if hasattr(model, "last_tried") else model.total > 0
+        mask = _tried_pairs(model, agent.n_states, self.n_actions)
+        if mask is not None:
             tried = (mask * (1 << np.arange(self.n_actions))).sum(axis=1).astype(int).tolist()
             tau_of = getattr(agent, "tau", None)
             if callable(tau_of):
@@ -257,6 +260,20 @@ class Lane:
         self.flash_total = 0
         self.direct = []
         return out
+
+
+def _tried_pairs(model: Any, n_states: int, n_actions: int) -> np.ndarray | None:
+    """bool[S, A], the pairs a learned model knows (None for an exact model or no model)."""
+    if model is None or isinstance(model, TabularModel):
+        return None
+    if isinstance(model, SampleModel):
+        return np.asarray(model.next_state >= 0)
+    if isinstance(model, DistributionModel):
+        return np.asarray(model.total > 0)
+    kernels = kernels_of(model)  # a model type registered from elsewhere: ask its own kernel
+    if kernels is None:
+        return None
+    return np.array([[bool(kernels.known(model, s, a)) for a in range(n_actions)] for s in range(n_states)])
 
 
 def _json_value(where: str, value: Any) -> bool | int | float | str:
