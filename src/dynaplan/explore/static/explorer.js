@@ -42,7 +42,8 @@ class Transport {
   // share one ordered channel, so nothing races.
   constructor(model) {
     this.model = model;
-    this.next = 1;
+    // several views of one widget share its messages: start each view's ids far apart
+    this.next = 1 + Math.floor(Math.random() * 1e9);
     this.pending = new Map();
     this.chain = Promise.resolve();
     this.onUnsolicited = null;
