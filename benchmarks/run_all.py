@@ -26,6 +26,7 @@ SCRIPTS: list[tuple[str, list[str], list[str]]] = [
     ("mcts.py", [], ["--quick"]),
     ("update_order.py", [], ["--tasks", "50"]),
     ("sweep.py", [], ["--seeds", "20", "--no-ray"]),
+    ("explorer.py", [], ["--seconds", "2"]),
 ]
 
 

@@ -41,6 +41,16 @@ from dynaplan.search import SearchResult, lookahead_search, mcts_search, rollout
 
 __version__ = "0.1.0"
 
+
+def __getattr__(name: str) -> object:
+    # dynaplan.Explorer (the notebook widget) imports anywidget only when first used
+    if name == "Explorer":
+        from dynaplan.explore.widget import Explorer
+
+        return Explorer
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
 register_envs()
 
 __all__ = [

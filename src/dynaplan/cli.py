@@ -564,6 +564,19 @@ def show(
     console.print(f"wrote {', '.join(map(str, paths))}")
 
 
+@app.command()
+def explore(
+    maze: Annotated[Path | None, typer.Option(help="layout file (# wall, S start, G goal, . free)")] = None,
+    agent: Annotated[str, typer.Option(help="agent to start with (any registered agent)")] = "dyna-q",
+    port: Annotated[int, typer.Option(help="port to listen on")] = 8765,
+    host: Annotated[str, typer.Option(help="address to bind (others can reach anything but 127.0.0.1)")] = "127.0.0.1",
+) -> None:
+    """Watch planning happen: the explorer as a local page (maze editor, agents, live values and backups)."""
+    from dynaplan.explore.server import serve
+
+    serve(maze, agent=agent, host=host, port=port)
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point: runs the app, turning bad input into one line and exit status 2."""
     from dynaplan.envs.layouts import LayoutError

@@ -1,0 +1,501 @@
+// dynaplan explorer front end: plain JavaScript and canvases, no build step, nothing fetched.
+// It computes no reinforcement learning: it sends small JSON messages to the Python session
+// (dynaplan/explore/session.py) and draws the frames it gets back. The same module is the
+// anywidget front end (model.send / "msg:custom") and the standalone page's (an HTTP adapter
+// with the same two methods, see index.html).
+
+const ACTION_DR = [-1, 1, 0, 0];
+const ACTION_DC = [0, 0, -1, 1];
+const LANE_COLORS = ["#d62728", "#1f77b4"];
+const FLASH_MS = 450;
+const SPEEDS = [
+  // [real steps per frame, frames per step]
+  [1, 12], [1, 4], [1, 1], [2, 1], [5, 1], [10, 1], [20, 1], [50, 1], [200, 1], [1000, 1],
+];
+
+function h(tag, attrs = {}, ...children) {
+  const e = document.createElement(tag);
+  for (const [k, v] of Object.entries(attrs)) {
+    if (k === "class") e.className = v;
+    else if (k.startsWith("on")) e.addEventListener(k.slice(2), v);
+    else e.setAttribute(k, v);
+  }
+  for (const c of children) e.append(c);
+  return e;
+}
+
+function heat(v, vmax) {
+  // white (0) to deep green (vmax); negative values towards red
+  if (!(vmax > 0)) return "#ffffff";
+  const x0 = Math.max(-1, Math.min(1, v / vmax));
+  const x = Math.sign(x0) * Math.sqrt(Math.abs(x0));  // square root: distant small values stay visible
+  if (x >= 0) {
+    const r = Math.round(255 - 200 * x), g = Math.round(255 - 90 * x), b = Math.round(255 - 190 * x);
+    return `rgb(${r},${g},${b})`;
+  }
+  const y = -x;
+  return `rgb(255,${Math.round(255 - 150 * y)},${Math.round(255 - 150 * y)})`;
+}
+
+class Transport {
+  // One request at a time, replies matched by id: the run loop, edits and configuration
+  // share one ordered channel, so nothing races.
+  constructor(model) {
+    this.model = model;
+    // several views of one widget share its messages: start each view's ids far apart
+    this.next = 1 + Math.floor(Math.random() * 1e9);
+    this.pending = new Map();
+    this.chain = Promise.resolve();
+    this.onUnsolicited = null;
+    this.handler = (msg) => {
+      const cb = msg && this.pending.get(msg.id);
+      if (cb) { this.pending.delete(msg.id); cb(msg); }
+      else if (this.onUnsolicited) this.onUnsolicited(msg);
+    };
+    model.on("msg:custom", this.handler);
+  }
+  request(msg) {
+    const run = () => new Promise((resolve) => {
+      const id = this.next++;
+      this.pending.set(id, resolve);
+      this.model.send({ ...msg, id });
+    });
+    const p = this.chain.then(run);
+    this.chain = p.catch(() => {});
+    return p;
+  }
+  close() { if (this.model.off) this.model.off("msg:custom", this.handler); }
+}
+
+function render({ model, el }) {
+  const T = new Transport(model);
+  const state = {
+    catalog: {}, layouts: {}, frame: null, running: false, speed: 5, tool: "wall",
+    lanes: [], flashes: [], tick: 0, stats: { frames: 0, backups: 0, t0: performance.now(), totalFrames: 0, totalBackups: 0 },
+    painting: null, destroyed: false,
+  };
+  el.classList.add("dynaplan-explorer");
+  const root = h("div", { class: "dp-root" });
+  el.append(root);
+
+  // ---- controls ---------------------------------------------------------------------------
+  const layoutSel = h("select", { class: "dp-layout", title: "a shipped layout" });
+  const layoutText = h("textarea", { class: "dp-layout-text", rows: "6", cols: "24", spellcheck: "false",
+    placeholder: "# wall, S start, G goal, . free" });
+  const loadText = h("button", { class: "dp-load-text", onclick: () => send({ type: "layout", text: layoutText.value }) },
+    "load text");
+  const tools = h("span", { class: "dp-tools" });
+  for (const t of ["wall", "free", "start", "goal"]) {
+    const b = h("button", { class: "dp-tool", "data-tool": t, onclick: () => setTool(t) }, t);
+    tools.append(b);
+  }
+  const seedIn = h("input", { class: "dp-seed", type: "number", value: "0", min: "0", step: "1", title: "seed" });
+  const compare = h("input", { class: "dp-compare", type: "checkbox", title: "two agents side by side" });
+  const runBtn = h("button", { class: "dp-run", onclick: () => start() }, "run");
+  const pauseBtn = h("button", { class: "dp-pause", onclick: () => { state.running = false; } }, "pause");
+  const stepBtn = h("button", { class: "dp-step", onclick: () => { state.running = false; stepOnce(1); } }, "step");
+  const resetBtn = h("button", { class: "dp-reset", onclick: () => { state.running = false; send({ type: "reset" }); } },
+    "reset");
+  const speed = h("input", { class: "dp-speed", type: "range", min: "0", max: String(SPEEDS.length - 1), value: "5" });
+  const speedLabel = h("span", { class: "dp-speed-label" });
+  speed.addEventListener("input", () => { state.speed = Number(speed.value); showSpeed(); });
+  const applyBtn = h("button", { class: "dp-apply", onclick: () => configure() }, "apply agents");
+  const errorBox = h("div", { class: "dp-error", role: "alert" });
+  const agentsBox = h("div", { class: "dp-agents" });
+  const lanesBox = h("div", { class: "dp-lanes" });
+  const chart = h("canvas", { class: "dp-chart", width: "560", height: "170" });
+  const stats = h("div", { class: "dp-stats" });
+  compare.addEventListener("change", () => buildAgentForms());
+  layoutSel.addEventListener("change", () => send({ type: "layout", name: layoutSel.value }));
+
+  root.append(
+    h("div", { class: "dp-bar" }, runBtn, pauseBtn, stepBtn, resetBtn, h("label", {}, " speed ", speed), speedLabel,
+      h("label", {}, " seed ", seedIn), h("label", {}, compare, " side by side")),
+    h("div", { class: "dp-bar" }, h("span", {}, "draw: "), tools, h("span", {}, "  layout "), layoutSel),
+    agentsBox,
+    errorBox,
+    lanesBox,
+    h("div", { class: "dp-legend" }, "green: value max_a Q(s, a) · arrows: greedy action · dots: pairs in the learned " +
+      "model · orange wedge: a planning backup of that pair (fades) · red wedge: the real step · purple box: " +
+      "prioritized sweeping's top queued pairs · red line: the trail of real steps. Draw walls with the mouse, even " +
+      "while it runs."),
+    h("div", { class: "dp-chart-box" }, chart),
+    stats,
+    h("details", { class: "dp-text" }, h("summary", {}, "layout as text"), layoutText, h("br"), loadText),
+  );
+
+  function showSpeed() {
+    const [n, every] = SPEEDS[state.speed];
+    speedLabel.textContent = every > 1 ? `1 step / ${every} frames` : `${n} step${n > 1 ? "s" : ""} / frame`;
+  }
+  function setTool(t) {
+    state.tool = t;
+    for (const b of tools.children) b.classList.toggle("dp-on", b.dataset.tool === t);
+  }
+  function showError(message) {
+    errorBox.textContent = message || "";
+    errorBox.style.display = message ? "block" : "none";
+  }
+
+  // ---- agents -----------------------------------------------------------------------------
+  function paramInput(name, value) {
+    let input;
+    if (typeof value === "boolean") {
+      input = h("input", { type: "checkbox" });
+      input.checked = value;
+    } else if (typeof value === "number") {
+      input = h("input", { type: "number", step: "any", value: String(value) });
+    } else {
+      input = h("input", { type: "text", value: String(value) });
+    }
+    input.dataset.param = name;
+    input.dataset.kind = typeof value;
+    return input;
+  }
+  function laneForm(i, agent, params) {
+    const sel = h("select", { class: "dp-agent", "data-lane": String(i) });
+    for (const name of Object.keys(state.catalog)) sel.append(h("option", { value: name }, name));
+    sel.value = agent;
+    const box = h("span", { class: "dp-params" });
+    const fill = (values) => {
+      box.replaceChildren();
+      const defaults = state.catalog[sel.value].params;
+      for (const [k, v] of Object.entries(defaults)) {
+        box.append(h("label", { title: k }, `${k} `, paramInput(k, k in values ? values[k] : v)));
+      }
+    };
+    sel.addEventListener("change", () => fill({}));
+    fill(params || {});
+    const form = h("div", { class: "dp-agent-form" },
+      h("span", { class: "dp-swatch", style: `background:${LANE_COLORS[i]}` }), sel, box);
+    form.read = () => {
+      const params = {};
+      const defaults = state.catalog[sel.value].params;
+      for (const input of box.querySelectorAll("input")) {
+        const k = input.dataset.param;
+        let v;
+        if (input.dataset.kind === "boolean") v = input.checked;
+        else if (input.dataset.kind === "number") {
+          v = Number(input.value);
+          if (input.value.trim() === "" || !Number.isFinite(v)) v = input.value;  // the server names the problem
+        } else v = input.value;
+        if (v !== defaults[k]) params[k] = v;
+      }
+      return { agent: sel.value, params };
+    };
+    return form;
+  }
+  function buildAgentForms(config) {
+    const old = [...agentsBox.querySelectorAll(".dp-agent-form")].map((f) => f.read());
+    const lanes = config ? config.lanes : old;
+    agentsBox.replaceChildren();
+    const n = compare.checked ? 2 : 1;
+    for (let i = 0; i < n; i++) {
+      const spec = lanes[i] || lanes[0] || { agent: "dyna-q", params: {} };
+      agentsBox.append(laneForm(i, spec.agent, spec.params));
+    }
+    agentsBox.append(applyBtn);
+  }
+  function configure() {
+    const lanes = [...agentsBox.querySelectorAll(".dp-agent-form")].map((f) => f.read());
+    const seed = Number(seedIn.value);
+    return send({ type: "configure", lanes, seed: Number.isInteger(seed) ? seed : seedIn.value });
+  }
+
+  // ---- lanes (one canvas per agent) -------------------------------------------------------
+  function buildLanes(frame) {
+    lanesBox.replaceChildren();
+    state.lanes = [];
+    const cell = Math.max(14, Math.min(44, Math.floor(520 / frame.cols)));
+    frame.lanes.forEach((lane, i) => {
+      const canvas = h("canvas", { class: "dp-maze", "data-lane": String(i), width: String(frame.cols * cell),
+        height: String(frame.rows * cell) });
+      const title = h("div", { class: "dp-lane-title" });
+      const counters = h("div", { class: "dp-counters", "data-lane": String(i) });
+      const extra = h("div", { class: "dp-extra" });
+      const box = h("div", { class: "dp-lane" }, title, canvas, counters, extra);
+      lanesBox.append(box);
+      const L = { canvas, title, counters, extra, cell, lastFlash: new Float64Array(frame.rows * frame.cols * 4),
+        lastDirect: new Float64Array(frame.rows * frame.cols * 4), data: lane };
+      state.lanes.push(L);
+      canvas.addEventListener("pointerdown", (ev) => { canvas.setPointerCapture(ev.pointerId); paint(L, ev, true); });
+      canvas.addEventListener("pointermove", (ev) => { if (state.painting) paint(L, ev, false); });
+      canvas.addEventListener("pointerup", () => finishPaint());
+      canvas.addEventListener("pointercancel", () => finishPaint());
+    });
+  }
+  function cellAt(L, ev) {
+    const r = L.canvas.getBoundingClientRect();
+    const x = (ev.clientX - r.left) * (L.canvas.width / r.width);
+    const y = (ev.clientY - r.top) * (L.canvas.height / r.height);
+    return [Math.floor(y / L.cell), Math.floor(x / L.cell)];
+  }
+  function paint(L, ev, first) {
+    const [row, col] = cellAt(L, ev);
+    const f = state.frame;
+    if (row < 0 || col < 0 || row >= f.rows || col >= f.cols) return;
+    if (first) state.painting = { cells: [], seen: new Set() };
+    const key = row * f.cols + col;
+    if (state.painting.seen.has(key)) return;
+    state.painting.seen.add(key);
+    state.painting.cells.push([row, col]);
+    // show the stroke at once; the server's frame is the truth
+    for (const M of state.lanes) {
+      const ctx = M.canvas.getContext("2d");
+      ctx.fillStyle = state.tool === "wall" ? "#333" : state.tool === "goal" ? "#2ca02c" : state.tool === "start"
+        ? "#87ceeb" : "#fff";
+      ctx.fillRect(col * M.cell + 2, row * M.cell + 2, M.cell - 4, M.cell - 4);
+    }
+    if (state.tool === "start") finishPaint();
+  }
+  function finishPaint() {
+    const p = state.painting;
+    state.painting = null;
+    if (p && p.cells.length) send({ type: "edit", tool: state.tool, cells: p.cells });
+  }
+
+  function drawLane(L, now) {
+    const f = state.frame, lane = L.data, c = L.cell, ctx = L.canvas.getContext("2d");
+    const n = f.rows * f.cols;
+    let vmax = 0;
+    for (let s = 0; s < n; s++) vmax = Math.max(vmax, Math.abs(lane.v[s]));
+    ctx.clearRect(0, 0, L.canvas.width, L.canvas.height);
+    for (let r = 0; r < f.rows; r++) {
+      for (let col = 0; col < f.cols; col++) {
+        const s = r * f.cols + col, ch = f.layout[r][col];
+        const x = col * c, y = r * c;
+        if (ch === "#") { ctx.fillStyle = "#333"; ctx.fillRect(x, y, c, c); continue; }
+        ctx.fillStyle = ch === "G" ? "#8fd18f" : heat(lane.v[s], vmax);
+        ctx.fillRect(x, y, c, c);
+        ctx.strokeStyle = "#ddd"; ctx.lineWidth = 1; ctx.strokeRect(x + 0.5, y + 0.5, c - 1, c - 1);
+      }
+    }
+    // planning backups: the wedge of each updated pair flashes orange and fades
+    for (let p = 0; p < n * 4; p++) {
+      const age = now - L.lastFlash[p];
+      const dage = now - L.lastDirect[p];
+      if (age > FLASH_MS && dage > FLASH_MS) continue;
+      const s = Math.floor(p / 4), a = p % 4, r = Math.floor(s / f.cols), col = s % f.cols;
+      const cx = col * c + c / 2, cy = r * c + c / 2;
+      const px = -ACTION_DR[a], py = ACTION_DC[a];
+      const tipx = cx + ACTION_DC[a] * c * 0.46, tipy = cy + ACTION_DR[a] * c * 0.46;
+      ctx.beginPath();
+      ctx.moveTo(cx, cy);
+      ctx.lineTo(tipx + px * c * 0.4, tipy + py * c * 0.4);
+      ctx.lineTo(tipx - px * c * 0.4, tipy - py * c * 0.4);
+      ctx.closePath();
+      if (age <= FLASH_MS) { ctx.fillStyle = `rgba(255,140,0,${0.7 * (1 - age / FLASH_MS)})`; ctx.fill(); }
+      else { ctx.fillStyle = `rgba(214,39,40,${0.3 * (1 - dage / FLASH_MS)})`; ctx.fill(); }
+    }
+    for (let r = 0; r < f.rows; r++) {
+      for (let col = 0; col < f.cols; col++) {
+        const s = r * f.cols + col, ch = f.layout[r][col];
+        const x = col * c, y = r * c;
+        if (ch === "#") continue;
+        // the learned model: a tick toward each tried action (Dyna-Q+: darker = tried longer ago)
+        if (lane.tried) {
+          const mask = lane.tried[s];
+          for (let a = 0; a < 4; a++) {
+            if (!(mask & (1 << a))) continue;
+            let alpha = 0.55;
+            if (lane.tau) alpha = 0.25 + 0.7 * Math.min(1, Math.sqrt(lane.tau[s * 4 + a]) / 40);
+            ctx.fillStyle = `rgba(90,90,90,${alpha})`;
+            const tx = x + c / 2 + ACTION_DC[a] * c * 0.4, ty = y + c / 2 + ACTION_DR[a] * c * 0.4;
+            ctx.fillRect(tx - 1.5, ty - 1.5, 3, 3);
+          }
+        }
+        if (ch === "S" || ch === "G") {
+          ctx.fillStyle = "#222"; ctx.font = `bold ${Math.round(c * 0.45)}px sans-serif`;
+          ctx.textAlign = "center"; ctx.textBaseline = "middle"; ctx.fillText(ch, x + c / 2, y + c / 2);
+          if (ch === "G") continue;
+        }
+        const a = lane.arrows[s];
+        if (a >= 0 && ch !== "S") {
+          const cx = x + c / 2, cy = y + c / 2, len = c * 0.28;
+          const ex = cx + ACTION_DC[a] * len, ey = cy + ACTION_DR[a] * len;
+          ctx.strokeStyle = "#444"; ctx.fillStyle = "#444"; ctx.lineWidth = 1.5;
+          ctx.beginPath(); ctx.moveTo(cx - ACTION_DC[a] * len, cy - ACTION_DR[a] * len); ctx.lineTo(ex, ey); ctx.stroke();
+          const px = -ACTION_DR[a], py = ACTION_DC[a], hw = c * 0.09;
+          ctx.beginPath(); ctx.moveTo(ex + ACTION_DC[a] * hw * 1.5, ey + ACTION_DR[a] * hw * 1.5);
+          ctx.lineTo(ex + px * hw, ey + py * hw); ctx.lineTo(ex - px * hw, ey - py * hw); ctx.fill();
+        }
+      }
+    }
+    // prioritized sweeping: the queue's top pairs outlined in purple
+    if (lane.queue) {
+      ctx.strokeStyle = "#7b2cbf"; ctx.lineWidth = 2;
+      for (const [p] of lane.queue) {
+        const s = Math.floor(p / 4), a = p % 4, r = Math.floor(s / f.cols), col = s % f.cols;
+        const cx = col * c + c / 2 + ACTION_DC[a] * c * 0.3, cy = r * c + c / 2 + ACTION_DR[a] * c * 0.3;
+        ctx.strokeRect(cx - c * 0.12, cy - c * 0.12, c * 0.24, c * 0.24);
+      }
+    }
+    // the trail of real steps and the agent
+    const color = LANE_COLORS[state.lanes.indexOf(L)] || "#d62728";
+    ctx.strokeStyle = color; ctx.globalAlpha = 0.5; ctx.lineWidth = 2; ctx.beginPath();
+    let pen = false;
+    for (const s of lane.trail) {
+      if (s < 0) { pen = false; continue; }
+      const x = (s % f.cols) * c + c / 2, y = Math.floor(s / f.cols) * c + c / 2;
+      if (pen) ctx.lineTo(x, y); else ctx.moveTo(x, y);
+      pen = true;
+    }
+    ctx.stroke(); ctx.globalAlpha = 1;
+    const ax = (lane.pos % f.cols) * c + c / 2, ay = Math.floor(lane.pos / f.cols) * c + c / 2;
+    ctx.fillStyle = color; ctx.beginPath(); ctx.arc(ax, ay, c * 0.28, 0, 2 * Math.PI); ctx.fill();
+    ctx.strokeStyle = "#fff"; ctx.lineWidth = 1.5; ctx.stroke();
+  }
+
+  function cellName(p) {
+    const f = state.frame, s = Math.floor(p / 4);
+    return `(${Math.floor(s / f.cols)},${s % f.cols}) ${["up", "down", "left", "right"][p % 4]}`;
+  }
+  function describeLane(L) {
+    const lane = L.data, k = lane.counters;
+    const params = Object.entries(lane.params).filter(([key]) => ["planning_steps", "kappa", "simulations", "theta",
+      "alpha"].includes(key)).map(([key, v]) => `${key}=${v}`).join(" ");
+    L.title.textContent = `${lane.agent} ${params}`;
+    L.counters.textContent = `real steps ${k.real_steps} · planning updates ${k.planning_updates} · episodes ${k.episodes}`;
+    L.counters.dataset.realSteps = k.real_steps;
+    L.counters.dataset.planningUpdates = k.planning_updates;
+    L.counters.dataset.episodes = k.episodes;
+    const lines = [];
+    if (lane.queue) {
+      lines.push(`queue: ${lane.queue_length} pairs` + (lane.queue.length ? "; top: " : ""));
+      for (const [p, prio] of lane.queue) lines.push(`  ${cellName(p)}  ${prio.toPrecision(3)}`);
+    }
+    if (lane.root) {
+      const v = lane.root.visits.map((x, a) => `${["up", "down", "left", "right"][a]} ${x}`).join(", ");
+      lines.push(`MCTS root visits: ${v}`);
+      lines.push(`reused from earlier searches: ${(100 * lane.root.reused).toFixed(0)}% of the root's visits; ` +
+        `${lane.root.nodes} nodes`);
+    }
+    if (lane.tau) lines.push("model ticks: darker = tried longer ago (Dyna-Q+ staleness)");
+    L.extra.textContent = lines.join("\n");
+  }
+
+  function drawChart() {
+    const ctx = chart.getContext("2d"), W = chart.width, H = chart.height, m = { l: 48, r: 10, t: 16, b: 26 };
+    ctx.clearRect(0, 0, W, H);
+    ctx.fillStyle = "#fff"; ctx.fillRect(0, 0, W, H);
+    const series = state.frame.lanes.map((l) => ({ eps: l.episodes, off: l.episode_offset }));
+    let ymax = 10, xmax = 2;
+    for (const s of series) {
+      for (const y of s.eps) ymax = Math.max(ymax, y);
+      xmax = Math.max(xmax, s.off + s.eps.length);
+    }
+    ctx.strokeStyle = "#999"; ctx.lineWidth = 1; ctx.beginPath();
+    ctx.moveTo(m.l, m.t); ctx.lineTo(m.l, H - m.b); ctx.lineTo(W - m.r, H - m.b); ctx.stroke();
+    ctx.fillStyle = "#333"; ctx.font = "11px sans-serif"; ctx.textAlign = "right"; ctx.textBaseline = "middle";
+    ctx.fillText(String(ymax), m.l - 4, m.t); ctx.fillText("0", m.l - 4, H - m.b);
+    ctx.textAlign = "center"; ctx.textBaseline = "top";
+    ctx.fillText(`episode (${xmax})`, (m.l + W - m.r) / 2, H - m.b + 8);
+    ctx.save(); ctx.translate(12, (m.t + H - m.b) / 2); ctx.rotate(-Math.PI / 2);
+    ctx.fillText("steps per episode", 0, -6); ctx.restore();
+    const X = (i) => m.l + (W - m.l - m.r) * (i / Math.max(1, xmax - 1));
+    const Y = (y) => H - m.b - (H - m.t - m.b) * (y / ymax);
+    series.forEach((s, k) => {
+      ctx.strokeStyle = LANE_COLORS[k]; ctx.lineWidth = 1.8; ctx.beginPath();
+      s.eps.forEach((y, i) => { if (i === 0) ctx.moveTo(X(s.off + i), Y(y)); else ctx.lineTo(X(s.off + i), Y(y)); });
+      ctx.stroke();
+      if (s.eps.length === 1) { ctx.fillStyle = LANE_COLORS[k]; ctx.fillRect(X(s.off) - 2, Y(s.eps[0]) - 2, 4, 4); }
+    });
+    chart.dataset.points = String(series.reduce((t, s) => t + s.eps.length, 0));
+  }
+
+  function accept(frame) {
+    const now = performance.now();
+    const reshape = !state.frame || state.frame.rows !== frame.rows || state.frame.cols !== frame.cols
+      || state.frame.lanes.length !== frame.lanes.length;
+    state.frame = frame;
+    if (reshape) buildLanes(frame);
+    frame.lanes.forEach((lane, i) => {
+      const L = state.lanes[i];
+      L.data = lane;
+      for (const p of lane.flashes) L.lastFlash[p] = now;
+      for (const p of lane.direct) L.lastDirect[p] = now;
+      if (lane.flashes.length || lane.direct.length) state.lastFlashAt = now;
+      state.stats.backups += lane.flashes.length;
+      state.stats.totalBackups += lane.flashes.length;
+    });
+    layoutText.value = frame.layout.join("\n");
+  }
+
+  function draw() {
+    if (!state.frame) return;
+    const now = performance.now();
+    for (const L of state.lanes) { drawLane(L, now); describeLane(L); }
+    drawChart();
+    const st = state.stats;
+    st.frames += 1;
+    st.totalFrames += 1;
+    const dt = (now - st.t0) / 1000;
+    if (dt >= 1) {
+      stats.dataset.fps = (st.frames / dt).toFixed(1);
+      stats.dataset.backupsPerSecond = (st.backups / dt).toFixed(0);
+      stats.textContent = `${stats.dataset.fps} frames/s · ${stats.dataset.backupsPerSecond} planning backups drawn/s`;
+      st.frames = 0; st.backups = 0; st.t0 = now;
+    }
+  }
+
+  async function send(msg) {
+    const reply = await T.request(msg);
+    if (reply.type === "error") { showError(reply.message); return reply; }
+    showError("");
+    if (reply.type === "init") {
+      state.catalog = reply.agents;
+      state.layouts = reply.layouts;
+      layoutSel.replaceChildren(...Object.keys(reply.layouts).map((n) => h("option", { value: n }, n)));
+      const names = Object.keys(reply.layouts);
+      const current = reply.frame.layout.join("\n");
+      const match = names.find((n) => reply.layouts[n].trim() === current.trim());
+      layoutSel.value = match || names[0];
+      seedIn.value = String(reply.config.seed);
+      compare.checked = reply.config.lanes.length > 1;
+      buildAgentForms(reply.config);
+      accept(reply.frame);
+      draw();
+    } else if (reply.type === "frame") {
+      accept(reply);
+      if (!state.running) draw();
+    }
+    return reply;
+  }
+  async function stepOnce(n) { return send({ type: "step", steps: n }); }
+  async function start() {
+    if (state.running) return;
+    state.running = true;
+    let tick = 0;
+    while (state.running && !state.destroyed) {
+      const [n, every] = SPEEDS[state.speed];
+      if (tick++ % every === 0) {
+        const reply = await stepOnce(n);
+        if (reply.type === "error") { state.running = false; break; }
+      }
+      draw();
+      await new Promise((r) => requestAnimationFrame(r));
+    }
+  }
+
+  // while paused, keep drawing until the last flashes have faded
+  const fade = () => {
+    if (state.destroyed) return;
+    if (!state.running && state.frame && performance.now() - state.lastFlashAt < FLASH_MS + 100) draw();
+    requestAnimationFrame(fade);
+  };
+  state.lastFlashAt = 0;
+  requestAnimationFrame(fade);
+  setTool("wall");
+  showSpeed();
+  showError("");
+  T.onUnsolicited = (msg) => {  // an error for raw text, or a frame stepped from Python (Explorer.step)
+    if (msg && msg.type === "error") showError(msg.message);
+    else if (msg && msg.type === "frame") { accept(msg); if (!state.running) draw(); }
+  };
+  // the page (or a test) can talk to the session through the same channel
+  el.explorer = { send, state, start, pause: () => { state.running = false; } };
+  send({ type: "hello" });
+  return () => { state.destroyed = true; state.running = false; T.close(); };
+}
+
+export default { render };
