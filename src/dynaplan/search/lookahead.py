@@ -9,7 +9,7 @@ on every outcome, down to ``depth`` levels; the leaves are valued by the agent's
     V_d(s) = max_a Q_d(s, a),   V_0(s) = max_a q[s, a].
 
 The cost is (A K)^depth expansions: this is the plain search of the book, with no transposition
-table. The exact counterpart is ``search.exact.finite_horizon_q`` with ``leaf_values = max q``.
+table. The exact counterpart is ``planning.exact.finite_horizon_q`` with ``leaf_values = max q``.
 A sample model gives a deterministic tree; unknown pairs of a learned model are valued ``q[s, a]``.
 """
 
@@ -26,7 +26,7 @@ from dynaplan.planning.egreedy import argmax_random
 from dynaplan.rng import from_seed
 from dynaplan.search.models import check_model, model_known, model_outcome, model_sizes, model_width
 from dynaplan.search.result import SearchResult
-from dynaplan.search.rollout import vmax
+from dynaplan.search.rollout import _check_search_args, vmax
 
 
 @generic
@@ -97,12 +97,7 @@ def lookahead_search(
     """
     check_model(model, expected=True)
     n_states, n_actions = model_sizes(model)
-    if not 0 <= int(state) < n_states:
-        raise ValueError(f"state must be in [0, {n_states}), got {state!r}")
-    if int(depth) < 1:
-        raise ValueError(f"depth must be a positive integer, got {depth!r}")
-    if not 0.0 <= float(gamma) <= 1.0:
-        raise ValueError(f"gamma must be in [0, 1], got {gamma!r}")
+    _check_search_args(n_states, state, 1, gamma, depth)
     q = np.zeros((n_states, n_actions)) if q is None else np.ascontiguousarray(q, dtype=np.float64)
     rng = from_seed(np.random.SeedSequence(seed)) if rng is None else rng
     out = np.zeros(n_actions)
