@@ -20,7 +20,6 @@ from typing import Any, NamedTuple
 import gymnasium as gym
 import numpy as np
 import pandas as pd
-from numba import njit
 
 from dynaplan.extend import (
     AGENTS,
@@ -55,12 +54,12 @@ class ExpectedSarsaState(NamedTuple):
     epsilon: float
 
 
-@njit(cache=True)
+@kernel
 def expected_sarsa_act(agent, s, rng):
     return epsilon_greedy(agent.q[s], agent.epsilon, rng)
 
 
-@njit(cache=True)
+@kernel
 def expected_sarsa_observe(agent, s, a, r, s2, terminated, truncated, rng):
     """Q(s,a) += alpha [r + gamma sum_a' pi(a'|s') Q(s',a') - Q(s,a)]  (eq. 6.9).
 
