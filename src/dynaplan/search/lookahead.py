@@ -29,13 +29,12 @@ from dynaplan.search.result import SearchResult
 from dynaplan.search.rollout import _check_search_args, vmax
 
 
-@generic
-@kernel
+@kernel(inline=True)
 def lookahead_action_value(
     model: Any, q: np.ndarray, s: int, a: int, depth: int, gamma: float, count: np.ndarray
 ) -> float:
-    """Q_depth(s, a) by depth-first expected backups (``q[s, a]`` for an unknown pair);
-    ``count[0]`` += outcomes expanded."""
+    """Q_depth(s, a): the expected backup of V_{depth-1} over the pair's outcomes (``q[s, a]``
+    for an unknown pair); ``count[0]`` += outcomes expanded."""
     if not model_known(model, s, a):
         return q[s, a]
     val = 0.0
@@ -43,19 +42,23 @@ def lookahead_action_value(
         p, s2, r, term = model_outcome(model, s, a, k)
         if p > 0.0:
             count[0] += 1
-            tail = 0.0
-            if not term:
-                if depth == 1:
-                    tail = gamma * vmax(q, s2)
-                else:
-                    best = -np.inf
-                    for b in range(q.shape[1]):
-                        v = lookahead_action_value(model, q, s2, b, depth - 1, gamma, count)
-                        if v > best:
-                            best = v
-                    tail = gamma * best
+            tail = 0.0 if term else gamma * lookahead_value(model, q, s2, depth - 1, gamma, count)
             val += p * (r + tail)
     return val
+
+
+@generic
+@kernel
+def lookahead_value(model: Any, q: np.ndarray, s: int, depth: int, gamma: float, count: np.ndarray) -> float:
+    """V_depth(s) = max_a Q_depth(s, a) by depth-first expected backups, V_0(s) = max_a q[s, a]."""
+    if depth == 0:
+        return vmax(q, s)
+    best = -np.inf
+    for a in range(q.shape[1]):
+        val = lookahead_action_value(model, q, s, a, depth, gamma, count)
+        if val > best:
+            best = val
+    return best
 
 
 @generic
