@@ -20,13 +20,14 @@ from typing import Any, NamedTuple
 import gymnasium as gym
 import numpy as np
 import pandas as pd
-from numba import njit
+import pytest
 
 from dynaplan.extend import (
     AGENTS,
     TabularAgent,
     agent_stream,
     check_count,
+    check_model,
     check_td_params,
     dyna_planning,
     epsilon_greedy,
@@ -55,12 +56,12 @@ class ExpectedSarsaState(NamedTuple):
     epsilon: float
 
 
-@njit(cache=True)
+@kernel
 def expected_sarsa_act(agent, s, rng):
     return epsilon_greedy(agent.q[s], agent.epsilon, rng)
 
 
-@njit(cache=True)
+@kernel
 def expected_sarsa_observe(agent, s, a, r, s2, terminated, truncated, rng):
     """Q(s,a) += alpha [r + gamma sum_a' pi(a'|s') Q(s',a') - Q(s,a)]  (eq. 6.9).
 
@@ -311,6 +312,27 @@ def test_own_agent_on_own_model_object_api_runner_and_cli(tmp_path):
     assert proc.returncode == 0, proc.stderr[-2000:]
     table = pd.read_csv(tmp_path / "out" / "results.csv")
     assert len(table) == 6 and set(table.agent) == {"pair-list-dyna"} and table.steps.min() >= 14
+
+
+class SampleOnlyModel(NamedTuple):
+    next_state: np.ndarray
+
+
+def test_a_model_is_checked_for_what_a_planner_needs():
+    """A sample-only model type serves sample-based planners; expected ones refuse it by name."""
+    with pytest.raises(ValueError, match="together"):
+        register_model(SampleOnlyModel, known=pl_known, sample=pl_sample, width=pl_width)
+    with pytest.raises(ValueError, match="planning must be"):
+        register_model(SampleOnlyModel, known=pl_known, sample=pl_sample, planning="guess")
+    with pytest.raises(ValueError, match="needs a backup or outcome"):
+        register_model(SampleOnlyModel, known=pl_known, sample=pl_sample, planning="expected")
+    register_model(SampleOnlyModel, known=pl_known, sample=pl_sample)
+    model = SampleOnlyModel(np.zeros((3, 2), dtype=np.int64))
+    check_model(model)
+    with pytest.raises(ValueError, match="a search needs a model with outcome slots"):
+        lookahead_search(model, 0)
+    with pytest.raises(ValueError, match="needs a model of a registered type"):
+        check_model(np.zeros(3))
 
 
 def test_own_kernels_get_cache_files_of_their_own(tmp_path):

@@ -2,8 +2,9 @@
 
 Agents learn a model from real experience and plan with it. Every algorithm is one compiled
 kernel over arrays; the objects here (``DynaQ``, ``QLearning``...) and the batched runner
-(``run_batch``) call the same kernels. Importing dynaplan registers its envs with Gymnasium
-(``gym.make("dynaplan/DynaMaze-v0")``).
+(``run_batch``) call the same kernels. ``dynaplan.extend`` holds what an author of a new
+algorithm or model type needs (``register_kernels``, ``register_model``...). Importing
+dynaplan registers its envs with Gymnasium (``gym.make("dynaplan/DynaMaze-v0")``).
 """
 
 from dynaplan import _cache  # noqa: F401  (must precede every compiled module)
@@ -34,7 +35,7 @@ from dynaplan.envs import (
     register_envs,
 )
 from dynaplan.experiments.batch import Problem, RunResult, problem_of, run_agent, run_batch
-from dynaplan.models import SampleModel
+from dynaplan.models import DistributionModel, SampleModel, register_model
 from dynaplan.planning import Solution, policy_evaluation, register_kernels, value_iteration
 from dynaplan.rng import run_seeds
 from dynaplan.search import SearchResult, lookahead_search, mcts_search, rollout_search
@@ -57,6 +58,7 @@ __all__ = [
     "AGENTS",
     "DYNA_MAZE",
     "MCTS",
+    "DistributionModel",
     "DynaMCTS",
     "DynaQ",
     "DynaQPlus",
@@ -87,6 +89,7 @@ __all__ = [
     "register_agent",
     "register_envs",
     "register_kernels",
+    "register_model",
     "rollout_search",
     "run_agent",
     "run_batch",

@@ -64,6 +64,12 @@ class TabularAgent:
 
     name: ClassVar[str] = ""
     needs_model: ClassVar[bool] = False
+    #: What the registry-parametrised tests (``tests/test_equivalence.py``) run a registered
+    #: agent with: parameters (defaults filled in by ``check_params``) on the env ``example_env``,
+    #: where the object API and the compiled runner must give identical runs. Override them
+    #: when the defaults are too slow or the agent needs a particular env (an exact model, ...).
+    example_params: ClassVar[Mapping[str, Any]] = {}
+    example_env: ClassVar[str] = "dynaplan/DynaMaze-v0"
 
     def __init__(self, env: gym.Env[Any, Any], *, seed: int | None = None, **params: Any) -> None:
         self.n_states, self.n_actions = discrete_sizes(env)

@@ -1,8 +1,9 @@
 """What agents learn of their world, and the protocol every model answers to.
 
-``models.protocol`` is the model protocol (``register_model``, ``model_sample``,
-``model_backup``...); ``SampleModel`` and ``DistributionModel`` are the learned models, the
-env's ``TabularModel`` the exact one, all three registered with it.
+``models.protocol`` is the model protocol (``register_model``; the generic ``model_sample``,
+``model_backup``... that planners call, also in ``dynaplan.extend``); ``SampleModel`` and
+``DistributionModel`` are the learned models, the env's ``TabularModel`` the exact one, all
+three registered with it.
 """
 
 from dynaplan.models.distribution import (
@@ -13,22 +14,7 @@ from dynaplan.models.distribution import (
     sample_observed_pair_dist,
     to_tabular,
 )
-from dynaplan.models.protocol import (
-    MODELS,
-    check_model,
-    model_backup,
-    model_draw_known,
-    model_known,
-    model_n_known,
-    model_outcome,
-    model_planning_target,
-    model_sample,
-    model_sizes,
-    model_update,
-    model_width,
-    register_model,
-    state_value,
-)
+from dynaplan.models.protocol import MODELS, register_model
 from dynaplan.models.sample import (
     SampleModel,
     new_sample_model,
@@ -41,19 +27,8 @@ __all__ = [
     "MODELS",
     "DistributionModel",
     "SampleModel",
-    "check_model",
     "distribution_model_update",
     "expected_target",
-    "model_backup",
-    "model_draw_known",
-    "model_known",
-    "model_n_known",
-    "model_outcome",
-    "model_planning_target",
-    "model_sample",
-    "model_sizes",
-    "model_update",
-    "model_width",
     "new_distribution_model",
     "new_sample_model",
     "predecessors",
@@ -61,6 +36,5 @@ __all__ = [
     "sample_model_update",
     "sample_observed_pair",
     "sample_observed_pair_dist",
-    "state_value",
     "to_tabular",
 ]

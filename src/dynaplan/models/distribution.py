@@ -32,7 +32,7 @@ from numba import njit
 from dynaplan._jit import kernel
 from dynaplan.envs.tabular import TabularModel
 from dynaplan.models.protocol import register_model, state_value
-from dynaplan.models.sample import sample_observed_pair
+from dynaplan.models.sample import sample_observed_pair, tried_pairs
 from dynaplan.rng import rand
 
 
@@ -219,11 +219,6 @@ def distribution_known(model: DistributionModel, s: int, a: int) -> bool:
 
 
 @kernel(inline=True)
-def distribution_n_known(model: DistributionModel) -> int:
-    return model.n_tried[0]
-
-
-@kernel(inline=True)
 def distribution_width(model: DistributionModel) -> int:
     return model.next_state.shape[2]
 
@@ -245,7 +240,7 @@ def distribution_update(model: DistributionModel, s: int, a: int, r: float, s2: 
 register_model(
     DistributionModel,
     known=distribution_known,
-    n_known=distribution_n_known,
+    n_known=tried_pairs,
     draw_known=sample_observed_pair,
     sample=distribution_sample,
     width=distribution_width,

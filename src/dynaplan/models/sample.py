@@ -152,7 +152,8 @@ def sample_model_known(model: SampleModel, s: int, a: int) -> bool:
 
 
 @kernel(inline=True)
-def sample_model_n_known(model: SampleModel) -> int:
+def tried_pairs(model: Any) -> int:
+    """How many pairs a learned model has tried (its ``n_tried[0]``; ``DistributionModel`` too)."""
     return model.n_tried[0]
 
 
@@ -175,7 +176,7 @@ def sample_model_outcome(model: SampleModel, s: int, a: int, k: int) -> tuple[fl
 register_model(
     SampleModel,
     known=sample_model_known,
-    n_known=sample_model_n_known,
+    n_known=tried_pairs,
     draw_known=sample_observed_pair,
     sample=sample_model_sample,
     width=sample_model_width,

@@ -10,11 +10,12 @@ from the model, until an outcome ends the episode. With values that start optimi
 the racetrack's -1 per step), it converges to optimal values on the *relevant* states, those
 an optimal policy can reach from the starts, and may never touch the others.
 
-For comparison, :func:`gauss_seidel_vi` is the book's DP baseline, sweeps of in-place value
-iteration over the states reachable from the starts until the largest change in a sweep is
-below ``tol``; :func:`reachable_states`, :func:`relevant_states` and :func:`expected_steps`
-(exact expected episode length of a greedy policy, by a sparse linear solve) give the table's
-other entries.
+:func:`rtdp_trace` pauses every few episodes to judge the run exactly: the expected episode
+length of the greedy policy (``planning.exact.expected_steps``, a sparse linear solve) and how
+often the states were updated; :func:`stabilized_at` reads convergence from it. The book's DP
+baseline (``planning.value_iteration.gauss_seidel_vi``) and the exact tools the section's table
+needs (reachable and relevant states, greedy policies of values) are ``planning.exact``'s; they
+are importable from here too, as the tools of this section.
 """
 
 from __future__ import annotations
@@ -26,8 +27,35 @@ from numba import njit
 
 from dynaplan._jit import kernel
 from dynaplan.envs.tabular import TabularModel
+from dynaplan.models.protocol import model_sample
 from dynaplan.planning.egreedy import argmax_random
-from dynaplan.rng import categorical, rand
+from dynaplan.planning.exact import (
+    expected_steps,
+    greedy_from_v,
+    greedy_ties,
+    q_row,
+    reachable_states,
+    relevant_states,
+)
+from dynaplan.planning.value_iteration import DPResult, gauss_seidel_sweep, gauss_seidel_vi
+from dynaplan.rng import categorical
+
+__all__ = [
+    "DPResult",
+    "RTDPResult",
+    "RTDPTrace",
+    "expected_steps",
+    "gauss_seidel_sweep",
+    "gauss_seidel_vi",
+    "greedy_from_v",
+    "greedy_ties",
+    "reachable_states",
+    "relevant_states",
+    "rtdp",
+    "rtdp_kernel",
+    "rtdp_trace",
+    "stabilized_at",
+]
 
 
 class RTDPResult(NamedTuple):
@@ -50,19 +78,6 @@ class RTDPResult(NamedTuple):
     converged: bool
 
 
-@kernel(inline=True)
-def _q_row(model: TabularModel, v: np.ndarray, s: int, gamma: float, out: np.ndarray) -> None:
-    for a in range(model.prob.shape[1]):
-        total = 0.0
-        for k in range(model.prob.shape[2]):
-            p = model.prob[s, a, k]
-            if p > 0.0:
-                total += p * model.reward[s, a, k]
-                if not model.terminated[s, a, k]:
-                    total += p * gamma * v[model.next_state[s, a, k]]
-        out[a] = total
-
-
 @kernel
 def _rtdp_episodes(
     model: TabularModel,
@@ -78,15 +93,13 @@ def _rtdp_episodes(
     rng: np.ndarray,
 ) -> tuple[int, int]:
     n_actions = q.shape[0]
-    prob = model.prob
-    n_out = prob.shape[2]
     episode = 0
     while episode < steps_log.shape[0] and quiet < window:
         s = categorical(model.start, rng)
         largest = 0.0
         steps = 0
         while steps < max_steps:
-            _q_row(model, v, s, gamma, q)
+            q_row(model, v, s, gamma, q)
             best = q[0]
             for a in range(1, n_actions):
                 if q[a] > best:
@@ -96,17 +109,9 @@ def _rtdp_episodes(
             counts[s] += 1
             a = argmax_random(q, rng)
             steps += 1
-            u = rand(rng)
-            total = 0.0
-            k = 0
-            for j in range(n_out):
-                total += prob[s, a, j]
-                if total > u:
-                    k = j
-                    break
-            if model.terminated[s, a, k]:
+            s, _, terminated = model_sample(model, s, a, rng)
+            if terminated:
                 break
-            s = model.next_state[s, a, k]
         steps_log[episode] = steps
         episode += 1
         quiet = quiet + 1 if largest < tol else 0
@@ -228,218 +233,6 @@ def rtdp_trace(
         result, table[:, 0].astype(np.int64), table[:, 1].astype(np.int64), table[:, 2], table[:, 3], table[:, 4],
         table[:, 5],
     )
-
-
-@njit(cache=True)
-def reachable_states(model: TabularModel) -> np.ndarray:
-    """States reachable from the start distribution under some policy (int64[n], BFS order)."""
-    return _reachable_stochastic(model, np.ones((model.next_state.shape[0], model.next_state.shape[1])))
-
-
-@njit(cache=True)
-def gauss_seidel_sweep(model: TabularModel, states: np.ndarray, v: np.ndarray, gamma: float) -> float:
-    """One in-place value-iteration sweep over ``states`` (in that order); returns the largest change."""
-    q = np.empty(model.prob.shape[1])
-    delta = 0.0
-    for i in range(states.shape[0]):
-        s = states[i]
-        _q_row(model, v, s, gamma, q)
-        best = q.max()
-        delta = max(delta, abs(best - v[s]))
-        v[s] = best
-    return delta
-
-
-@njit(cache=True)
-def _gauss_seidel(
-    model: TabularModel, states: np.ndarray, v: np.ndarray, gamma: float, tol: float, max_sweeps: int
-) -> int:
-    sweeps = 0
-    while sweeps < max_sweeps:
-        sweeps += 1
-        if gauss_seidel_sweep(model, states, v, gamma) < tol:
-            break
-    return sweeps
-
-
-class DPResult(NamedTuple):
-    """Gauss-Seidel value iteration over a state list.
-
-    Attributes:
-      v: float64[S] (states outside the list keep their initial value)
-      sweeps: sweeps until the largest change in a sweep was below ``tol``
-      updates: ``sweeps * len(states)``
-    """
-
-    v: np.ndarray
-    sweeps: int
-    updates: int
-
-
-def gauss_seidel_vi(
-    model: TabularModel,
-    states: np.ndarray | None = None,
-    gamma: float = 1.0,
-    tol: float = 1e-4,
-    max_sweeps: int = 100_000,
-    v0: np.ndarray | None = None,
-) -> DPResult:
-    """In-place value iteration (section 4.4) over ``states`` (default: those reachable from the
-    starts), in that order, from ``v0`` (default 0), until a sweep changes no value by ``tol``."""
-    if states is None:
-        states = reachable_states(model)
-    v = np.zeros(model.n_states) if v0 is None else np.array(v0, dtype=np.float64)
-    sweeps = _gauss_seidel(model, np.asarray(states, dtype=np.int64), v, gamma, tol, max_sweeps)
-    return DPResult(v, int(sweeps), int(sweeps) * len(states))
-
-
-@njit(cache=True)
-def greedy_from_v(model: TabularModel, v: np.ndarray, gamma: float) -> np.ndarray:
-    """int64[S]: for each state the first action maximizing the one-step lookahead on ``v``."""
-    n_states, n_actions = model.prob.shape[0], model.prob.shape[1]
-    q = np.empty(n_actions)
-    policy = np.zeros(n_states, dtype=np.int64)
-    for s in range(n_states):
-        _q_row(model, v, s, gamma, q)
-        policy[s] = np.argmax(q)
-    return policy
-
-
-@njit(cache=True)
-def greedy_ties(model: TabularModel, v: np.ndarray, gamma: float) -> np.ndarray:
-    """float64[S, A]: the greedy policy of ``v`` with ties broken uniformly at random, as RTDP
-    acts: equal probability on every action whose one-step lookahead equals the maximum."""
-    n_states, n_actions = model.prob.shape[0], model.prob.shape[1]
-    q = np.empty(n_actions)
-    pi = np.zeros((n_states, n_actions))
-    for s in range(n_states):
-        _q_row(model, v, s, gamma, q)
-        best = q.max()
-        count = 0
-        for a in range(n_actions):
-            if q[a] == best:
-                count += 1
-        for a in range(n_actions):
-            if q[a] == best:
-                pi[s, a] = 1.0 / count
-    return pi
-
-
-@njit(cache=True)
-def _reachable_stochastic(model: TabularModel, pi: np.ndarray) -> np.ndarray:
-    """States reachable from the starts under ``pi: float64[S, A]`` (int64[n], BFS order)."""
-    n_states = model.next_state.shape[0]
-    seen = np.zeros(n_states, dtype=np.bool_)
-    order = np.empty(n_states, dtype=np.int64)
-    n = 0
-    for s in range(n_states):
-        if model.start[s] > 0.0:
-            seen[s] = True
-            order[n] = s
-            n += 1
-    head = 0
-    while head < n:
-        s = order[head]
-        head += 1
-        for a in range(model.prob.shape[1]):
-            if pi[s, a] <= 0.0:
-                continue
-            for k in range(model.prob.shape[2]):
-                if model.prob[s, a, k] > 0.0 and not model.terminated[s, a, k]:
-                    s2 = model.next_state[s, a, k]
-                    if not seen[s2]:
-                        seen[s2] = True
-                        order[n] = s2
-                        n += 1
-    return order[:n]
-
-
-@njit(cache=True)
-def relevant_states(model: TabularModel, v_star: np.ndarray, gamma: float, slack: float) -> np.ndarray:
-    """States reachable from the starts when following *some* optimal action (int64[n]).
-
-    An action is optimal in s if its lookahead on ``v_star`` is within ``slack`` of the best.
-    """
-    n_states, n_actions = model.prob.shape[0], model.prob.shape[1]
-    q = np.empty(n_actions)
-    optimal = np.zeros((n_states, n_actions))
-    for s in range(n_states):
-        _q_row(model, v_star, s, gamma, q)
-        best = q.max()
-        for a in range(n_actions):
-            if q[a] >= best - slack:
-                optimal[s, a] = 1.0
-    return _reachable_stochastic(model, optimal)
-
-
-@njit(cache=True)
-def _can_end(n: int, rows: np.ndarray, cols: np.ndarray, ends: np.ndarray) -> np.ndarray:
-    """bool[n]: which nodes reach a node of ``ends`` along edges ``rows[i] -> cols[i]``."""
-    offs = np.zeros(n + 1, dtype=np.int64)
-    for i in range(cols.shape[0]):
-        offs[cols[i] + 1] += 1
-    for j in range(n):
-        offs[j + 1] += offs[j]
-    fill = offs[:-1].copy()
-    preds = np.empty(cols.shape[0], dtype=np.int64)
-    for i in range(cols.shape[0]):
-        preds[fill[cols[i]]] = rows[i]
-        fill[cols[i]] += 1
-    can = ends.copy()
-    stack = np.empty(n, dtype=np.int64)
-    top = 0
-    for j in range(n):
-        if can[j]:
-            stack[top] = j
-            top += 1
-    while top > 0:
-        top -= 1
-        j = stack[top]
-        for e in range(offs[j], offs[j + 1]):
-            i = preds[e]
-            if not can[i]:
-                can[i] = True
-                stack[top] = i
-                top += 1
-    return can
-
-
-def expected_steps(model: TabularModel, policy: np.ndarray) -> np.ndarray:
-    """Exact expected steps to the end of the episode under a policy: float64[S].
-
-    ``policy`` is ``int64[S]`` (deterministic) or ``float64[S, A]`` (action probabilities, e.g.
-    :func:`greedy_ties`). Solves ``t = 1 + P_pi t`` (non-terminal outcomes) over the states the
-    policy reaches from the starts with a sparse LU (scipy); ``inf`` for every state of that
-    set if some of them can never end the episode, NaN for states the policy does not reach.
-    """
-    import scipy.sparse as sp
-    from scipy.sparse.linalg import spsolve
-
-    policy = np.asarray(policy)
-    if policy.ndim == 1:
-        pi = np.zeros((model.n_states, model.n_actions))
-        pi[np.arange(model.n_states), policy.astype(np.int64)] = 1.0
-    else:
-        pi = np.asarray(policy, dtype=np.float64)
-    states = _reachable_stochastic(model, pi)
-    n = len(states)
-    local = np.full(model.n_states, -1, dtype=np.int64)
-    local[states] = np.arange(n)
-    w = pi[states][:, :, None] * model.prob[states]  # [n, A, K]
-    term = model.terminated[states]
-    cont = (w > 0) & ~term
-    rows = np.broadcast_to(np.arange(n)[:, None, None], w.shape)[cont]
-    cols = local[model.next_state[states]][cont]
-    vals = w[cont]
-    out = np.full(model.n_states, np.nan)
-    # Every state must reach an ending outcome; otherwise the expected time is infinite.
-    can_end = _can_end(n, rows, cols, ((w > 0) & term).any(axis=(1, 2)))
-    if not can_end.all():
-        out[states] = np.inf
-        return out
-    matrix = sp.identity(n, format="csc") - sp.csc_matrix((vals, (rows, cols)), shape=(n, n))
-    out[states] = spsolve(matrix, np.ones(n))
-    return out
 
 
 def stabilized_at(policy_steps: np.ndarray, within: float = 0.02) -> int:

@@ -1,9 +1,11 @@
-"""Exact solvers over a tabular model: value iteration and policy evaluation (book ch. 4).
+"""Value iteration (book section 4.4) and exact policy evaluation, over any exact model.
 
 They read the same ``TabularModel`` arrays that envs are stepped from, so they give the ground
 truth the learning agents are tested against. They also accept a Gymnasium env that exposes
 ``P`` (its exact model) or a learned ``DistributionModel`` (solved as the MDP it estimates, so a
-planner's Q can be checked against the Q* of its own model).
+planner's Q can be checked against the Q* of its own model). The backups, masks and the policy
+system are ``planning.exact``'s; :func:`gauss_seidel_vi` is in-place value iteration over a
+chosen list of states (the DP baseline of section 8.7).
 """
 
 from __future__ import annotations
@@ -15,6 +17,8 @@ from numba import njit
 
 from dynaplan.envs.tabular import TabularModel, model_of
 from dynaplan.models.distribution import DistributionModel, to_tabular
+from dynaplan.planning import exact
+from dynaplan.planning.exact import bellman_sweep, greedy_actions, q_from_v, reachable_states
 
 
 class Solution(NamedTuple):
@@ -38,16 +42,6 @@ class Solution(NamedTuple):
     greedy: np.ndarray | None = None
 
 
-def greedy_actions(q: np.ndarray, tie_tol: float = 1e-9) -> np.ndarray:
-    """bool[S, A]: the actions whose value is within ``tie_tol`` of the best in their state.
-
-    Value iteration stops at a tolerance, so two optimal actions rarely have bit-equal values;
-    the mask treats values closer than ``tie_tol`` as ties.
-    """
-    q = np.asarray(q)
-    return np.asarray(q >= q.max(axis=1, keepdims=True) - tie_tol)
-
-
 def as_model(source: Any) -> TabularModel:
     """A ``TabularModel`` from a model, a learned ``DistributionModel`` or an env exposing ``P``."""
     if isinstance(source, TabularModel):
@@ -61,52 +55,25 @@ def as_model(source: Any) -> TabularModel:
 
 
 @njit(cache=True)
-def _backup(model: TabularModel, v: np.ndarray, s: int, a: int, gamma: float) -> float:
-    total = 0.0
-    for k in range(model.prob.shape[2]):
-        p = model.prob[s, a, k]
-        if p > 0.0:
-            cont = 0.0 if model.terminated[s, a, k] else gamma * v[model.next_state[s, a, k]]
-            total += p * (model.reward[s, a, k] + cont)
-    return total
+def iterate_values(
+    model: TabularModel, states: np.ndarray, v: np.ndarray, gamma: float, tol: float, max_sweeps: int, in_place: bool
+) -> int:
+    """Sweeps of value iteration over ``states`` on ``v: float64[S]`` (in place) until the largest
+    change in a sweep is below ``tol`` or ``max_sweeps``; returns the sweeps made.
 
-
-@njit(cache=True)
-def q_from_v(model: TabularModel, v: np.ndarray, gamma: float) -> np.ndarray:
-    """q(s,a) = sum_{s',r} p(s',r|s,a) [r + gamma v(s')] (eq. 4.6), v(s') = 0 after termination."""
-    n_states, n_actions = model.next_state.shape[0], model.next_state.shape[1]
-    q = np.zeros((n_states, n_actions))
-    for s in range(n_states):
-        for a in range(n_actions):
-            q[s, a] = _backup(model, v, s, a, gamma)
-    return q
-
-
-@njit(cache=True)
-def _value_iteration(
-    model: TabularModel, gamma: float, tol: float, max_sweeps: int, in_place: bool
-) -> tuple[np.ndarray, int]:
-    n_states, n_actions = model.next_state.shape[0], model.next_state.shape[1]
-    v = np.zeros(n_states)
-    new = np.zeros(n_states)
+    ``in_place``: Gauss-Seidel (each update sees the sweep's earlier ones); else Jacobi (a whole
+    sweep computed from the previous one).
+    """
+    new = v.copy()
     sweeps = 0
     while sweeps < max_sweeps:
         sweeps += 1
-        delta = 0.0
-        target = v if in_place else new
-        for s in range(n_states):
-            best = -np.inf
-            for a in range(n_actions):
-                val = _backup(model, v, s, a, gamma)
-                if val > best:
-                    best = val
-            delta = max(delta, abs(best - v[s]))
-            target[s] = best
+        delta = bellman_sweep(model, states, v, v if in_place else new, gamma)
         if not in_place:
             v[:] = new
         if delta < tol:
             break
-    return v, sweeps
+    return sweeps
 
 
 def value_iteration(
@@ -130,7 +97,10 @@ def value_iteration(
         raise ValueError(f"method must be 'gauss-seidel' or 'jacobi', got {method!r}")
     if not 0.0 <= gamma <= 1.0:
         raise ValueError(f"gamma must be in [0, 1], got {gamma}")
-    v, sweeps = _value_iteration(model, gamma, tol, max_sweeps, method == "gauss-seidel")
+    v = np.zeros(model.n_states)
+    sweeps = iterate_values(
+        model, np.arange(model.n_states, dtype=np.int64), v, gamma, tol, max_sweeps, method == "gauss-seidel"
+    )
     q = q_from_v(model, v, gamma)
     return Solution(
         v, q, np.argmax(q, axis=1).astype(np.int64), sweeps, sweeps * model.n_states, greedy_actions(q, tie_tol)
@@ -144,18 +114,40 @@ def policy_evaluation(model: TabularModel | DistributionModel | Any, policy: np.
     ``value_iteration``. With ``gamma = 1`` the system is singular unless every state reaches a
     terminal outcome under the policy (then numpy raises ``LinAlgError``).
     """
-    model = as_model(model)
-    policy = np.asarray(policy)
-    n_states, n_actions = model.n_states, model.n_actions
-    pi = policy
-    if policy.ndim == 1:
-        pi = np.zeros((n_states, n_actions))
-        pi[np.arange(n_states), policy] = 1.0
-    cont = model.prob * (~model.terminated)
-    p_sas = np.zeros((n_states, n_actions, n_states))
-    for k in range(model.prob.shape[2]):
-        idx = (np.arange(n_states)[:, None], np.arange(n_actions)[None, :], model.next_state[:, :, k])
-        np.add.at(p_sas, idx, cont[:, :, k])
-    p_pi = np.einsum("sa,sat->st", pi, p_sas)
-    r_pi = np.einsum("sa,sa->s", pi, model.expected_reward())
-    return np.asarray(np.linalg.solve(np.eye(n_states) - gamma * p_pi, r_pi))
+    return exact.policy_evaluation(as_model(model), policy, gamma)
+
+
+class DPResult(NamedTuple):
+    """Gauss-Seidel value iteration over a state list.
+
+    Attributes:
+      v: float64[S] (states outside the list keep their initial value)
+      sweeps: sweeps until the largest change in a sweep was below ``tol``
+      updates: ``sweeps * len(states)``
+    """
+
+    v: np.ndarray
+    sweeps: int
+    updates: int
+
+
+def gauss_seidel_vi(
+    model: TabularModel,
+    states: np.ndarray | None = None,
+    gamma: float = 1.0,
+    tol: float = 1e-4,
+    max_sweeps: int = 100_000,
+    v0: np.ndarray | None = None,
+) -> DPResult:
+    """In-place value iteration (section 4.4) over ``states`` (default: those reachable from the
+    starts), in that order, from ``v0`` (default 0), until a sweep changes no value by ``tol``."""
+    if states is None:
+        states = reachable_states(model)
+    v = np.zeros(model.n_states) if v0 is None else np.array(v0, dtype=np.float64)
+    sweeps = iterate_values(model, np.asarray(states, dtype=np.int64), v, gamma, tol, max_sweeps, True)
+    return DPResult(v, int(sweeps), int(sweeps) * len(states))
+
+
+def gauss_seidel_sweep(model: TabularModel, states: np.ndarray, v: np.ndarray, gamma: float) -> float:
+    """One in-place value-iteration sweep over ``states`` (in that order); returns the largest change."""
+    return float(bellman_sweep(model, np.asarray(states, dtype=np.int64), v, v, gamma))

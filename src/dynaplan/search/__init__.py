@@ -16,7 +16,7 @@ The agents that act by these searches (``dynaplan.MCTS``, ``RolloutPlanner``, ``
 live in ``dynaplan.agents.search``.
 """
 
-from dynaplan.search.exact import finite_horizon_q, optimal_actions
+from dynaplan.planning.exact import finite_horizon_q, optimal_actions
 from dynaplan.search.lookahead import lookahead_q, lookahead_search
 from dynaplan.search.mcts import EVALUATIONS, KEYS, SearchTree, clear_tree, mcts_decide, mcts_run, mcts_search, new_tree
 from dynaplan.search.result import SearchResult

@@ -9,7 +9,7 @@ on every outcome, down to ``depth`` levels; the leaves are valued by the agent's
     V_d(s) = max_a Q_d(s, a),   V_0(s) = max_a q[s, a].
 
 The cost is (A K)^depth expansions: this is the plain search of the book, with no transposition
-table. The exact counterpart is ``search.exact.finite_horizon_q`` with ``leaf_values = max q``.
+table. The exact counterpart is ``planning.exact.finite_horizon_q`` with ``leaf_values = max q``.
 A sample model gives a deterministic tree; unknown pairs of a learned model are valued ``q[s, a]``.
 """
 
@@ -26,16 +26,15 @@ from dynaplan.planning.egreedy import argmax_random
 from dynaplan.rng import from_seed
 from dynaplan.search.models import check_model, model_known, model_outcome, model_sizes, model_width
 from dynaplan.search.result import SearchResult
-from dynaplan.search.rollout import vmax
+from dynaplan.search.rollout import _check_search_args, vmax
 
 
-@generic
-@kernel
+@kernel(inline=True)
 def lookahead_action_value(
     model: Any, q: np.ndarray, s: int, a: int, depth: int, gamma: float, count: np.ndarray
 ) -> float:
-    """Q_depth(s, a) by depth-first expected backups (``q[s, a]`` for an unknown pair);
-    ``count[0]`` += outcomes expanded."""
+    """Q_depth(s, a): the expected backup of V_{depth-1} over the pair's outcomes (``q[s, a]``
+    for an unknown pair); ``count[0]`` += outcomes expanded."""
     if not model_known(model, s, a):
         return q[s, a]
     val = 0.0
@@ -43,19 +42,23 @@ def lookahead_action_value(
         p, s2, r, term = model_outcome(model, s, a, k)
         if p > 0.0:
             count[0] += 1
-            tail = 0.0
-            if not term:
-                if depth == 1:
-                    tail = gamma * vmax(q, s2)
-                else:
-                    best = -np.inf
-                    for b in range(q.shape[1]):
-                        v = lookahead_action_value(model, q, s2, b, depth - 1, gamma, count)
-                        if v > best:
-                            best = v
-                    tail = gamma * best
+            tail = 0.0 if term else gamma * lookahead_value(model, q, s2, depth - 1, gamma, count)
             val += p * (r + tail)
     return val
+
+
+@generic
+@kernel
+def lookahead_value(model: Any, q: np.ndarray, s: int, depth: int, gamma: float, count: np.ndarray) -> float:
+    """V_depth(s) = max_a Q_depth(s, a) by depth-first expected backups, V_0(s) = max_a q[s, a]."""
+    if depth == 0:
+        return vmax(q, s)
+    best = -np.inf
+    for a in range(q.shape[1]):
+        val = lookahead_action_value(model, q, s, a, depth, gamma, count)
+        if val > best:
+            best = val
+    return best
 
 
 @generic
@@ -97,12 +100,7 @@ def lookahead_search(
     """
     check_model(model, expected=True)
     n_states, n_actions = model_sizes(model)
-    if not 0 <= int(state) < n_states:
-        raise ValueError(f"state must be in [0, {n_states}), got {state!r}")
-    if int(depth) < 1:
-        raise ValueError(f"depth must be a positive integer, got {depth!r}")
-    if not 0.0 <= float(gamma) <= 1.0:
-        raise ValueError(f"gamma must be in [0, 1], got {gamma!r}")
+    _check_search_args(n_states, state, 1, gamma, depth)
     q = np.zeros((n_states, n_actions)) if q is None else np.ascontiguousarray(q, dtype=np.float64)
     rng = from_seed(np.random.SeedSequence(seed)) if rng is None else rng
     out = np.zeros(n_actions)

@@ -22,7 +22,7 @@ is one node (a transposition table), and the child of an edge is found by indexi
   per-state record of search statistics, which is what ``persist`` keeps between decisions;
 * ``key="horizon"``: ``node = h * S + s`` with ``h`` the steps left before the horizon
   ((depth + 1) S rows). Each node then estimates the finite-horizon ``q_h(s, a)``, and the search
-  converges to backward induction's values (``search.exact.finite_horizon_q``) whatever root
+  converges to backward induction's values (``planning.exact.finite_horizon_q``) whatever root
   it starts from, so its statistics stay valid across decisions too.
 
 The root action is the most visited one (ties: the better mean, then at random).

@@ -6,7 +6,7 @@ return estimates ``q_pi(s, a)``, and the agent takes the action with the best es
 rollout policy is uniformly random or greedy with respect to the agent's action values ``q``
 (ties at random). After ``depth`` steps a rollout that has not terminated adds the leaf value
 ``gamma^depth max_a q(s_depth, a)`` (0 when ``q`` is all zeros), so the exact counterpart is the
-finite-horizon value of the rollout policy (``search.exact.finite_horizon_q(..., policy=pi)``).
+finite-horizon value of the rollout policy (``planning.exact.finite_horizon_q(..., policy=pi)``).
 
 Unknown pairs of a learned model (section ``search.models``) are not simulated: a rollout that
 meets one stops and adds ``q[s, a]``; an unknown root action is valued ``q[s, a]``.
