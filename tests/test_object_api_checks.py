@@ -59,7 +59,7 @@ def test_action_and_reward_arguments_are_checked(name: str, env: Any) -> None:
         with pytest.raises(ValueError, match=r"^action must be .*\[0, 3\]"):
             agent.observe(0, bad, 0.0, 1, False, False)
     for bad_reward in ("1", None, [1.0]):
-        with pytest.raises(ValueError, match="^reward must be a number"):
+        with pytest.raises(ValueError, match=r"^reward must be a number"):
             agent.observe(0, 1, bad_reward, 1, False, False)
 
 

@@ -85,14 +85,47 @@ def test_damaged_run_file_is_redone_not_read(spec: Any, reference: pd.DataFrame,
     pd.testing.assert_frame_equal(again.table, reference, check_exact=True)
 
 
-def test_missing_or_corrupt_manifest_trusts_nothing(spec: Any, reference: pd.DataFrame, tmp_path: Path) -> None:
+@pytest.mark.parametrize("damage", ["garbage", "chmod", "other-format"])
+def test_unreadable_manifest_warns_and_keeps_the_runs_that_verify(
+    spec: Any, reference: pd.DataFrame, tmp_path: Path, damage: str, capsys: Any, monkeypatch: Any
+) -> None:
     run_spec(spec, tmp_path, workers=1)
-    (tmp_path / MANIFEST).write_text("{ half a manif")
+    manifest = tmp_path / MANIFEST
+    if damage == "garbage":
+        manifest.write_text("{ half a manif")
+    elif damage == "chmod":  # unreadable even as root: reading it fails as it would for another user
+        real_read_text = Path.read_text
+        monkeypatch.setattr(Path, "read_text", lambda self, *a, **k: (_ for _ in ()).throw(
+            PermissionError(13, "Permission denied")) if self.name == MANIFEST else real_read_text(self, *a, **k))
+    else:
+        manifest.write_text(json.dumps({"format": 99, "batches": []}))
+    victim = run_files(tmp_path)[2]
+    victim.write_bytes(victim.read_bytes()[:-7])  # one damaged file among them: it is redone
     (tmp_path / "runs" / ".x.parquet.123.tmp").write_bytes(b"partial")
+    capsys.readouterr()
     again = run_spec(spec, tmp_path, workers=1)
-    assert (again.runs_reused, again.runs_done) == (0, 8)
+    monkeypatch.undo()
+    assert (again.runs_reused, again.runs_done) == (6, 2)
     pd.testing.assert_frame_equal(again.table, reference, check_exact=True)
     assert not list(tmp_path.rglob("*.tmp"))
+    lines = [ln for ln in capsys.readouterr().err.splitlines() if ln.strip()]
+    assert len(lines) == 1 and "manifest.json: unreadable" in lines[0] and "kept the 6 runs" in lines[0]
+    # and the manifest is whole again: the next run reuses everything without a word
+    assert (read_manifest(tmp_path) or {}).get("status") == "done"
+    assert run_spec(spec, tmp_path, workers=1).runs_reused == 8
+    assert capsys.readouterr().err == ""
+
+
+def test_a_batch_saved_but_not_yet_in_the_manifest_is_kept(spec: Any, reference: pd.DataFrame, tmp_path: Path) -> None:
+    """A process killed between writing a run file and flushing the manifest loses nothing."""
+    run_spec(spec, tmp_path, workers=1)
+    data = json.loads((tmp_path / MANIFEST).read_text())
+    for b in data["batches"][1:]:
+        b.update(status="pending", sha256=None, file=None)
+    (tmp_path / MANIFEST).write_text(json.dumps(data))
+    again = run_spec(spec, tmp_path, workers=1)
+    assert (again.runs_reused, again.runs_done) == (8, 0)
+    pd.testing.assert_frame_equal(again.table, reference, check_exact=True)
 
 
 def test_a_larger_spec_reuses_the_runs_it_shares(spec: Any, tmp_path: Path) -> None:
