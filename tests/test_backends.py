@@ -174,3 +174,86 @@ def test_one_cell_form_with_module(user_dir: Path, tmp_path: Path) -> None:
                                                              "planning_steps": 10, "episodes": 3})
     expected = run_spec(plain, None, workers=1).table
     assert table.steps.tolist() == expected.steps.tolist()
+
+
+# -- the compile cache and a user's kernels ------------------------------------------------------
+HELPER = """
+from numba import njit
+
+
+@njit(cache=True)
+def pick():
+    return 1
+"""
+KERNELS = """
+from typing import NamedTuple
+
+import numpy as np
+from numba import njit{extra_import}
+
+from dynaplan import TabularAgent, register_kernels
+
+
+class ConstState(NamedTuple):
+    q: np.ndarray
+
+
+@njit{cache}
+def const_act(agent, s, rng):
+    return {pick}
+
+
+@njit{cache}
+def const_observe(agent, s, a, r, s2, terminated, truncated, rng):
+    agent.q[s, a] += r
+
+
+register_kernels(ConstState, act=const_act, observe=const_observe)
+
+
+class Const(TabularAgent):
+    name = "const"
+
+    @classmethod
+    def check_params(cls, params):
+        return {{}}
+
+    @classmethod
+    def build_state(cls, n_states, n_actions, model, params):
+        return ConstState(np.zeros((n_states, n_actions)))
+"""
+USE = """
+import gymnasium as gym
+from dynaplan import problem_of, run_agent
+agent = Const(gym.make("FrozenLake-v1"), seed=0)
+res = run_agent(Const, {}, problem_of("FrozenLake-v1"), 0, episodes=1)
+print(agent.act(0), set(res.agent.q.nonzero()[1].tolist()) <= {agent.act(0)})
+"""
+
+
+def run_python(code: str, cwd: Path, *args: str, stdin: str | None = None) -> str:
+    env = {**cli_env(), "NUMBA_CACHE_DIR": str(cwd / "numba-cache")}
+    env["PYTHONPATH"] = str(cwd) + os.pathsep + env["PYTHONPATH"]
+    proc = subprocess.run([sys.executable, *args, code] if stdin is None else [sys.executable, "-"], input=stdin,
+                          capture_output=True, text=True, env=env, cwd=cwd, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    return proc.stdout.split()[-2] + " " + proc.stdout.split()[-1]
+
+
+def test_editing_a_helper_of_a_user_kernel_recompiles(tmp_path: Path) -> None:
+    """The user's kernel calls ``helper_mod.pick()``; editing only the helper's file must change
+    what both the object API and the compiled runner do in the next process."""
+    (tmp_path / "helper_mod.py").write_text(HELPER)
+    (tmp_path / "user_kernels.py").write_text(KERNELS.format(extra_import="\n\nimport helper_mod", cache="(cache=True)",
+                                                             pick="helper_mod.pick()"))
+    code = "from user_kernels import Const" + USE
+    assert run_python(code, tmp_path, "-c") == "1 True"
+    (tmp_path / "helper_mod.py").write_text(HELPER.replace("return 1", "return 3"))
+    assert run_python(code, tmp_path, "-c") == "3 True"
+
+
+@pytest.mark.parametrize("where", ["-c", "stdin"])
+def test_kernels_without_a_source_file_run_uncached(tmp_path: Path, where: str) -> None:
+    code = KERNELS.format(extra_import="", cache="", pick="2") + USE
+    out = run_python(code, tmp_path, "-c") if where == "-c" else run_python("", tmp_path, stdin=code)
+    assert out == "2 True"
