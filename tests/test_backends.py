@@ -257,3 +257,38 @@ def test_kernels_without_a_source_file_run_uncached(tmp_path: Path, where: str) 
     code = KERNELS.format(extra_import="", cache="", pick="2") + USE
     out = run_python(code, tmp_path, "-c") if where == "-c" else run_python("", tmp_path, stdin=code)
     assert out == "2 True"
+
+
+# -- wrappers: the compiled runner steps the unwrapped model, so it must refuse what it cannot apply --
+def test_wrappers_that_change_the_problem_are_refused_by_name() -> None:
+    import gymnasium as gym
+    from gymnasium.wrappers import RecordEpisodeStatistics, TransformReward
+
+    from dynaplan import problem_of
+
+    with pytest.raises(ValueError, match="wrapped in TransformReward"):
+        problem_of(TransformReward(gym.make("FrozenLake-v1"), lambda r: 10.0 * r))
+
+    class Mine(gym.Wrapper):  # a user's wrapper may change anything
+        pass
+
+    with pytest.raises(ValueError, match="wrapped in Mine"):
+        problem_of(Mine(gym.make("FrozenLake-v1")))
+    assert problem_of(RecordEpisodeStatistics(gym.make("FrozenLake-v1"))).max_episode_steps == 100
+
+
+def test_time_limit_carries_into_the_runner() -> None:
+    """The runner truncates where Gymnasium's TimeLimit does: the object API through the wrapper
+    and ``run_agent`` on ``problem_of`` of the same wrapped env agree step for step."""
+    import gymnasium as gym
+    from gymnasium.wrappers import TimeLimit
+
+    from dynaplan import DynaQ, problem_of, run_agent
+
+    env = TimeLimit(gym.make("FrozenLake-v1"), 7)
+    assert problem_of(env).max_episode_steps == 7
+    assert problem_of(TimeLimit(gym.make("FrozenLake-v1"), 500)).max_episode_steps == 100  # the inner one ends first
+    agent = DynaQ(env, planning_steps=3, seed=11)
+    steps = [agent.run_episode(env, seed=11)[0]] + [agent.run_episode(env)[0] for _ in range(29)]
+    res = run_agent(DynaQ, {"planning_steps": 3}, problem_of(env), 11, episodes=30)
+    assert max(steps) == 7 and res.episode_steps.tolist() == steps
