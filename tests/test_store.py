@@ -199,12 +199,11 @@ def test_unwritable_out_is_one_line_exit_2(spec: Any, tmp_path: Path, capsys: An
 
 
 def test_a_lock_left_by_an_ended_process_is_taken_over(spec: Any, tmp_path: Path, capsys: Any) -> None:
-    import os
     import socket
     import subprocess
     import sys
 
-    from dynaplan.experiments.store import Store, StoreError
+    from dynaplan.experiments.store import StoreError
 
     ended = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
     dead = int(ended.stdout)

@@ -78,7 +78,7 @@ def _time_limit(env: gym.Env[Any, Any]) -> int:
                 f"env's model); use the object API for wrapped envs, or only {', '.join(sorted(NEUTRAL_WRAPPERS))}"
             )
         if name == "TimeLimit":
-            limits.append(int(layer._max_episode_steps))
+            limits.append(int(layer._max_episode_steps))  # type: ignore[attr-defined]
         layer = layer.env
     if limits:
         return min(limits)
