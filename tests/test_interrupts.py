@@ -2,8 +2,8 @@
 
 The CLI runs a sweep on 2 worker processes in its own process group; once the first batch is
 saved it gets SIGINT, SIGTERM or SIGKILL (to the whole group, as Ctrl-C, ``kill`` of a job or
-an out-of-memory killer would send them; and SIGTERM to the main process only, as
-``kill PID`` does). Then: no process of the group is left, the store's lock is free, and the
+an out-of-memory killer would send them; and SIGTERM or SIGKILL to the main process only, as
+``kill PID`` does: its workers must not live on). Then: no process of the group is left, the store's lock is free, and the
 same command with ``--resume`` gives the table of an uninterrupted run, cell for cell.
 """
 
@@ -76,7 +76,7 @@ def lock_is_free(d: Path) -> bool:
         return True
 
 
-@pytest.mark.parametrize("how", ["INT-group", "TERM-group", "KILL-group", "TERM-main"])
+@pytest.mark.parametrize("how", ["INT-group", "TERM-group", "KILL-group", "TERM-main", "KILL-main"])
 def test_interrupt_then_resume_gives_the_identical_table(how: str, reference: pd.DataFrame, tmp_path: Path) -> None:
     spec_file = tmp_path / "s.toml"
     spec_file.write_text(SPEC)
