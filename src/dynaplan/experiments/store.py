@@ -239,8 +239,11 @@ class Store:
 
         ``batches``: dicts with at least ``config_hash``, ``cell_index``, ``cell``, ``seeds``.
         Done batches of an earlier manifest are kept if their file's sha256 still matches
-        (whatever spec they came from: a batch is identified by kind, cell and seeds). Files
-        not in the new plan, and leftover temporary files, are removed.
+        (whatever spec they came from: a batch is identified by kind, cell and seeds); so is a
+        planned batch whose file is on disk and matches the sha256 in its name, when the
+        manifest does not list it (killed before the manifest was flushed) or cannot be read
+        (then with one warning through ``notify``). Other run files and leftover temporary
+        files are removed. A directory that cannot be written is a ``StoreError``.
         """
         if self.root.exists() and not self.root.is_dir():
             raise StoreError(f"{self.root}: exists and is not a directory")
