@@ -98,7 +98,8 @@ RunnerBackend = Annotated[
 ]
 SlurmOptions = Annotated[
     list[str] | None,
-    typer.Option("--slurm", metavar="KEY=VALUE", help="With --backend slurm, a job option KEY=VALUE as submitit takes it: partition, "
+    typer.Option("--slurm", metavar="KEY=VALUE",
+                 help="With --backend slurm, a job option KEY=VALUE as submitit takes it: partition, "
                  "timeout_min, mem_gb, cpus_per_task, account, qos, additional_parameters...; also max_jobs "
                  "(default 64), folder (logs), cluster=local (local processes). Repeatable."),
 ]
@@ -293,7 +294,8 @@ def run(
     slurm: SlurmOptions = None,
     module: Annotated[
         str | None,
-        typer.Option(metavar="MODULE", help="Without SPEC: a module to import that registers your own agents (found from the "
+        typer.Option(metavar="MODULE",
+                     help="Without SPEC: a module to import that registers your own agents (found from the "
                      "current directory too); workers import it as well."),
     ] = None,
     agent: Annotated[str | None, typer.Option(help="Without SPEC: agent name, e.g. q-learning, dyna-q.")] = None,
