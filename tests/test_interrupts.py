@@ -4,7 +4,8 @@ The CLI runs a sweep on 2 worker processes in its own process group; once the fi
 saved it gets SIGINT, SIGTERM or SIGKILL (to the whole group, as Ctrl-C, ``kill`` of a job or
 an out-of-memory killer would send them; and SIGTERM or SIGKILL to the main process only, as
 ``kill PID`` does: its workers must not live on). Then: no process of the group is left, the
-store's lock is free, and the same command with ``--resume`` gives the table of an uninterrupted run, cell for cell.
+store's lock is free, and the same command with ``--resume`` gives the table of an
+uninterrupted run, cell for cell.
 """
 
 from __future__ import annotations
