@@ -63,7 +63,8 @@ def check_index(name: str, value: Any, n: int, what: str) -> int:
         raise ValueError(f"{name} must be an integer {what} in [0, {n - 1}], got {value!r}")
     v = int(value)
     if not 0 <= v < n:
-        raise ValueError(f"{name} must be a {what} in [0, {n - 1}] (the env has {n} {what}s), got {v}")
+        article = "an" if what[0] in "aeiou" else "a"
+        raise ValueError(f"{name} must be {article} {what} in [0, {n - 1}] (the env has {n} {what}s), got {v}")
     return v
 
 
