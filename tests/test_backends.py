@@ -138,24 +138,25 @@ def test_submitit_local_executor_with_store_and_resume(spec: Any, serial: pd.Dat
 
 
 def test_a_failed_slurm_job_is_resubmitted(tmp_path: Path) -> None:
-    """A job whose process dies (as on a node failure) is resubmitted; its rows are not lost."""
+    """A job whose process dies (as on a node failure) is resubmitted; its rows are not lost.
+    (submitit waits ~15 s for the result file of a dead job, for slow shared file systems: one
+    death keeps the test short.)"""
     import test_runner_helpers  # noqa: F401  (the kind test-die-once, importable by the jobs)
 
     spec = parse_spec(f"""
 name = "die"
 kind = "test-die-once"
 module = "test_runner_helpers"
-seeds = 4
+seeds = 2
 batch = 2
 [params]
 marker = "{tmp_path}"
 """)
     options = {"cluster": "local", "folder": str(tmp_path / "logs" / "%j"), "max_jobs": 1}
-    # one job runs both batches: it dies on the first, then (resubmitted) on the second, then succeeds
-    table = run_spec(spec, None, backend="slurm", backend_options=options, max_retries=2).table
+    table = run_spec(spec, None, backend="slurm", backend_options=options, max_retries=1).table
     seeds = [int(s) for s in spec.run_seeds()]
     assert table.seed.tolist() == seeds and table.value.tolist() == [s % 7 for s in seeds]
-    assert len([p for p in (tmp_path / "logs").iterdir() if p.name.isdigit()]) == 3
+    assert len([p for p in (tmp_path / "logs").iterdir() if p.name.isdigit()]) == 2  # died, resubmitted
 
 
 def test_slurm_options_are_checked(spec: Any) -> None:
