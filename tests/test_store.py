@@ -85,14 +85,47 @@ def test_damaged_run_file_is_redone_not_read(spec: Any, reference: pd.DataFrame,
     pd.testing.assert_frame_equal(again.table, reference, check_exact=True)
 
 
-def test_missing_or_corrupt_manifest_trusts_nothing(spec: Any, reference: pd.DataFrame, tmp_path: Path) -> None:
+@pytest.mark.parametrize("damage", ["garbage", "chmod", "other-format"])
+def test_unreadable_manifest_warns_and_keeps_the_runs_that_verify(
+    spec: Any, reference: pd.DataFrame, tmp_path: Path, damage: str, capsys: Any, monkeypatch: Any
+) -> None:
     run_spec(spec, tmp_path, workers=1)
-    (tmp_path / MANIFEST).write_text("{ half a manif")
+    manifest = tmp_path / MANIFEST
+    if damage == "garbage":
+        manifest.write_text("{ half a manif")
+    elif damage == "chmod":  # unreadable even as root: reading it fails as it would for another user
+        real_read_text = Path.read_text
+        monkeypatch.setattr(Path, "read_text", lambda self, *a, **k: (_ for _ in ()).throw(
+            PermissionError(13, "Permission denied")) if self.name == MANIFEST else real_read_text(self, *a, **k))
+    else:
+        manifest.write_text(json.dumps({"format": 99, "batches": []}))
+    victim = run_files(tmp_path)[2]
+    victim.write_bytes(victim.read_bytes()[:-7])  # one damaged file among them: it is redone
     (tmp_path / "runs" / ".x.parquet.123.tmp").write_bytes(b"partial")
+    capsys.readouterr()
     again = run_spec(spec, tmp_path, workers=1)
-    assert (again.runs_reused, again.runs_done) == (0, 8)
+    monkeypatch.undo()
+    assert (again.runs_reused, again.runs_done) == (6, 2)
     pd.testing.assert_frame_equal(again.table, reference, check_exact=True)
     assert not list(tmp_path.rglob("*.tmp"))
+    lines = [ln for ln in capsys.readouterr().err.splitlines() if ln.strip()]
+    assert len(lines) == 1 and "manifest.json: unreadable" in lines[0] and "kept the 6 runs" in lines[0]
+    # and the manifest is whole again: the next run reuses everything without a word
+    assert (read_manifest(tmp_path) or {}).get("status") == "done"
+    assert run_spec(spec, tmp_path, workers=1).runs_reused == 8
+    assert capsys.readouterr().err == ""
+
+
+def test_a_batch_saved_but_not_yet_in_the_manifest_is_kept(spec: Any, reference: pd.DataFrame, tmp_path: Path) -> None:
+    """A process killed between writing a run file and flushing the manifest loses nothing."""
+    run_spec(spec, tmp_path, workers=1)
+    data = json.loads((tmp_path / MANIFEST).read_text())
+    for b in data["batches"][1:]:
+        b.update(status="pending", sha256=None, file=None)
+    (tmp_path / MANIFEST).write_text(json.dumps(data))
+    again = run_spec(spec, tmp_path, workers=1)
+    assert (again.runs_reused, again.runs_done) == (8, 0)
+    pd.testing.assert_frame_equal(again.table, reference, check_exact=True)
 
 
 def test_a_larger_spec_reuses_the_runs_it_shares(spec: Any, tmp_path: Path) -> None:
@@ -117,3 +150,92 @@ def test_two_runs_cannot_share_a_directory(spec: Any, tmp_path: Path) -> None:
     finally:
         holder.close()
     assert run_spec(spec, tmp_path, workers=1).runs_done == 8  # free again
+
+
+@pytest.mark.parametrize("umask", [0o022, 0o027])
+def test_files_are_created_with_the_umask(spec: Any, tmp_path: Path, umask: int) -> None:
+    import os
+    import stat
+
+    old = os.umask(umask)
+    try:
+        run_spec(spec, tmp_path / "out", workers=1)
+    finally:
+        os.umask(old)
+    files = [p for p in (tmp_path / "out").rglob("*") if p.is_file()]
+    assert {p.name for p in files} >= {"manifest.json", "spec.toml", "results.parquet", "results.csv", ".lock"}
+    assert {stat.S_IMODE(p.stat().st_mode) for p in files} == {0o666 & ~umask}
+
+
+def cli_main(args: list[str]) -> int:
+    from dynaplan.cli import main
+
+    return main(args)
+
+
+def test_unwritable_out_is_one_line_exit_2(spec: Any, tmp_path: Path, capsys: Any, monkeypatch: Any) -> None:
+    spec_file = tmp_path / "s.toml"
+    spec_file.write_text(SPEC)
+    (tmp_path / "a-file").write_text("x")
+    capsys.readouterr()
+    assert cli_main(["run", str(spec_file), "--out", str(tmp_path / "a-file" / "out"), "--workers", "1"]) == 2
+    err = capsys.readouterr().err
+    assert "Traceback" not in err and len(err.strip().splitlines()) == 1 and "cannot write" in err
+
+    # a read-only store (as another user's, or a read-only mount: root ignores permission bits,
+    # so the refusal is simulated where the store creates its files)
+    out = tmp_path / "out"
+    run_spec(spec, out, workers=1)
+    import tempfile
+
+    def refuse(*args: Any, **kwargs: Any) -> Any:
+        raise PermissionError(13, "Permission denied", str(out))
+
+    monkeypatch.setattr(tempfile, "mkstemp", refuse)
+    assert cli_main(["run", str(spec_file), "--out", str(out), "--workers", "1", "--set", "seeds=6"]) == 2
+    err = capsys.readouterr().err
+    assert "Traceback" not in err and len(err.strip().splitlines()) == 1
+    assert "cannot write" in err and "Permission denied" in err
+
+
+def test_a_lock_left_by_an_ended_process_is_taken_over(spec: Any, tmp_path: Path, capsys: Any) -> None:
+    import socket
+    import subprocess
+    import sys
+
+    from dynaplan.experiments.store import StoreError
+
+    ended = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    dead = int(ended.stdout)
+    host = socket.gethostname()
+    # 1. killed (SIGKILL): the flock went with it, its pid is left in the file
+    tmp_path.mkdir(exist_ok=True)
+    (tmp_path / ".lock").write_text(f"{dead} {host}\n")
+    capsys.readouterr()
+    assert run_spec(spec, tmp_path, workers=1).runs_done == 8
+    assert f"process {dead} ended without releasing" in capsys.readouterr().err
+    # 2. its lock still held by a process it started (a worker that inherited the open file)
+    (tmp_path / ".lock").write_text(f"{dead} {host}\n")
+    holder = subprocess.Popen([sys.executable, "-c", (
+        "import fcntl, sys, time; f = open(sys.argv[1], 'a+'); fcntl.flock(f, fcntl.LOCK_EX);"
+        "print('held', flush=True); time.sleep(60)"), str(tmp_path / ".lock")], stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout is not None and holder.stdout.readline().strip() == "held"
+        again = run_spec(spec.with_overrides({"seeds": 6}), tmp_path, workers=1)
+        assert (again.runs_reused, again.runs_done) == (8, 4)
+        assert f"the lock of process {dead}, which has ended, is still held" in capsys.readouterr().err
+    finally:
+        holder.kill()
+        holder.wait()
+    # 3. a holder that is alive is never taken over
+    live = subprocess.Popen([sys.executable, "-c", (
+        "import fcntl, os, socket, sys, time; f = open(sys.argv[1], 'a+'); fcntl.flock(f, fcntl.LOCK_EX);"
+        "f.truncate(0); f.write(f'{os.getpid()} {socket.gethostname()}'); f.flush(); print('held', flush=True);"
+        "time.sleep(60)"), str(tmp_path / ".lock")], stdout=subprocess.PIPE, text=True)
+    try:
+        assert live.stdout is not None and live.stdout.readline().strip() == "held"
+        with pytest.raises(StoreError, match="another dynaplan run is using this directory"):
+            run_spec(spec, tmp_path, workers=1)
+    finally:
+        live.kill()
+        live.wait()

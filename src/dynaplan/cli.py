@@ -93,7 +93,16 @@ RunnerWorkers = Annotated[
     int | None,
     typer.Option("--workers", help="Local worker processes \\[default: the cores; small jobs run in-process]."),
 ]
-RunnerBackend = Annotated[str, typer.Option("--backend", help="local (process pool) or ray.")]
+RunnerBackend = Annotated[
+    str, typer.Option("--backend", help="local (process pool), ray, or slurm (jobs through submitit; see --slurm).")
+]
+SlurmOptions = Annotated[
+    list[str] | None,
+    typer.Option("--slurm", metavar="KEY=VALUE",
+                 help="With --backend slurm, a job option KEY=VALUE as submitit takes it: partition, "
+                 "timeout_min, mem_gb, cpus_per_task, account, qos, additional_parameters...; also max_jobs "
+                 "(default 64), folder (logs), cluster=local (local processes). Repeatable."),
+]
 RunnerAddress = Annotated[
     str | None, typer.Option("--address", help="Ray cluster address (with --backend ray), e.g. auto.")
 ]
@@ -122,8 +131,28 @@ def _resume_spec(out_dir: Path, given: Any) -> Any:
     return stored
 
 
+def parse_slurm(items: list[str] | None) -> dict[str, Any]:
+    """``--slurm KEY=VALUE`` options as a dict (integers, numbers and true/false converted)."""
+    options: dict[str, Any] = {}
+    for item in items or []:
+        key, sep, text = item.partition("=")
+        if not sep or not key.strip():
+            fail(f"--slurm takes KEY=VALUE, got {item!r}")
+        value: Any = text.strip()
+        for convert in (int, float):
+            try:
+                value = convert(value)
+                break
+            except ValueError:
+                pass
+        if value in ("true", "false"):
+            value = value == "true"
+        options[key.strip()] = value
+    return options
+
+
 def _execute(spec: Any, out_dir: Path, workers: int | None, backend: str, address: str | None, max_retries: int,
-             extra: dict[str, Any] | None = None) -> Any:
+             extra: dict[str, Any] | None = None, slurm: list[str] | None = None) -> Any:
     """Run a validated spec into the store ``out_dir`` with a progress bar; returns the ``SpecRun``."""
     from dynaplan.experiments.backends import check_backend
     from dynaplan.experiments.runner import run_spec, total_runs
@@ -132,12 +161,13 @@ def _execute(spec: Any, out_dir: Path, workers: int | None, backend: str, addres
         positive(workers, "--workers")
     if max_retries < 0:
         fail(f"--max-retries must be >= 0, got {max_retries}")
-    check_backend(backend, workers, address, max_retries)
+    options = parse_slurm(slurm)
+    check_backend(backend, workers, address, max_retries, options)
     try:
         with progress_bar(total_runs(spec), spec.name) as advance:
             result = run_spec(spec, out_dir, workers=workers, backend=backend, address=address,
                               max_retries=max_retries, progress=advance, extra_manifest=extra,
-                              on_plan=getattr(advance, "plan", None))
+                              on_plan=getattr(advance, "plan", None), backend_options=options)
     except KeyboardInterrupt:
         err_console.print(f"finished runs are saved in {out_dir}; continue with --resume --out {out_dir}",
                           soft_wrap=True)
@@ -184,6 +214,7 @@ def reproduce(
     address: RunnerAddress = None,
     max_retries: RunnerRetries = 3,
     resume: RunnerResume = False,
+    slurm: SlurmOptions = None,
 ) -> None:
     """Reproduce a result of Sutton & Barto chapter 8: runs its shipped spec, then table, figure, summary.
 
@@ -240,7 +271,7 @@ def reproduce(
         else:
             base = load_spec(shipped_specs()[rep.spec], validate=False)
             spec = validate_spec(base.with_overrides(overrides))
-        result = _execute(spec, out_dir, workers, backend, address, max_retries, {"reproduction": name})
+        result = _execute(spec, out_dir, workers, backend, address, max_retries, {"reproduction": name}, slurm)
         table, paths = result.table, result.paths
     fig = rep.figure(table, out_dir / "figure.png")
     print_table(rep.summary(table), rep.title)
@@ -260,6 +291,13 @@ def run(
     address: RunnerAddress = None,
     max_retries: RunnerRetries = 3,
     resume: RunnerResume = False,
+    slurm: SlurmOptions = None,
+    module: Annotated[
+        str | None,
+        typer.Option(metavar="MODULE",
+                     help="Without SPEC: a module to import that registers your own agents (found from the "
+                     "current directory too); workers import it as well."),
+    ] = None,
     agent: Annotated[str | None, typer.Option(help="Without SPEC: agent name, e.g. q-learning, dyna-q.")] = None,
     env: Annotated[str | None, typer.Option(help="Without SPEC: a Gymnasium env id (Discrete spaces).")] = None,
     maze: Annotated[Path | None, typer.Option(help="Without SPEC: a maze layout file (# wall, S, G, . free).")] = None,
@@ -282,6 +320,13 @@ def run(
     legacy = agent is not None or env is not None or maze is not None
     if spec_file is not None and legacy:
         fail("give either SPEC or --agent/--env/--maze, not both")
+    if module is not None:
+        if not legacy:
+            fail("--module is for the form without SPEC (a spec names its module with module = \"...\")")
+        import os
+
+        if os.getcwd() not in sys.path and "" not in sys.path:  # as `python -m` would find it
+            sys.path.insert(0, os.getcwd())
     if spec_file is not None:
         overrides = _size_overrides(runs, episodes, seed, set_)
         spec = validate_spec(load_spec(spec_file, validate=False).with_overrides(overrides))
@@ -317,7 +362,8 @@ def run(
                 grid[key] = value
             else:
                 params[key] = value
-        base = Spec(name=str(agent), kind="episodes", seeds=10, params=params, grid=grid, source="command line")
+        base = Spec(name=str(agent), kind="episodes", seeds=10, params=params, grid=grid, source="command line",
+                    module=module or "")
         spec = validate_spec(base.with_overrides(sizes))
         if env is not None:  # the env must also have an exact model to step in compiled code
             import gymnasium as gym
@@ -337,7 +383,7 @@ def run(
         assert out is not None
         out_dir = out
         spec = _resume_spec(out_dir, None)
-    result = _execute(spec, out_dir, workers, backend, address, max_retries)
+    result = _execute(spec, out_dir, workers, backend, address, max_retries, slurm=slurm)
     table = result.table
     if {"episode", "steps"} <= set(table.columns):
         last = table[table.episode > table.episode.max() - 10]

@@ -39,6 +39,35 @@ def check_positive(name: str, value: Any) -> float:
     return float(value)
 
 
+INT64_MAX = 2**63 - 1
+"""The largest count a compiled kernel accepts (its counters are int64)."""
+
+
+def check_budget(name: str, value: Any) -> int:
+    """``value`` as an integer in [0, 2**63 - 1] (a count a kernel loops over); ValueError naming it otherwise."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or not 0 <= int(value) <= INT64_MAX:
+        raise ValueError(f"{name} must be an integer in [0, {INT64_MAX}], got {value!r}")
+    return int(value)
+
+
+def check_index(name: str, value: Any, n: int, what: str) -> int:
+    """``value`` as an int in [0, n) (a state or action a kernel indexes with); ValueError naming it otherwise.
+
+    The compiled kernels index their arrays unchecked (bounds checks would cost in every inner
+    loop), so a state or action from outside the env's spaces must be refused before a kernel
+    sees it: read out of bounds, it gives garbage, writes over memory or kills the interpreter.
+    """
+    if type(value) is int and 0 <= value < n:  # the common case first, without the slower ABC checks
+        return value
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer, numbers.Integral)):
+        raise ValueError(f"{name} must be an integer {what} in [0, {n - 1}], got {value!r}")
+    v = int(value)
+    if not 0 <= v < n:
+        article = "an" if what[0] in "aeiou" else "a"
+        raise ValueError(f"{name} must be {article} {what} in [0, {n - 1}] (the env has {n} {what}s), got {v}")
+    return v
+
+
 def discrete_sizes(env: gym.Env[Any, Any]) -> tuple[int, int]:
     """(n_states, n_actions) of an env whose spaces are both ``Discrete`` starting at 0."""
     sizes = []
@@ -107,21 +136,32 @@ class TabularAgent:
         """The action-value table, float64[n_states, n_actions] (a live view)."""
         return self.state.q  # type: ignore[attr-defined, no-any-return]
 
+    # States and actions are checked here, in Python, before any kernel indexes with them
+    # (``check_index``): out of range they are a ValueError naming the argument and the range.
+    def check_obs(self, obs: Any, name: str = "obs") -> int:
+        """``obs`` as a state index in [0, n_states) (ValueError naming ``name`` otherwise)."""
+        return check_index(name, obs, self.n_states, "state")
+
+    def check_action(self, action: Any, name: str = "action") -> int:
+        """``action`` as an action index in [0, n_actions) (ValueError naming ``name`` otherwise)."""
+        return check_index(name, action, self.n_actions, "action")
+
     def act(self, obs: int) -> int:
         """An action for ``obs`` under the agent's behaviour policy (epsilon-greedy)."""
-        return int(act_once(self.state, int(obs), self.rng))
+        return int(act_once(self.state, self.check_obs(obs), self.rng))
 
     def observe(
         self, obs: int, action: int, reward: float, next_obs: int, terminated: bool, truncated: bool = False
     ) -> None:
         """Learn from one real transition (and plan, for planning agents)."""
-        observe_once(
-            self.state, int(obs), int(action), float(reward), int(next_obs), bool(terminated), bool(truncated), self.rng
-        )
+        s, a, s2 = self.check_obs(obs), self.check_action(action), self.check_obs(next_obs, "next_obs")
+        if type(reward) is not float and (isinstance(reward, bool) or not isinstance(reward, numbers.Real)):
+            raise ValueError(f"reward must be a number, got {reward!r}")
+        observe_once(self.state, s, a, float(reward), s2, bool(terminated), bool(truncated), self.rng)
 
     def greedy_action(self, obs: int) -> int:
         """The greedy action for ``obs`` (ties to the lowest index; draws no random number)."""
-        return int(np.argmax(self.q[int(obs)]))
+        return int(np.argmax(self.q[self.check_obs(obs)]))
 
     def greedy_policy(self) -> np.ndarray:
         """``greedy_action`` for every state: int64[n_states]."""

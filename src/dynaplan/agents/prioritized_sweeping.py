@@ -7,7 +7,7 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-from dynaplan.agents.base import TabularAgent, check_count, check_positive
+from dynaplan.agents.base import TabularAgent, check_budget, check_count, check_positive
 from dynaplan.agents.tabular import check_td_params, initial_q
 from dynaplan.envs.tabular import TabularModel
 from dynaplan.models.distribution import new_distribution_model
@@ -92,11 +92,12 @@ class PrioritizedSweeping(TabularAgent):
 
     def plan(self, n_updates: int) -> int:
         """Up to ``n_updates`` updates from the queue now (no real step); returns how many were made."""
+        n_updates = check_budget("n_updates", n_updates)
         st = self.state
         if isinstance(st, StochasticPSState):
-            done = stochastic_ps_sweep(st.q, st.model, st.queue, int(n_updates), st.gamma, st.theta)
+            done = stochastic_ps_sweep(st.q, st.model, st.queue, n_updates, st.gamma, st.theta)
         else:
             assert isinstance(st, PrioritizedSweepingState)
-            done = ps_sweep(st.q, st.model, st.queue, int(n_updates), st.alpha, st.gamma, st.theta)
+            done = ps_sweep(st.q, st.model, st.queue, n_updates, st.alpha, st.gamma, st.theta)
         st.updates[0] += done
         return int(done)

@@ -230,6 +230,9 @@ class MCTS(SearchAgent):
 
         The tree is cleared first unless the agent persists it; ``q`` is not written back.
         """
+        s = self.check_obs(obs)
+        if simulations is not None:
+            simulations = _positive_int("simulations", simulations)
         st: Any = self.state
         if not st.persist:
             from dynaplan.search.mcts import clear_tree
@@ -238,7 +241,7 @@ class MCTS(SearchAgent):
         inv_key = {v: k for k, v in KEYS.items()}
         inv_eval = {v: k for k, v in EVALUATIONS.items()}
         return mcts_search(
-            st.model, int(obs), simulations=simulations or st.simulations, seconds=seconds, c=st.c, gamma=st.gamma,
+            st.model, s, simulations=simulations or st.simulations, seconds=seconds, c=st.c, gamma=st.gamma,
             depth=st.depth, evaluation=inv_eval[st.evaluation], key=inv_key[st.key], q=st.q, tree=st.tree, rng=self.rng,
         )
 

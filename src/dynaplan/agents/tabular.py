@@ -7,7 +7,7 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-from dynaplan.agents.base import TabularAgent, check_count, check_unit
+from dynaplan.agents.base import TabularAgent, check_budget, check_count, check_unit
 from dynaplan.envs.tabular import TabularModel
 from dynaplan.models.sample import new_sample_model
 from dynaplan.planning.dyna_q import DynaQState, dyna_planning
@@ -134,9 +134,10 @@ class QPlanning(TabularAgent):
 
     def plan(self, n_updates: int) -> None:
         """Make ``n_updates`` planning updates now (no real step)."""
+        n_updates = check_budget("n_updates", n_updates)
         st = self.state
         if isinstance(st, ExactQPlanningState):
-            q_planning(st.q, st.model, int(n_updates), st.alpha, st.gamma, self.rng)
+            q_planning(st.q, st.model, n_updates, st.alpha, st.gamma, self.rng)
         else:
             assert isinstance(st, QPlanningState)
-            dyna_planning(st.q, st.model, int(n_updates), st.alpha, st.gamma, self.rng)
+            dyna_planning(st.q, st.model, n_updates, st.alpha, st.gamma, self.rng)

@@ -1,17 +1,24 @@
-"""Where tasks run: in this process, a local process pool, or Ray tasks on a cluster.
+"""Where tasks run: in this process, a local process pool, Ray tasks, or SLURM jobs.
 
 A backend maps a module-level function over tasks and yields ``(task, result)`` pairs as they
 finish, in any order; the runner puts results back in plan order, so tables never depend on the
-backend. ``ray`` is imported only when the Ray backend is chosen (``pip install dynaplan[ray]``).
+backend. ``ray`` is imported only when the Ray backend is chosen (``pip install dynaplan[ray]``),
+``submitit`` only for the SLURM backend (``pip install dynaplan[slurm]``).
+
+Workers never outlive the run: local pool workers ignore SIGINT, SIGTERM and SIGHUP (the parent
+handles them, see ``runner.signals_interrupt``, and kills its workers), die with their parent
+(``PR_SET_PDEATHSIG`` on Linux), and close the store lock they inherit by forking. Ray tasks and
+SLURM jobs still running when a run is interrupted are cancelled.
 """
 
 from __future__ import annotations
 
+import contextlib
 import multiprocessing as mp
 import os
 import signal
 import sys
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
 from typing import Any, Protocol, TypeVar
@@ -19,7 +26,12 @@ from typing import Any, Protocol, TypeVar
 T = TypeVar("T")
 R = TypeVar("R")
 
-BACKENDS = ("local", "ray")
+BACKENDS = ("local", "ray", "slurm")
+START_METHODS = ("fork", "spawn", "forkserver")
+
+
+class BackendError(ValueError):
+    """A backend that cannot start (one line: no cluster at an address, a bad option...)."""
 
 
 class Backend(Protocol):
@@ -45,10 +57,56 @@ class SerialBackend:
         pass
 
 
-def _ignore_sigint() -> None:
-    # Ctrl-C goes to the whole process group: the parent handles it (records what is done and
-    # stops the workers); a worker must not die half-way through a batch on its own.
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
+def _die_with_parent() -> None:
+    """Ask Linux to SIGKILL this process when its parent ends (a no-op elsewhere)."""
+    if not sys.platform.startswith("linux"):
+        return
+    try:
+        import ctypes
+
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(1, signal.SIGKILL, 0, 0, 0)  # PR_SET_PDEATHSIG = 1
+    except (OSError, AttributeError):  # pragma: no cover - no libc prctl
+        pass
+
+
+def _worker_init(parent: int) -> None:
+    # Ctrl-C, kill and a closed terminal go to the whole process group: the parent handles them
+    # (records what is done and kills the workers); a worker must not die half-way through a
+    # batch on its own, nor outlive its parent (which would keep working and hold the lock).
+    for sig in (signal.SIGINT, signal.SIGTERM, getattr(signal, "SIGHUP", None)):
+        if sig is not None:
+            signal.signal(sig, signal.SIG_IGN)
+    _die_with_parent()
+    if os.getppid() != parent:  # the parent ended before PR_SET_PDEATHSIG was set
+        os._exit(1)
+    from dynaplan.experiments.store import release_inherited_locks
+
+    release_inherited_locks()
+
+
+def start_method(method: str | None = None) -> str:
+    """The multiprocessing start method of local pools: ``method``, else ``$DYNAPLAN_START_METHOD``,
+    else ``fork`` on Linux (workers inherit the loaded kernels) and ``spawn`` elsewhere."""
+    method = method or os.environ.get("DYNAPLAN_START_METHOD") or ("fork" if sys.platform.startswith("linux")
+                                                                   else "spawn")
+    if method not in START_METHODS:
+        raise BackendError(f"start method must be one of {', '.join(START_METHODS)}, got {method!r} "
+                           "(DYNAPLAN_START_METHOD)")
+    return method
+
+
+def _in_path(paths: Sequence[str], fn: Callable[[T], R], task: T) -> R:
+    """``fn(task)`` with the submitting process's ``sys.path`` entries added: a fresh worker (a
+    Ray worker, a SLURM job) then imports the user's modules (``module`` of a spec) as it did."""
+    for p in paths:
+        if p not in sys.path and os.path.isdir(p):
+            sys.path.append(p)
+    return fn(task)
+
+
+def _user_paths() -> list[str]:
+    return [p for p in sys.path if p and "site-packages" not in p and "dist-packages" not in p]
 
 
 class AdaptiveLocalBackend:
@@ -60,10 +118,12 @@ class AdaptiveLocalBackend:
 
     name = "local"
 
-    def __init__(self, workers: int, max_retries: int = 3, min_pool_seconds: float = 1.0) -> None:
+    def __init__(self, workers: int, max_retries: int = 3, min_pool_seconds: float = 1.0,
+                 method: str | None = None) -> None:
         self.workers = workers
         self.max_retries = max_retries
         self.min_pool_seconds = min_pool_seconds
+        self.method = method
         self._pool: LocalPoolBackend | None = None
 
     def map_unordered(self, fn: Callable[[T], R], tasks: Sequence[T]) -> Iterator[tuple[T, R]]:
@@ -79,7 +139,7 @@ class AdaptiveLocalBackend:
             if i >= 2 and dt * (len(tasks) - i) > self.min_pool_seconds:
                 break
         if i < len(tasks):
-            self._pool = LocalPoolBackend(min(self.workers, len(tasks) - i), self.max_retries)
+            self._pool = LocalPoolBackend(min(self.workers, len(tasks) - i), self.max_retries, self.method)
             yield from self._pool.map_unordered(fn, tasks[i:])
 
     def close(self) -> None:
@@ -89,7 +149,8 @@ class AdaptiveLocalBackend:
 
 
 class LocalPoolBackend:
-    """A pool of ``workers`` local processes (fork on POSIX: no re-import, kernels cached on disk).
+    """A pool of ``workers`` local processes (fork on Linux: no re-import, kernels cached on disk;
+    ``method`` or ``$DYNAPLAN_START_METHOD`` chooses, see ``start_method``).
 
     When a worker dies (``BrokenProcessPool``), the unfinished tasks are resubmitted to a fresh
     pool; the sweep gives up after ``max_retries`` pool breaks in a row with no task finished.
@@ -97,14 +158,15 @@ class LocalPoolBackend:
 
     name = "local"
 
-    def __init__(self, workers: int, max_retries: int = 3) -> None:
+    def __init__(self, workers: int, max_retries: int = 3, method: str | None = None) -> None:
         self.workers = max(1, int(workers))
         self.max_retries = max_retries
+        self.method = start_method(method)
         self._pool: ProcessPoolExecutor | None = None
 
     def _new_pool(self) -> ProcessPoolExecutor:
-        method = "fork" if sys.platform.startswith("linux") else "spawn"
-        return ProcessPoolExecutor(self.workers, mp_context=mp.get_context(method), initializer=_ignore_sigint)
+        return ProcessPoolExecutor(self.workers, mp_context=mp.get_context(self.method), initializer=_worker_init,
+                                   initargs=(os.getpid(),))
 
     def map_unordered(self, fn: Callable[[T], R], tasks: Sequence[T]) -> Iterator[tuple[T, R]]:
         retries = 0
@@ -169,13 +231,18 @@ class RayBackend:
                                       "logging_level": logging.ERROR}
             if address:
                 kwargs["address"] = address
-            ray.init(**kwargs)
+            try:
+                ray.init(**kwargs)
+            except ConnectionError as exc:
+                raise BackendError(f"no Ray cluster was found at address {address!r} (start one with "
+                                   "`ray start --head`, or drop --address to start a local Ray)") from exc
             self._started = True
 
     def map_unordered(self, fn: Callable[[T], R], tasks: Sequence[T]) -> Iterator[tuple[T, R]]:
         ray = self._ray
-        remote = ray.remote(max_retries=self.max_retries, num_cpus=1)(fn)
-        refs = {remote.remote(t): t for t in tasks}
+        remote = ray.remote(max_retries=self.max_retries, num_cpus=1)(_in_path)
+        paths = _user_paths()
+        refs = {remote.remote(paths, fn, t): t for t in tasks}
         try:
             while refs:
                 ready, _ = ray.wait(list(refs), num_returns=1)
@@ -193,6 +260,100 @@ class RayBackend:
             self._started = False
 
 
+SLURM_GENERIC = ("timeout_min", "mem_gb", "gpus_per_node", "cpus_per_task", "nodes", "tasks_per_node", "name",
+                 "stderr_to_stdout")
+"""submitit's cluster-independent job parameters; any other key is a SLURM one (``partition``
+or ``slurm_partition``, ``account``, ``qos``, ``array_parallelism``, ``additional_parameters``...)."""
+
+
+def _run_job(paths: Sequence[str], fn: Callable[[T], R], tasks: Sequence[T]) -> list[R]:
+    """One SLURM job: ``fn`` on each of its tasks, in order."""
+    return [_in_path(paths, fn, t) for t in tasks]
+
+
+class SlurmBackend:
+    """SLURM jobs through ``submitit``: the tasks (each a batch of seeds) are grouped into at most
+    ``max_jobs`` jobs, submitted as one job array; results come back as jobs finish. A job that
+    fails (node failure, preemption, time limit) is resubmitted up to ``max_retries`` times.
+
+    ``options``: submitit's parameters (``timeout_min``, ``mem_gb``, ``cpus_per_task``, ``name``,
+    and SLURM's own with or without the ``slurm_`` prefix: ``partition``, ``account``, ``qos``,
+    ``array_parallelism``, ``additional_parameters``...), plus dynaplan's ``max_jobs`` (default 64),
+    ``folder`` (submitit's logs and pickles, default ``./dynaplan-slurm/%j``; on a cluster it must
+    be on a file system the nodes share) and ``cluster`` (``slurm``, default when ``sbatch`` is
+    found; ``local`` runs the jobs as local processes through the same submitit code path;
+    ``debug`` runs them in this process).
+    """
+
+    name = "slurm"
+
+    def __init__(self, options: Mapping[str, Any] | None = None, max_retries: int = 3, poll: float = 0.2) -> None:
+        try:
+            import submitit
+        except ImportError:
+            raise BackendError("the slurm backend needs submitit: pip install 'dynaplan[slurm]'") from None
+        opts = dict(options or {})
+        self.max_jobs = int(opts.pop("max_jobs", 64))
+        if self.max_jobs < 1:
+            raise BackendError(f"slurm option max_jobs must be >= 1, got {self.max_jobs}")
+        folder = str(opts.pop("folder", os.path.join("dynaplan-slurm", "%j")))
+        cluster = opts.pop("cluster", None)
+        params = {k if k in SLURM_GENERIC or k.startswith(("slurm_", "local_", "debug_")) else f"slurm_{k}": v
+                  for k, v in opts.items()}
+        params.setdefault("cpus_per_task", 1)
+        try:
+            self._executor = submitit.AutoExecutor(folder=folder, cluster=cluster)
+            self._executor.update_parameters(**params)
+        except (NameError, AssertionError, TypeError, ValueError, RuntimeError) as exc:
+            first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            raise BackendError(f"slurm options: {first}") from None
+        self.cluster = self._executor.cluster
+        self.max_retries = max_retries
+        self.poll = poll
+        self._jobs: list[Any] = []
+
+    def map_unordered(self, fn: Callable[[T], R], tasks: Sequence[T]) -> Iterator[tuple[T, R]]:
+        n_jobs = min(self.max_jobs, len(tasks))
+        if n_jobs == 0:
+            return
+        per_job = -(-len(tasks) // n_jobs)
+        groups = [list(tasks[i : i + per_job]) for i in range(0, len(tasks), per_job)]
+        paths = _user_paths()
+        pending = {id(j): (j, g, 0) for j, g in zip(self._submit(fn, paths, groups), groups)}
+        try:
+            import time
+
+            while pending:
+                finished = [(j, g, r) for j, g, r in pending.values() if j.done()]
+                if not finished:
+                    time.sleep(self.poll)
+                    continue
+                for job, group, retries in finished:
+                    del pending[id(job)]
+                    exc = job.exception()
+                    if exc is None:
+                        yield from zip(group, job.result())
+                        continue
+                    if retries >= self.max_retries:
+                        raise RuntimeError(f"slurm job {job.job_id} failed {retries + 1} times; giving up: "
+                                           f"{' '.join(str(exc).split())[:300]}")
+                    (again,) = self._submit(fn, paths, [group])
+                    pending[id(again)] = (again, group, retries + 1)
+        except BaseException:
+            for job, _, _ in pending.values():
+                with contextlib.suppress(Exception):  # best effort: the job may be gone already
+                    job.cancel(check=False)
+            raise
+
+    def _submit(self, fn: Callable[[T], R], paths: list[str], groups: list[list[T]]) -> list[Any]:
+        jobs = self._executor.map_array(_run_job, [paths] * len(groups), [fn] * len(groups), groups)
+        self._jobs += jobs
+        return list(jobs)
+
+    def close(self) -> None:
+        self._jobs = []
+
+
 def default_workers() -> int:
     """The number of cores this process may use."""
     try:
@@ -201,7 +362,8 @@ def default_workers() -> int:
         return os.cpu_count() or 1
 
 
-def check_backend(name: str, workers: int | None = None, address: str | None = None, max_retries: int = 3) -> None:
+def check_backend(name: str, workers: int | None = None, address: str | None = None, max_retries: int = 3,
+                  options: Mapping[str, Any] | None = None) -> None:
     """ValueError (one line) for backend options that cannot work; imports nothing."""
     if name not in BACKENDS:
         raise ValueError(f"backend must be one of {', '.join(BACKENDS)}, got {name!r}")
@@ -211,21 +373,27 @@ def check_backend(name: str, workers: int | None = None, address: str | None = N
         raise ValueError(f"max_retries must be >= 0, got {max_retries}")
     if address and name != "ray":
         raise ValueError("an address is for the ray backend (add --backend ray)")
-    if name == "ray":
-        import importlib.util
+    if options and name != "slurm":
+        raise ValueError("slurm options are for the slurm backend (add --backend slurm)")
+    import importlib.util
 
-        if importlib.util.find_spec("ray") is None:
-            raise ValueError("the ray backend needs Ray: pip install 'dynaplan[ray]'")
+    if name == "ray" and importlib.util.find_spec("ray") is None:
+        raise ValueError("the ray backend needs Ray: pip install 'dynaplan[ray]'")
+    if name == "slurm" and importlib.util.find_spec("submitit") is None:
+        raise ValueError("the slurm backend needs submitit: pip install 'dynaplan[slurm]'")
 
 
 def make_backend(name: str = "local", *, workers: int | None = None, address: str | None = None,
-                 n_tasks: int = 2, max_retries: int = 3) -> Backend:
+                 n_tasks: int = 2, max_retries: int = 3, options: Mapping[str, Any] | None = None) -> Backend:
     """The backend to use. ``local``: this process when ``workers`` is 1 or there is one task;
     a pool of ``workers`` processes when ``workers`` is given; by default (``workers=None``)
-    this process until a timed task shows that a pool over the cores pays. ``ray``: Ray tasks."""
-    check_backend(name, workers, address, max_retries)
+    this process until a timed task shows that a pool over the cores pays. ``ray``: Ray tasks.
+    ``slurm``: SLURM jobs (``options``: see ``SlurmBackend``)."""
+    check_backend(name, workers, address, max_retries, options)
     if name == "ray":
         return RayBackend(address, max_retries=max_retries)
+    if name == "slurm":
+        return SlurmBackend(options, max_retries=max_retries)
     n = default_workers() if workers is None else workers
     n = min(n, n_tasks)
     if n <= 1:

@@ -54,17 +54,49 @@ class Problem(NamedTuple):
     max_episode_steps: int
 
 
+NEUTRAL_WRAPPERS = frozenset({
+    "TimeLimit", "OrderEnforcing", "PassiveEnvChecker", "RecordEpisodeStatistics", "RenderCollection",
+    "RecordVideo", "HumanRendering",
+})
+"""Gymnasium wrappers that change neither dynamics nor rewards nor observations (checkers,
+statistics, rendering; ``TimeLimit``'s limit is carried into the runner)."""
+
+
+def _time_limit(env: gym.Env[Any, Any]) -> int:
+    """The episode step limit of ``env``: the smallest ``TimeLimit`` in its wrapper chain (0: none).
+
+    Wrappers that change the dynamics, the rewards or the observations are refused by name: the
+    compiled runner steps the unwrapped env's exact model, so it would silently run a different
+    problem from the one the object API sees through the wrappers."""
+    limits = []
+    layer: Any = env
+    while isinstance(layer, gym.Wrapper):
+        name = type(layer).__name__
+        if name not in NEUTRAL_WRAPPERS or not type(layer).__module__.startswith("gymnasium."):
+            raise ValueError(
+                f"the env is wrapped in {name}, which the compiled runner cannot apply (it steps the unwrapped "
+                f"env's model); use the object API for wrapped envs, or only {', '.join(sorted(NEUTRAL_WRAPPERS))}"
+            )
+        if name == "TimeLimit":
+            limits.append(int(layer._max_episode_steps))  # type: ignore[attr-defined]
+        layer = layer.env
+    if limits:
+        return min(limits)
+    return int(env.spec.max_episode_steps or 0) if env.spec is not None else 0
+
+
 def problem_of(env: gym.Env[Any, Any] | str, **env_kwargs: Any) -> Problem:
-    """The ``Problem`` of an env instance or a registered env id."""
+    """The ``Problem`` of an env instance or a registered env id (ValueError for wrappers that
+    change dynamics or rewards, see ``NEUTRAL_WRAPPERS``)."""
     if isinstance(env, str):
         env = gym.make(env, **env_kwargs)
+    limit = _time_limit(env)
     world = world_of(env)
     try:
         model = model_of(env)
     except ValueError:
         model = None
-    limit = env.spec.max_episode_steps if env.spec is not None else None
-    return Problem(world, model, int(world.next_state.shape[1]), int(world.next_state.shape[2]), int(limit or 0))
+    return Problem(world, model, int(world.next_state.shape[1]), int(world.next_state.shape[2]), limit)
 
 
 def run_agent(

@@ -18,9 +18,12 @@ Seeds: run ``i`` of every cell uses ``run_seeds(root_seed, n)[i]``, the first wo
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
+import signal
+import threading
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -81,8 +84,23 @@ class TaskOutput:
     duration: float
 
 
+def import_modules(module: str) -> None:
+    """Import ``module`` (comma-separated names) if not yet imported: the modules a spec names
+    register the user's kinds *and agents*, which a worker must know before running a task."""
+    import importlib
+    import sys
+
+    for name in (m.strip() for m in module.split(",")):
+        if name and name not in sys.modules:
+            importlib.import_module(name)
+
+
 def execute_task(task: Task) -> TaskOutput:
-    """Run one task (in any process): the kind's ``run(cell, seeds)``, timed."""
+    """Run one task (in any process, forked or fresh): the kind's ``run(cell, seeds)``, timed.
+
+    The task's modules are imported first, always: a fresh process (spawn start method, a Ray
+    worker, a SLURM job) knows only the package's own kinds and agents until it does."""
+    import_modules(task.module)
     kind = get_kind(task.kind, task.module)
     t0 = time.perf_counter()
     frame = kind.run(task.cell, list(task.seeds))
@@ -134,6 +152,39 @@ def varying_keys(cells: Sequence[Mapping[str, Any]]) -> list[str]:
     return [k for k in keys if len({canonical_json(c.get(k)) for c in cells}) > 1]
 
 
+class Terminated(KeyboardInterrupt):
+    """SIGTERM or SIGHUP during a run: handled like Ctrl-C (workers stopped, finished runs kept,
+    the store marked ``interrupted`` and its lock released). ``signum``: the signal."""
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(f"terminated by {signal.Signals(signum).name}")
+        self.signum = signum
+
+
+@contextlib.contextmanager
+def signals_interrupt() -> Iterator[None]:
+    """While inside, SIGTERM and SIGHUP raise ``Terminated`` in the main thread, as SIGINT raises
+    ``KeyboardInterrupt``: the same clean-up runs for ``kill``, a closed terminal or Ctrl-C
+    (the default action would end the process at once, leaving its workers running).
+    Outside the main thread (where Python cannot handle signals) it does nothing."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def handler(signum: int, frame: Any) -> None:
+        raise Terminated(signum)
+
+    previous = {}
+    for sig in (signal.SIGTERM, getattr(signal, "SIGHUP", None)):
+        if sig is not None and signal.getsignal(sig) in (signal.SIG_DFL, None):
+            previous[sig] = signal.signal(sig, handler)
+    try:
+        yield
+    finally:
+        for sig, old in previous.items():
+            signal.signal(sig, old)
+
+
 def _run(tasks: Sequence[Task], backend: Backend, on_done: Callable[[Task, bytes, int, float], None]) -> None:
     unique = list({t.config_hash: t for t in tasks}.values())
     try:
@@ -170,7 +221,8 @@ def run_cells(
         if progress is not None:
             progress(len(task.seeds))
 
-    _run(tasks, make_backend(backend, workers=workers, address=address, n_tasks=len(tasks)), on_done)
+    with signals_interrupt():
+        _run(tasks, make_backend(backend, workers=workers, address=address, n_tasks=len(tasks)), on_done)
     return _combine(tasks, blobs, varying_keys(cells), (), "<cells>")
 
 
@@ -193,7 +245,7 @@ class SpecRun:
 
 
 def _run_planned(spec: Spec, tasks: list[Task], cells: list[dict[str, Any]], blobs: dict[str, bytes],
-                 store: Store | None, backend: str, workers: int | None, address: str | None, max_retries: int,
+                 store: Store | None, new_backend: Callable[[int], Backend],
                  progress: Progress | None, extra_manifest: Mapping[str, Any] | None,
                  on_plan: Callable[[int, int], None] | None) -> tuple[int, int, pd.DataFrame, tuple[Path, ...]]:
     reused = 0
@@ -228,8 +280,7 @@ def _run_planned(spec: Spec, tasks: list[Task], cells: list[dict[str, Any]], blo
     n_unique = len({t.config_hash for t in pending})
     try:
         if pending:
-            _run(pending, make_backend(backend, workers=workers, address=address, n_tasks=n_unique,
-                                       max_retries=max_retries), on_done)
+            _run(pending, new_backend(n_unique), on_done)
         table = _combine(tasks, blobs, spec.varying_keys(), spec.columns, spec.source)
     except KeyboardInterrupt:
         if store is not None:
@@ -259,27 +310,43 @@ def run_spec(
     progress: Progress | None = None,
     extra_manifest: Mapping[str, Any] | None = None,
     on_plan: Callable[[int, int], None] | None = None,
+    backend_options: Mapping[str, Any] | None = None,
 ) -> SpecRun:
     """Run a (validated) spec; with ``out``, through a ``Store`` there (resuming what is done).
 
     ``workers``: local processes (``workers=1`` or a single task: this process; default: this
     process until a timed task shows that a pool over the cores pays, see
     ``backends.AdaptiveLocalBackend``). ``backend``: ``local`` or ``ray`` (``address`` of a cluster; ``max_retries``
-    re-runs a task whose worker died). ``on_plan(total, reused)``: called once with the number
+    re-runs a task whose worker died; ``slurm``: SLURM jobs, ``backend_options`` as
+    ``backends.SlurmBackend`` takes them). A Ray or SLURM backend is set up before the store is
+    touched: no cluster at ``address`` is an error (``BackendError``) that leaves the store as it
+    was. ``on_plan(total, reused)``: called once with the number
     of runs and of those found done in the store; ``progress(n)``: called with the runs
     finished by each task (with the reused runs first if there is no ``on_plan``).
     """
     t0 = time.perf_counter()
-    check_backend(backend, workers, address, max_retries)
+    check_backend(backend, workers, address, max_retries, backend_options)
     kind = get_kind(spec.kind, spec.module)
     cells = spec.expand()
     tasks = plan_tasks(spec.kind, cells, spec.run_seeds(), spec.batch_size(), spec.module or kind.module)
     blobs: dict[str, bytes] = {}
+    remote = None
+    if backend != "local":  # connect first: a missing cluster must not touch the store
+        remote = make_backend(backend, address=address, max_retries=max_retries, options=backend_options)
+
+    def new_backend(n_tasks: int) -> Backend:
+        if remote is not None:
+            return remote
+        return make_backend(backend, workers=workers, n_tasks=n_tasks, max_retries=max_retries)
+
     store = Store(out) if out is not None else None
-    try:
-        reused, ran, table, paths = _run_planned(spec, tasks, cells, blobs, store, backend, workers, address,
-                                                 max_retries, progress, extra_manifest, on_plan)
-    finally:
-        if store is not None:
-            store.close()
+    with signals_interrupt():
+        try:
+            reused, ran, table, paths = _run_planned(spec, tasks, cells, blobs, store, new_backend, progress,
+                                                     extra_manifest, on_plan)
+        finally:
+            if remote is not None:
+                remote.close()
+            if store is not None:
+                store.close()
     return SpecRun(table, sum(len(t.seeds) for t in tasks), reused, ran, time.perf_counter() - t0, paths)

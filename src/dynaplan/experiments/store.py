@@ -6,28 +6,34 @@ Layout of ``DIR``::
     manifest.json     experiment: name, kind, spec hash, status, package versions, times;
                       one entry per batch of runs: cell, seeds, config hash, status,
                       duration, file, sha256 of the file, rows
-    runs/HASH.parquet the rows of one batch (one cell x a few seeds), named by its config hash
+    runs/HASH-SHA.parquet  the rows of one batch (one cell x a few seeds), named by its config
+                      hash and the sha256 of its bytes (so a file verifies without the manifest)
     results.parquet   the combined tidy table (also results.csv), in plan order
-    .lock             held (flock) by the process running the experiment
+    .lock             held (flock) by the process running the experiment; holds its pid and host
 
 Every file is written to a temporary file beside its target, fsynced and renamed over it
 (``atomic_write_bytes``), so a reader sees the old file or the new one, never half of one. A
 batch counts as done only when its manifest entry says so *and* the file's sha256 matches: a
 run file from an interrupted or crashed process is detected and redone, never read as a
-result. The store holds only TOML, JSON, Parquet and CSV: reading results never executes code
-(no pickle).
+result; a manifest that cannot be read costs only a warning, as every run file whose bytes
+match the sha256 in its name is kept. Files are created with the user's umask (as ``open``
+would), so other users can read what the umask lets them. The store holds only TOML, JSON,
+Parquet and CSV: reading results never executes code (no pickle).
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import io
 import json
 import os
 import platform
+import socket
+import sys
 import tempfile
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -38,6 +44,19 @@ SPEC_FILE = "spec.toml"
 RUNS_DIR = "runs"
 LOCK = ".lock"
 FORMAT = 1
+
+
+def current_umask() -> int:
+    """This process's umask (read from ``/proc`` where it can be: ``os.umask`` sets it to read it)."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("Umask:"):
+                return int(line.split()[1], 8)
+    except (OSError, ValueError, IndexError):
+        pass
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
 
 
 def atomic_write_bytes(path: Path, data: bytes, *, fsync: bool = True) -> None:
@@ -51,6 +70,7 @@ def atomic_write_bytes(path: Path, data: bytes, *, fsync: bool = True) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
+        os.fchmod(fd, 0o666 & ~current_umask())  # mkstemp makes 0600; a plain open would honour the umask
         with os.fdopen(fd, "wb") as f:
             f.write(data)
             if fsync:
@@ -107,15 +127,67 @@ class StoreError(ValueError):
     """A store directory that cannot be used (one line)."""
 
 
+def _os_problem(exc: OSError) -> str:
+    return exc.strerror or " ".join(str(exc).split())
+
+
+def _manifest_or_problem(root: Path) -> tuple[dict[str, Any] | None, str | None]:
+    """(manifest, None), (None, None) if there is none, or (None, why it cannot be used)."""
+    path = Path(root) / MANIFEST
+    try:
+        text = path.read_text()
+    except FileNotFoundError:
+        return None, None
+    except (OSError, ValueError) as exc:
+        return None, _os_problem(exc) if isinstance(exc, OSError) else "not UTF-8 text"
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        return None, f"not valid JSON: {exc.msg} at line {exc.lineno}, column {exc.colno}"
+    if not isinstance(data, dict) or not isinstance(data.get("batches"), list):
+        return None, "not a dynaplan manifest"
+    if data.get("format") != FORMAT:
+        return None, f"format {data.get('format')!r}, expected {FORMAT}"
+    return data, None
+
+
 def read_manifest(root: Path) -> dict[str, Any] | None:
     """The manifest of ``root``, or None if absent or unreadable (then nothing in it is trusted)."""
+    return _manifest_or_problem(root)[0]
+
+
+def _warn(message: str) -> None:
+    print(f"warning: {message}", file=sys.stderr, flush=True)
+
+
+def _pid_alive(pid: int) -> bool:
+    """Whether process ``pid`` (on this host) still runs; a zombie counts as ended."""
     try:
-        data = json.loads((Path(root) / MANIFEST).read_text())
-    except (OSError, ValueError):
-        return None
-    if not isinstance(data, dict) or data.get("format") != FORMAT or not isinstance(data.get("batches"), list):
-        return None
-    return data
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+        return stat[stat.rindex(")") + 2] != "Z"
+    except (OSError, ValueError, IndexError):
+        return True
+
+
+_HELD_LOCKS: list[Any] = []
+"""The lock files this process holds (see ``release_inherited_locks``)."""
+
+
+def release_inherited_locks() -> None:
+    """Close, in a forked child, the store locks inherited from its parent.
+
+    A ``flock`` belongs to the open file, which a forked worker shares: a worker outliving its
+    parent would keep the directory locked. Closing the child's copy leaves the parent's lock
+    in place (call it first thing in a forked worker)."""
+    while _HELD_LOCKS:
+        with contextlib.suppress(OSError):
+            _HELD_LOCKS.pop().close()
 
 
 def read_results(root: Path) -> pd.DataFrame:
@@ -139,9 +211,10 @@ class Store:
     redone.
     """
 
-    def __init__(self, root: Path, *, flush_every: float = 0.5) -> None:
+    def __init__(self, root: Path, *, flush_every: float = 0.5, notify: Callable[[str], None] | None = None) -> None:
         self.root = Path(root)
         self.flush_every = flush_every
+        self.notify = notify or _warn
         self.manifest: dict[str, Any] = {}
         self._entries: dict[str, dict[str, Any]] = {}
         self._last_flush = 0.0
@@ -149,8 +222,9 @@ class Store:
         self._lock_file: Any = None
 
     # -- paths ----------------------------------------------------------------------------
-    def run_path(self, config_hash: str) -> Path:
-        return self.root / RUNS_DIR / f"{config_hash[:20]}.parquet"
+    def run_path(self, config_hash: str, digest: str) -> Path:
+        """The file of a batch: its config hash and the sha256 of its bytes (both shortened)."""
+        return self.root / RUNS_DIR / f"{config_hash[:20]}-{digest[:16]}.parquet"
 
     def stored_spec(self) -> str | None:
         """The TOML text of the spec this directory last ran, if any."""
@@ -165,14 +239,24 @@ class Store:
 
         ``batches``: dicts with at least ``config_hash``, ``cell_index``, ``cell``, ``seeds``.
         Done batches of an earlier manifest are kept if their file's sha256 still matches
-        (whatever spec they came from: a batch is identified by kind, cell and seeds). Files
-        not in the new plan, and leftover temporary files, are removed.
+        (whatever spec they came from: a batch is identified by kind, cell and seeds); so is a
+        planned batch whose file is on disk and matches the sha256 in its name, when the
+        manifest does not list it (killed before the manifest was flushed) or cannot be read
+        (then with one warning through ``notify``). Other run files and leftover temporary
+        files are removed. A directory that cannot be written is a ``StoreError``.
         """
         if self.root.exists() and not self.root.is_dir():
             raise StoreError(f"{self.root}: exists and is not a directory")
+        try:
+            return self._begin(spec_toml, header, batches)
+        except OSError as exc:
+            where = exc.filename or self.root
+            raise StoreError(f"{where}: cannot write the result store: {_os_problem(exc)}") from None
+
+    def _begin(self, spec_toml: str, header: Mapping[str, Any], batches: Iterable[Mapping[str, Any]]) -> set[str]:
         (self.root / RUNS_DIR).mkdir(parents=True, exist_ok=True)
         self._lock()
-        ours = read_manifest(self.root)
+        ours = self._previous_manifest()
         old = ours or {"batches": []}
         previous = {e["config_hash"]: e for e in old["batches"] if isinstance(e, dict) and "config_hash" in e}
         done: set[str] = set()
@@ -181,12 +265,19 @@ class Store:
             h = str(b["config_hash"])
             entry = {**b, "status": "pending", "duration": None, "file": None, "sha256": None, "rows": None}
             prev = previous.get(h)
-            if prev is not None and prev.get("status") == "done" and self._verify(h, prev.get("sha256")) is not None:
+            if prev is not None and prev.get("status") == "done" and self._verify(h, prev.get("sha256"),
+                                                                                 prev.get("file")) is not None:
                 kept = ("status", "duration", "file", "sha256", "rows", "finished")
                 entry.update({k: prev[k] for k in kept if k in prev})
                 done.add(h)
+            elif (found := self._recover(h)) is not None:  # saved, but not (yet) in a readable manifest
+                entry.update(found)
+                done.add(h)
             entries[h] = entry
-        keep = {self.run_path(h).name for h in entries}
+        if self._manifest_problem is not None:
+            self.notify(f"{self.root / MANIFEST}: unreadable ({self._manifest_problem}); kept the "
+                        f"{sum(len(entries[h]['seeds']) for h in done)} runs whose files verify, redoing the rest")
+        keep = {Path(str(entries[h]["file"])).name for h in done}
         for p in (self.root / RUNS_DIR).iterdir():
             if p.name not in keep or p.name.endswith(".tmp"):
                 p.unlink(missing_ok=True)
@@ -203,54 +294,142 @@ class Store:
             "versions": package_versions(),
             "batches": list(entries.values()),
         }
-        if ours is not None and len(done) < len(entries):  # no stale table beside an unfinished experiment
+        # no stale table beside an unfinished experiment
+        if (ours is not None or self._manifest_problem is not None) and len(done) < len(entries):
             for name in ("results.parquet", "results.csv"):
                 (self.root / name).unlink(missing_ok=True)
         atomic_write_bytes(self.root / SPEC_FILE, spec_toml.encode())
         self.flush(force=True)
         return done
 
+    _manifest_problem: str | None = None
+
+    def _previous_manifest(self) -> dict[str, Any] | None:
+        """The manifest of an earlier run (None if absent or unreadable; why, in ``_manifest_problem``)."""
+        manifest, self._manifest_problem = _manifest_or_problem(self.root)
+        self._files: dict[str, list[Path]] = {}
+        for p in (self.root / RUNS_DIR).glob("*-*.parquet"):
+            self._files.setdefault(p.name.split("-", 1)[0], []).append(p)
+        return manifest
+
+    def _recover(self, config_hash: str) -> dict[str, Any] | None:
+        """The entry fields of a batch whose file is on disk and verifies by the sha256 in its name."""
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        for path in self._files.get(config_hash[:20], []):
+            try:
+                data = path.read_bytes()
+            except OSError:
+                continue
+            digest = sha256(data)
+            if path.name != self.run_path(config_hash, digest).name:
+                continue
+            try:
+                rows = pq.read_metadata(pa.BufferReader(data)).num_rows
+            except Exception:
+                continue
+            finished = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(path.stat().st_mtime))
+            return {"status": "done", "file": f"{RUNS_DIR}/{path.name}", "sha256": digest, "rows": int(rows),
+                    "finished": finished}
+        return None
+
     def _lock(self) -> None:
         """Hold ``DIR/.lock`` (``flock``) while running: a second run on the same directory is an
-        error, not a race; the lock goes with the process, however it ends."""
+        error, not a race; the lock goes with the process, however it ends.
+
+        The file holds the holder's pid and host. A lock file naming a process of this host that
+        has ended was left by a run that was killed: if the lock is still held (by a process
+        that inherited it), it is taken over by replacing the file, with a line saying so."""
         try:
             import fcntl
         except ImportError:  # pragma: no cover - not POSIX
             return
         if self._lock_file is not None:
             return
-        f = open(self.root / LOCK, "a+")  # noqa: SIM115 - held until close()
+        path = self.root / LOCK
+        for attempt in range(2):
+            f = open(path, "a+")  # noqa: SIM115 - held until close()
+            try:
+                fcntl.flock(f.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except OSError:
+                f.close()
+                holder = self._dead_holder(path)
+                if holder is None or attempt:
+                    raise StoreError(f"{self.root}: another dynaplan run is using this directory") from None
+                self.notify(f"{self.root}: the lock of process {holder}, which has ended, is still held "
+                            "(by a process it started); taking it over")
+                path.unlink(missing_ok=True)
+                continue
+            holder = self._dead_holder(path)
+            if holder is not None:
+                self.notify(f"{self.root}: process {holder} ended without releasing this directory; taking it over")
+            f.seek(0)
+            f.truncate()
+            f.write(f"{os.getpid()} {socket.gethostname()}\n")
+            f.flush()
+            self._lock_file = f
+            _HELD_LOCKS.append(f)
+            return
+
+    @staticmethod
+    def _dead_holder(path: Path) -> int | None:
+        """The pid written in the lock file if it names an ended process of this host, else None."""
         try:
-            fcntl.flock(f.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except OSError:
-            f.close()
-            raise StoreError(f"{self.root}: another dynaplan run is using this directory") from None
-        self._lock_file = f
+            pid_text, host = path.read_text().split()[:2]
+            pid = int(pid_text)
+        except (OSError, ValueError):
+            return None
+        if host != socket.gethostname() or pid == os.getpid() or _pid_alive(pid):
+            return None
+        return pid
 
     def close(self) -> None:
         """Release the directory (the manifest is flushed first)."""
         f = self._lock_file
         if f is not None:
-            if self.manifest:
-                self.flush(force=True)
-            f.close()
-            self._lock_file = None
+            try:
+                if self.manifest:
+                    self.flush(force=True)
+            finally:
+                with contextlib.suppress(OSError):  # released cleanly: no pid left for the next run
+                    f.seek(0)
+                    f.truncate()
+                if f in _HELD_LOCKS:
+                    _HELD_LOCKS.remove(f)
+                f.close()
+                self._lock_file = None
 
-    def _verify(self, config_hash: str, digest: Any) -> bytes | None:
-        """The bytes of a batch file if its sha256 is ``digest`` (None if missing or different)."""
-        try:
-            data = self.run_path(config_hash).read_bytes()
-        except OSError:
+    def _verify(self, config_hash: str, digest: Any, file: Any = None) -> bytes | None:
+        """The bytes of a batch file if its sha256 is ``digest`` (None if missing or different).
+
+        ``file``: the name the manifest gives (stores written before files were named by their
+        sha256 used ``runs/HASH.parquet``); only its name is used, always inside ``runs/``."""
+        if not isinstance(digest, str) or len(digest) != 64:
             return None
-        return data if isinstance(digest, str) and sha256(data) == digest else None
+        paths = [self.run_path(config_hash, digest)]
+        if isinstance(file, str) and Path(file).name not in ("", paths[0].name):
+            paths.append(self.root / RUNS_DIR / Path(file).name)
+        for path in paths:
+            try:
+                data = path.read_bytes()
+            except OSError:
+                continue
+            if sha256(data) == digest:
+                return data
+        return None
 
     def save(self, config_hash: str, data: bytes, rows: int, duration: float) -> None:
         """Write one finished batch (Parquet bytes) atomically, then mark it done."""
-        path = self.run_path(config_hash)
-        atomic_write_bytes(path, data, fsync=False)
+        digest = sha256(data)
+        path = self.run_path(config_hash, digest)
+        try:
+            atomic_write_bytes(path, data, fsync=False)
+        except OSError as exc:
+            raise StoreError(f"{path}: cannot write: {_os_problem(exc)}") from None
         entry = self._entries[config_hash]
         entry.update(
-            status="done", duration=round(duration, 6), file=f"{RUNS_DIR}/{path.name}", sha256=sha256(data),
+            status="done", duration=round(duration, 6), file=f"{RUNS_DIR}/{path.name}", sha256=digest,
             rows=int(rows), finished=time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         )
         self.flush()
@@ -260,14 +439,14 @@ class Store:
         entry = self._entries.get(config_hash)
         if entry is None or entry.get("status") != "done":
             return None
-        return self._verify(config_hash, entry.get("sha256"))
+        return self._verify(config_hash, entry.get("sha256"), entry.get("file"))
 
     def load(self, config_hash: str) -> pd.DataFrame | None:
         """A done batch read back (None if its file is missing or its checksum differs)."""
         entry = self._entries.get(config_hash)
         if entry is None or entry.get("status") != "done":
             return None
-        data = self._verify(config_hash, entry.get("sha256"))
+        data = self._verify(config_hash, entry.get("sha256"), entry.get("file"))
         if data is None:
             return None
         try:
@@ -291,11 +470,17 @@ class Store:
         self.manifest["updated"] = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
         self.manifest["runs_done"] = sum(len(e["seeds"]) for e in self._entries.values() if e["status"] == "done")
         self.manifest["runs_total"] = sum(len(e["seeds"]) for e in self._entries.values())
-        atomic_write_bytes(self.root / MANIFEST, (json.dumps(self.manifest, indent=1) + "\n").encode(), fsync=False)
+        try:
+            atomic_write_bytes(self.root / MANIFEST, (json.dumps(self.manifest, indent=1) + "\n").encode(), fsync=False)
+        except OSError as exc:
+            raise StoreError(f"{self.root / MANIFEST}: cannot write: {_os_problem(exc)}") from None
         self._flush_cost = time.monotonic() - now
 
     def finish(self, table: pd.DataFrame) -> tuple[Path, Path]:
         """Write ``results.parquet`` and ``results.csv``, then mark the experiment done."""
-        paths = write_table(table, self.root)
+        try:
+            paths = write_table(table, self.root)
+        except OSError as exc:
+            raise StoreError(f"{exc.filename or self.root}: cannot write: {_os_problem(exc)}") from None
         self.mark("done")
         return paths

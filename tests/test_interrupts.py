@@ -1,0 +1,142 @@
+"""Interrupting a sweep loses nothing and leaves nothing behind.
+
+The CLI runs a sweep on 2 worker processes in its own process group; once the first batch is
+saved it gets SIGINT, SIGTERM or SIGKILL (to the whole group, as Ctrl-C, ``kill`` of a job or
+an out-of-memory killer would send them; and SIGTERM or SIGKILL to the main process only, as
+``kill PID`` does: its workers must not live on). Then: no process of the group is left, the
+store's lock is free, and the same command with ``--resume`` gives the table of an
+uninterrupted run, cell for cell.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import pytest
+
+from dynaplan.experiments.runner import run_spec
+from dynaplan.experiments.spec import parse_spec
+
+SPEC = """
+name = "interrupt"
+kind = "episodes"
+seeds = 12
+root_seed = 5
+batch = 1
+[params]
+env = "dynaplan/DynaMaze-v0"
+agent = "dyna-q"
+episodes = 20
+[grid]
+planning_steps = [5, 50]
+"""
+SRC = str(Path(__file__).resolve().parents[1] / "src")
+
+
+@pytest.fixture(scope="module")
+def reference() -> pd.DataFrame:
+    return run_spec(parse_spec(SPEC, source="interrupt.toml"), None, workers=1).table
+
+
+def cli(*args: str, **kw: Any) -> subprocess.Popen[str]:
+    env = {**os.environ, "PYTHONPATH": SRC + os.pathsep + os.environ.get("PYTHONPATH", "")}
+    return subprocess.Popen([sys.executable, "-m", "dynaplan.cli", *args], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True, env=env, **kw)
+
+
+def group_alive(pgid: int) -> list[int]:
+    """Pids of live (non-zombie) processes in process group ``pgid``."""
+    pids = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            text = stat.read_text()
+        except OSError:
+            continue
+        fields = text[text.rindex(")") + 2 :].split()
+        if fields[0] != "Z" and int(fields[2]) == pgid:
+            pids.append(int(stat.parent.name))
+    return pids
+
+
+def lock_is_free(d: Path) -> bool:
+    with open(d / ".lock", "a+") as f:
+        try:
+            fcntl.flock(f.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            return False
+        fcntl.flock(f.fileno(), fcntl.LOCK_UN)
+        return True
+
+
+@pytest.mark.parametrize("how", ["INT-group", "TERM-group", "KILL-group", "TERM-main", "KILL-main"])
+def test_interrupt_then_resume_gives_the_identical_table(how: str, reference: pd.DataFrame, tmp_path: Path) -> None:
+    spec_file = tmp_path / "s.toml"
+    spec_file.write_text(SPEC)
+    out = tmp_path / "out"
+    proc = cli("run", str(spec_file), "--out", str(out), "--workers", "2", start_new_session=True)
+    deadline = time.monotonic() + 120
+    while not list((out / "runs").glob("*.parquet")):  # mid-sweep: the first batch is saved
+        assert proc.poll() is None, proc.communicate()
+        assert time.monotonic() < deadline
+        time.sleep(0.01)
+    name, target = how.split("-")
+    sig = getattr(signal, f"SIG{name}")
+    if target == "group":
+        os.killpg(proc.pid, sig)
+    else:
+        os.kill(proc.pid, sig)
+    _, err = proc.communicate(timeout=60)
+    assert "Traceback" not in err
+    if name == "KILL":
+        assert proc.returncode == -signal.SIGKILL
+    else:
+        assert proc.returncode == 130, err
+        assert "--resume" in err  # where the finished runs are and how to continue
+    for _ in range(200):  # workers are killed by their parent (or die with it): give them a moment
+        if not group_alive(proc.pid):
+            break
+        time.sleep(0.05)
+    assert group_alive(proc.pid) == []
+    assert lock_is_free(out)
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["status"] == ("running" if name == "KILL" else "interrupted")
+    assert 0 < manifest["runs_done"] < 24 or name == "KILL"
+
+    again = cli("run", "--resume", "--out", str(out), "--workers", "2")
+    stdout, err = again.communicate(timeout=180)
+    assert again.returncode == 0, err
+    assert "runs were already done" in stdout
+    if name == "KILL":  # the killed run left its pid in the lock file: taken over, with a line
+        assert "ended without releasing" in err
+    pd.testing.assert_frame_equal(pd.read_parquet(out / "results.parquet"), reference, check_exact=True)
+    assert lock_is_free(out)
+
+
+def test_sighup_in_process_is_an_interrupt_and_releases_the_lock(tmp_path: Path) -> None:
+    """SIGHUP (the terminal closed) takes the same way out as Ctrl-C: ``Terminated`` is a
+    ``KeyboardInterrupt``, the store is marked interrupted and its lock released."""
+    import threading
+
+    from dynaplan.experiments.runner import Terminated
+
+    spec = parse_spec(SPEC, source="interrupt.toml").with_overrides({"seeds": 200})
+    timer = threading.Timer(0.5, os.kill, (os.getpid(), signal.SIGHUP))
+    timer.start()
+    try:
+        with pytest.raises(Terminated) as info:
+            run_spec(spec, tmp_path, workers=1)
+    finally:
+        timer.cancel()
+    assert isinstance(info.value, KeyboardInterrupt) and info.value.signum == signal.SIGHUP
+    assert json.loads((tmp_path / "manifest.json").read_text())["status"] == "interrupted"
+    assert lock_is_free(tmp_path)
+    assert signal.getsignal(signal.SIGHUP) == signal.SIG_DFL  # the handler is gone after the run
