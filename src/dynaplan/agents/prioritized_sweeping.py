@@ -7,7 +7,7 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-from dynaplan.agents.base import TabularAgent, check_count, check_positive
+from dynaplan.agents.base import ParamError, TabularAgent, check_count, check_positive
 from dynaplan.agents.tabular import check_td_params, initial_q
 from dynaplan.envs.tabular import TabularModel
 from dynaplan.models.distribution import new_distribution_model
@@ -49,10 +49,10 @@ class PrioritizedSweeping(TabularAgent):
         out["planning_steps"] = check_count("planning_steps", out["planning_steps"])
         out["theta"] = check_positive("theta", out["theta"])
         if out["model"] not in ("sample", "distribution"):
-            raise ValueError(f"model must be 'sample' or 'distribution', got {out['model']!r}")
+            raise ParamError("model", f"model must be 'sample' or 'distribution', got {out['model']!r}")
         out["max_outcomes"] = check_count("max_outcomes", out["max_outcomes"])
         if out["max_outcomes"] < 1:
-            raise ValueError(f"max_outcomes must be a positive integer, got {out['max_outcomes']!r}")
+            raise ParamError("max_outcomes", f"max_outcomes must be a positive integer, got {out['max_outcomes']!r}")
         return out
 
     @classmethod
