@@ -72,11 +72,16 @@ def register_kind(name: str, doc: str = "", check: CheckFn | None = None) -> Cal
     return deco
 
 
+SHIPPED_PACKAGE = "dynaplan.experiments.reproductions"
+"""The package whose ``load_all()`` registers the shipped kinds. Imported by name: the
+reproductions import this module, so a static import back would be a circle."""
+
+
 def load_kinds() -> dict[str, Kind]:
     """Every kind shipped with dynaplan (importing the reproductions registers theirs)."""
-    from dynaplan.experiments.reproductions import load_all
+    import importlib
 
-    load_all()
+    importlib.import_module(SHIPPED_PACKAGE).load_all()
     return KINDS
 
 
