@@ -35,7 +35,8 @@ class PrioritizedSweeping(TabularAgent):
 
     At most ``planning_steps`` updates per real step, taken from a priority queue of pairs whose
     priority (size of the change their update would make) exceeds ``theta``. ``agent.updates``
-    counts every update made; ``agent.plan(n)`` runs up to ``n`` more from the queue now.
+    counts every update made, ``agent.max_q_computations`` every max over a row of Q (targets
+and priorities); ``agent.plan(n)`` runs up to ``n`` more from the queue now.
     """
 
     name = "prioritized-sweeping"
@@ -63,14 +64,15 @@ class PrioritizedSweeping(TabularAgent):
         queue = new_pair_queue(n_states * n_actions)
         t = np.zeros(1, dtype=np.int64)
         updates = np.zeros(1, dtype=np.int64)
+        max_q = np.zeros(1, dtype=np.int64)
         if params["model"] == "distribution":
             return StochasticPSState(
                 q=q, model=new_distribution_model(n_states, n_actions, params["max_outcomes"]), queue=queue,
-                t=t, updates=updates, gamma=params["gamma"], epsilon=params["epsilon"], theta=params["theta"],
-                planning_steps=params["planning_steps"],
+                t=t, updates=updates, max_q=max_q, gamma=params["gamma"], epsilon=params["epsilon"],
+                theta=params["theta"], planning_steps=params["planning_steps"],
             )
         return PrioritizedSweepingState(
-            q=q, model=new_sample_model(n_states, n_actions), queue=queue, t=t, updates=updates,
+            q=q, model=new_sample_model(n_states, n_actions), queue=queue, t=t, updates=updates, max_q=max_q,
             alpha=params["alpha"], gamma=params["gamma"], epsilon=params["epsilon"], theta=params["theta"],
             planning_steps=params["planning_steps"],
         )
@@ -86,6 +88,11 @@ class PrioritizedSweeping(TabularAgent):
         return int(self.state.updates[0])  # type: ignore[attr-defined]
 
     @property
+    def max_q_computations(self) -> int:
+        """Maxima over a row of Q computed so far (update targets and priorities alike)."""
+        return int(self.state.max_q[0])  # type: ignore[attr-defined]
+
+    @property
     def queue_length(self) -> int:
         """Pairs waiting in the priority queue."""
         return int(self.state.queue.size[0])  # type: ignore[attr-defined]
@@ -94,9 +101,9 @@ class PrioritizedSweeping(TabularAgent):
         """Up to ``n_updates`` updates from the queue now (no real step); returns how many were made."""
         st = self.state
         if isinstance(st, StochasticPSState):
-            done = stochastic_ps_sweep(st.q, st.model, st.queue, int(n_updates), st.gamma, st.theta)
+            done = stochastic_ps_sweep(st.q, st.model, st.queue, int(n_updates), st.gamma, st.theta, st.max_q)
         else:
             assert isinstance(st, PrioritizedSweepingState)
-            done = ps_sweep(st.q, st.model, st.queue, int(n_updates), st.alpha, st.gamma, st.theta)
+            done = ps_sweep(st.q, st.model, st.queue, int(n_updates), st.alpha, st.gamma, st.theta, st.max_q)
         st.updates[0] += done
         return int(done)
