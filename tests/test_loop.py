@@ -182,3 +182,22 @@ def test_batch_interrupted_keeps_the_finished_runs(monkeypatch):
     with pytest.raises(BatchInterrupted) as info:
         run_batch(DynaQ, {}, problem_of("dynaplan/DynaMaze-v0"), [0, 1, 2, 3], episodes=1)
     assert [r.seed for r in info.value.results] == [0, 1]
+
+
+def test_a_run_extended_one_episode_per_call_equals_one_call():
+    # The blocking maze changes at total step 1,000: extending the run episode by episode keeps
+    # the clock (a restart at t = 0 every episode would never see the change).
+    problem = problem_of("dynaplan/BlockingMaze-v0")
+    params = DynaQ.check_params({"alpha": 1.0, "planning_steps": 5})
+    whole = DynaQ.build_state(problem.n_states, problem.n_actions, None, params)
+    ep_whole = np.zeros(60, np.int64)
+    run_loop(problem.world, whole, agent_stream(5), env_stream(5), 60, 0, 0, ep_whole, np.zeros(60), np.zeros(0))
+    parts = DynaQ.build_state(problem.n_states, problem.n_actions, None, params)
+    ep_parts = np.zeros(60, np.int64)
+    loop = new_loop_state()
+    a_rng, e_rng = agent_stream(5), env_stream(5)
+    for ep in range(60):
+        run_loop(problem.world, parts, a_rng, e_rng, ep + 1, 0, 0, ep_parts, np.zeros(60), np.zeros(0), loop)
+        assert loop.episodes[0] == ep + 1 and loop.done[0]
+    assert np.array_equal(ep_whole, ep_parts) and np.array_equal(whole.q, parts.q)
+    assert loop.t[0] == ep_whole.sum() > 1000 and loop.phase[0] == 1

@@ -12,7 +12,9 @@ run in the package (the batched runner, every reproduction) goes through :func:`
   real steps. Calling it again continues the same run: the draws, episodes and tables are those
   of one uninterrupted call (tested). :func:`run_chunked` does that from Python with chunks of
   about ``CHUNK_SECONDS`` each, so Ctrl-C (a ``KeyboardInterrupt`` between chunks) stops a run
-  within about that time; compiled code itself never sees signals.
+  within about that time; compiled code itself never sees signals. A run may also be extended:
+  call again with a larger ``n_episodes`` or ``total_steps`` (one episode per call, say) and the
+  clock runs on.
 * **Hooks.** ``hook`` (a ``NamedTuple`` registered with ``protocol.register_hook``) is called
   after every real step and may stop the run ("stop when the greedy path is optimal"); with
   ``hook=None`` nothing is compiled for it.
@@ -41,12 +43,12 @@ class LoopState(NamedTuple):
     Attributes:
       t: int64[1], real steps taken over the whole run (the clock of changing worlds)
       episodes: int64[1], episodes finished (terminated or truncated)
-      state: int64[1], the current state; -1 before the first reset
+      state: int64[1], the current state; -1 when the next step begins an episode (reset first)
       steps: int64[1], real steps of the episode under way
       ret: float64[1], undiscounted return of the episode under way
       phase: int64[1], the world's current phase (``World.switch_at``)
-      done: bool[1], the run is over (its episode or step budget reached, or stopped by the hook)
-      stopped: bool[1], the hook stopped it
+      done: bool[1], the last call reached the run's episode or step budget, or the hook stopped it
+      stopped: bool[1], the hook stopped the run (a later call does nothing)
     """
 
     t: np.ndarray
@@ -69,7 +71,7 @@ def new_loop_state() -> LoopState:
 
 
 def _load(loop: Any) -> tuple[int, int, int, int, float, int, bool]:
-    """(t, episodes, state, steps, ret, phase, done) of ``loop``; a fresh run's for ``None``."""
+    """(t, episodes, state, steps, ret, phase, stopped) of ``loop``; a fresh run's for ``None``."""
     raise NotImplementedError("compiled code only")
 
 
@@ -88,7 +90,7 @@ def _load_impl(loop):  # type: ignore[no-untyped-def]
     if _is_none(loop):
         return lambda loop: (0, 0, -1, 0, 0.0, 0, False)
     return lambda loop: (loop.t[0], loop.episodes[0], loop.state[0], loop.steps[0], loop.ret[0], loop.phase[0],
-                         loop.done[0])
+                         loop.stopped[0])
 
 
 @overload(_store)
@@ -142,12 +144,10 @@ def run_loop(
     reward of each real step (index = t - 1; pass a zero-length array to skip). Returns
     ``(episodes finished, real steps taken)`` over the whole run so far.
     """
-    t, episodes, s, steps, ret, phase, done = _load(loop)
-    stopped = False
-    if done:
+    t, episodes, s, steps, ret, phase, stopped = _load(loop)
+    if stopped:
         return episodes, t
-    if s < 0:
-        s = world_reset(world, t, env_rng)
+    done = False
     t_end = t + chunk_steps
     while True:
         if (n_episodes > 0 and episodes >= n_episodes) or (total_steps > 0 and t >= total_steps):
@@ -155,6 +155,8 @@ def run_loop(
             break
         if chunk_steps > 0 and t >= t_end:
             break
+        if s < 0:  # a new episode begins
+            s = world_reset(world, t, env_rng)
         a = act(agent, s, agent_rng)
         s2, r, terminated = world_step(world, t, s, a, env_rng)
         t += 1
@@ -182,8 +184,13 @@ def run_loop(
         if new_phase != phase:
             phase = new_phase
             s = world.relocate[phase, s]
-        if ended and (n_episodes <= 0 or episodes < n_episodes) and (total_steps <= 0 or t < total_steps):
-            s = world_reset(world, t, env_rng)
+        if ended:
+            # Reset now unless the run is over: a later call with a larger budget resets first
+            # (the same draw at the same point of the stream either way).
+            if (n_episodes <= 0 or episodes < n_episodes) and (total_steps <= 0 or t < total_steps):
+                s = world_reset(world, t, env_rng)
+            else:
+                s = -1
     _store(loop, t, episodes, s, steps, ret, phase, done, stopped)
     return episodes, t
 
