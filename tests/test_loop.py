@@ -201,3 +201,18 @@ def test_a_run_extended_one_episode_per_call_equals_one_call():
         assert loop.episodes[0] == ep + 1 and loop.done[0]
     assert np.array_equal(ep_whole, ep_parts) and np.array_equal(whole.q, parts.q)
     assert loop.t[0] == ep_whole.sum() > 1000 and loop.phase[0] == 1
+
+
+def test_summary_line_says_no_episode_finished_instead_of_nan():
+    import pandas as pd
+
+    from dynaplan.experiments.kinds import last_episodes_summary
+
+    # A step budget that ends inside the first episode: no row at all.
+    table = get_kind("episodes").run({"env": "CliffWalking-v1", "agent": "q-learning", "steps": 5, "epsilon": 1.0},
+                                     [0, 1])
+    assert table.empty and last_episodes_summary(table) == "no episode finished"
+    t = pd.DataFrame({"seed": [1, 1, 1, 2, 2], "episode": [1, 2, 3, 1, 2], "steps": [10, 20, 30, 5, 7],
+                      "return": [1.0, 1.0, 1.0, 0.0, 1.0]})
+    # Per run the last two episodes, then the mean over the two runs: (25 + 6) / 2.
+    assert last_episodes_summary(t, last=2) == "mean steps over the last 2 episodes 15.50, mean return 0.750 (2 runs)"

@@ -219,3 +219,20 @@ def run_episodes(cell: Mapping[str, Any], seeds: Sequence[int]) -> pd.DataFrame:
             "return": np.concatenate([res.episode_returns for res in results] or [np.zeros(0)]).astype(np.float64),
         }
     )
+
+
+def last_episodes_summary(table: pd.DataFrame, last: int = 10) -> str:
+    """One line for an ``episodes`` table: the mean steps (and return) of each run's last ``last``
+    finished episodes, averaged over runs (the unit), with the run count; "no episode finished"
+    when no run finished one (a step budget that ended inside the first episode), never ``nan``.
+    """
+    if table.empty or "steps" not in table or "episode" not in table:
+        return "no episode finished"
+    groups = [g for _, g in table.groupby("seed", sort=False)] if "seed" in table else [table]
+    tails = [g.sort_values("episode").tail(last) for g in groups]
+    shown = max(len(t) for t in tails)
+    line = f"mean steps over the last {shown} episode{'s' if shown != 1 else ''} "
+    line += f"{float(np.mean([t.steps.mean() for t in tails])):.2f}"
+    if "return" in table:
+        line += f", mean return {float(np.mean([t['return'].mean() for t in tails])):.3f}"
+    return line + f" ({len(tails)} run{'s' if len(tails) != 1 else ''})"
