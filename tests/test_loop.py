@@ -155,6 +155,8 @@ def test_ctrl_c_stops_a_long_compiled_run_promptly():
     cls = dynaplan.AGENTS["q-learning"]
     state = cls.build_state(problem.n_states, problem.n_actions, None, cls.check_params({"epsilon": 1.0}))
     ep = np.zeros(10, np.int64)
+    # Compile (or load) the loop for these types first, so the signal arrives while it runs.
+    run_chunked(problem.world, state, agent_stream(0), env_stream(0), 0, 10, 0, ep, np.zeros(10), np.zeros(0))
     loop = new_loop_state()
     timer = threading.Timer(0.5, lambda: signal.raise_signal(signal.SIGINT))
     t0 = time.perf_counter()

@@ -101,6 +101,9 @@ class BatchInterrupted(KeyboardInterrupt):
         super().__init__(f"interrupted after {len(results)} finished run(s)")
         self.results = results
 
+    def __reduce__(self) -> tuple[type[BatchInterrupted], tuple[list[RunResult]]]:
+        return type(self), (self.results,)
+
 
 def run_agent(
     agent_cls: type[TabularAgent],
