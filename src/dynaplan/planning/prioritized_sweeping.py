@@ -36,7 +36,7 @@ from __future__ import annotations
 from typing import Any, NamedTuple
 
 import numpy as np
-from numba import njit
+from numba import njit, types
 from numba.extending import overload
 
 from dynaplan.models.distribution import DistributionModel, distribution_model_update, expected_target
@@ -163,10 +163,27 @@ def _pred_pair_impl(model, node):  # type: ignore[no-untyped-def]
     return None
 
 
+def _record(trace: Any, i: int, pair: int) -> None:
+    """Write ``pair`` at ``trace[i]`` if there is room (nothing when ``trace`` is None)."""
+    raise NotImplementedError("compiled code only")
+
+
+@overload(_record)
+def _record_impl(trace, i, pair):  # type: ignore[no-untyped-def]
+    if isinstance(trace, (types.NoneType, types.Omitted)):
+        return lambda trace, i, pair: None
+
+    def write(trace, i, pair):  # type: ignore[no-untyped-def]
+        if i < trace.shape[0]:
+            trace[i] = pair
+
+    return write
+
+
 @njit(cache=True, inline="always")
 def sweep(
     q: np.ndarray, model: Any, queue: PairQueue, n_updates: int, alpha: float, gamma: float, theta: float,
-    max_q: np.ndarray,
+    max_q: np.ndarray, trace: Any = None,
 ) -> int:
     """Step (g) of the boxed algorithm, for either model: at most ``n_updates`` updates from the
     queue, each followed by the predecessors' priorities; returns how many updates were made.
@@ -174,6 +191,8 @@ def sweep(
     Pop the pair of highest priority, move its value to its target, then for every pair the
     model predicts leads to its state, queue it if its priority ``|target - Q|`` exceeds
     ``theta``. Every max over a row of Q (in targets and priorities) is added to ``max_q[0]``.
+    ``trace: int64[m]`` (optional): the index ``s * A + a`` of the i-th pair updated is written
+    at ``trace[i]`` for i < m (the explorer draws them).
     """
     n_actions = q.shape[1]
     done = 0
@@ -182,6 +201,7 @@ def sweep(
         s = pair // n_actions
         a = pair - s * n_actions
         _update(model, q, s, a, _target(model, q, s, a, gamma, max_q), alpha)
+        _record(trace, done, pair)
         done += 1
         node = model.pred_head[s]
         while node >= 0:
