@@ -25,7 +25,12 @@ def import_graph() -> dict[str, set[str]]:
     for m, f in mods.items():
         for node in ast.walk(ast.parse(f.read_text())):
             if isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
-                targets = [node.module] + [f"{node.module}.{a.name}" for a in node.names]
+                # ``from pkg import submodule`` depends on the submodule; ``from pkg import name``
+                # on the package
+                subs = [f"{node.module}.{a.name}" for a in node.names]
+                targets = [t for t in subs if t in mods]
+                if len(targets) < len(subs):
+                    targets.append(node.module)
             elif isinstance(node, ast.Import):
                 targets = [a.name for a in node.names]
             else:
