@@ -8,6 +8,7 @@ dynaplan registers its envs with Gymnasium (``gym.make("dynaplan/DynaMaze-v0")``
 """
 
 from dynaplan import _cache  # noqa: F401  (must precede every compiled module)
+from dynaplan._version import __version__
 from dynaplan.agents import (
     AGENTS,
     MCTS,
@@ -39,8 +40,6 @@ from dynaplan.models import DistributionModel, SampleModel, register_model
 from dynaplan.planning import Solution, policy_evaluation, register_kernels, value_iteration
 from dynaplan.rng import run_seeds
 from dynaplan.search import SearchResult, lookahead_search, mcts_search, rollout_search
-
-__version__ = "0.1.0"
 
 
 def __getattr__(name: str) -> object:

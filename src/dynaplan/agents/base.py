@@ -14,28 +14,46 @@ from dynaplan.planning.protocol import act_once, observe_once
 from dynaplan.rng import agent_stream
 
 
+class ParamError(ValueError):
+    """A bad parameter: ``key`` names it (``"alpha"``, ``"planning_steps"``), ``str(err)`` is the
+    one-line message (``"alpha must be in (0, 1], got 2"``).
+
+    Raised where input is checked (agent ``check_params``, a kind's ``check(cell)``), so the
+    layer that reports it (a spec file, the CLI) points at the key without reading the message.
+    A ``ValueError``: code that catches ``ValueError`` keeps working.
+    """
+
+    def __init__(self, key: str, message: str) -> None:
+        super().__init__(message)
+        self.key = key
+
+    def __reduce__(self) -> tuple[type[ParamError], tuple[str, str]]:
+        # Rebuilt with both arguments when it crosses a process boundary (pool workers, Ray).
+        return type(self), (self.key, str(self))
+
+
 def check_unit(name: str, value: Any, *, low_open: bool = False) -> float:
-    """``value`` as a float in [0, 1] (or (0, 1] with ``low_open``); ValueError naming it otherwise."""
+    """``value`` as a float in [0, 1] (or (0, 1] with ``low_open``); ``ParamError`` naming it otherwise."""
     interval = "(0, 1]" if low_open else "[0, 1]"
     if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        raise ValueError(f"{name} must be a number in {interval}, got {value!r}")
+        raise ParamError(name, f"{name} must be a number in {interval}, got {value!r}")
     v = float(value)
     if not (0.0 < v <= 1.0 if low_open else 0.0 <= v <= 1.0):
-        raise ValueError(f"{name} must be in {interval}, got {value!r}")
+        raise ParamError(name, f"{name} must be in {interval}, got {value!r}")
     return v
 
 
 def check_count(name: str, value: Any) -> int:
-    """``value`` as a non-negative integer; ValueError naming it otherwise."""
+    """``value`` as a non-negative integer; ``ParamError`` naming it otherwise."""
     if isinstance(value, bool) or not isinstance(value, numbers.Integral) or int(value) < 0:
-        raise ValueError(f"{name} must be a non-negative integer, got {value!r}")
+        raise ParamError(name, f"{name} must be a non-negative integer, got {value!r}")
     return int(value)
 
 
 def check_positive(name: str, value: Any) -> float:
-    """``value`` as a float > 0; ValueError naming it otherwise."""
+    """``value`` as a float > 0; ``ParamError`` naming it otherwise."""
     if isinstance(value, bool) or not isinstance(value, numbers.Real) or not float(value) > 0:
-        raise ValueError(f"{name} must be a positive number, got {value!r}")
+        raise ParamError(name, f"{name} must be a positive number, got {value!r}")
     return float(value)
 
 

@@ -7,7 +7,7 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-from dynaplan.agents.base import TabularAgent, check_budget, check_count, check_positive
+from dynaplan.agents.base import ParamError, TabularAgent, check_budget, check_count, check_positive
 from dynaplan.agents.tabular import check_td_params, initial_q
 from dynaplan.envs.tabular import TabularModel
 from dynaplan.models.distribution import new_distribution_model
@@ -35,7 +35,8 @@ class PrioritizedSweeping(TabularAgent):
 
     At most ``planning_steps`` updates per real step, taken from a priority queue of pairs whose
     priority (size of the change their update would make) exceeds ``theta``. ``agent.updates``
-    counts every update made; ``agent.plan(n)`` runs up to ``n`` more from the queue now.
+    counts every update made, ``agent.max_q_computations`` every max over a row of Q (targets
+and priorities); ``agent.plan(n)`` runs up to ``n`` more from the queue now.
     """
 
     name = "prioritized-sweeping"
@@ -49,10 +50,10 @@ class PrioritizedSweeping(TabularAgent):
         out["planning_steps"] = check_count("planning_steps", out["planning_steps"])
         out["theta"] = check_positive("theta", out["theta"])
         if out["model"] not in ("sample", "distribution"):
-            raise ValueError(f"model must be 'sample' or 'distribution', got {out['model']!r}")
+            raise ParamError("model", f"model must be 'sample' or 'distribution', got {out['model']!r}")
         out["max_outcomes"] = check_count("max_outcomes", out["max_outcomes"])
         if out["max_outcomes"] < 1:
-            raise ValueError(f"max_outcomes must be a positive integer, got {out['max_outcomes']!r}")
+            raise ParamError("max_outcomes", f"max_outcomes must be a positive integer, got {out['max_outcomes']!r}")
         return out
 
     @classmethod
@@ -63,14 +64,15 @@ class PrioritizedSweeping(TabularAgent):
         queue = new_pair_queue(n_states * n_actions)
         t = np.zeros(1, dtype=np.int64)
         updates = np.zeros(1, dtype=np.int64)
+        max_q = np.zeros(1, dtype=np.int64)
         if params["model"] == "distribution":
             return StochasticPSState(
                 q=q, model=new_distribution_model(n_states, n_actions, params["max_outcomes"]), queue=queue,
-                t=t, updates=updates, gamma=params["gamma"], epsilon=params["epsilon"], theta=params["theta"],
-                planning_steps=params["planning_steps"],
+                t=t, updates=updates, max_q=max_q, gamma=params["gamma"], epsilon=params["epsilon"],
+                theta=params["theta"], planning_steps=params["planning_steps"],
             )
         return PrioritizedSweepingState(
-            q=q, model=new_sample_model(n_states, n_actions), queue=queue, t=t, updates=updates,
+            q=q, model=new_sample_model(n_states, n_actions), queue=queue, t=t, updates=updates, max_q=max_q,
             alpha=params["alpha"], gamma=params["gamma"], epsilon=params["epsilon"], theta=params["theta"],
             planning_steps=params["planning_steps"],
         )
@@ -86,6 +88,11 @@ class PrioritizedSweeping(TabularAgent):
         return int(self.state.updates[0])  # type: ignore[attr-defined]
 
     @property
+    def max_q_computations(self) -> int:
+        """Maxima over a row of Q computed so far (update targets and priorities alike)."""
+        return int(self.state.max_q[0])  # type: ignore[attr-defined]
+
+    @property
     def queue_length(self) -> int:
         """Pairs waiting in the priority queue."""
         return int(self.state.queue.size[0])  # type: ignore[attr-defined]
@@ -95,9 +102,9 @@ class PrioritizedSweeping(TabularAgent):
         n_updates = check_budget("n_updates", n_updates)
         st = self.state
         if isinstance(st, StochasticPSState):
-            done = stochastic_ps_sweep(st.q, st.model, st.queue, n_updates, st.gamma, st.theta)
+            done = stochastic_ps_sweep(st.q, st.model, st.queue, n_updates, st.gamma, st.theta, st.max_q)
         else:
             assert isinstance(st, PrioritizedSweepingState)
-            done = ps_sweep(st.q, st.model, st.queue, n_updates, st.alpha, st.gamma, st.theta)
+            done = ps_sweep(st.q, st.model, st.queue, n_updates, st.alpha, st.gamma, st.theta, st.max_q)
         st.updates[0] += done
         return int(done)

@@ -84,7 +84,13 @@ class DynaQ(TabularAgent):
             gamma=params["gamma"],
             epsilon=params["epsilon"],
             planning_steps=params["planning_steps"],
+            max_q=np.zeros(1, dtype=np.int64),
         )
+
+    @property
+    def max_q_computations(self) -> int:
+        """Maxima over a row of Q computed by its updates so far (the currency of ``PrioritizedSweeping``'s)."""
+        return int(self.state.max_q[0])  # type: ignore[attr-defined]
 
     @property
     def model(self) -> Any:

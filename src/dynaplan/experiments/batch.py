@@ -8,11 +8,18 @@ is ``SeedSequence(seed, spawn_key=(0,))`` and the world's is the stream Gymnasiu
     ... agent.act(obs); env.step(a); agent.observe(...); env.reset() after each episode
 
 step for step (tested in ``tests/test_equivalence.py``).
+
+Parameters are checked once, where they enter: ``check_agent_params`` turns them into a
+``Checked`` record that ``run_batch`` and ``run_agent`` pass inward unchanged (``run_agent``
+checks only a plain mapping). Each run goes through ``planning.loop.run_chunked``: compiled
+chunks of about 0.2 s, so Ctrl-C stops a batch promptly (``BatchInterrupted`` carries the runs
+that finished).
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from typing import Any, NamedTuple
 
 import gymnasium as gym
@@ -20,7 +27,7 @@ import numpy as np
 
 from dynaplan.agents.base import TabularAgent
 from dynaplan.envs.tabular import TabularModel, World, model_of, world_of
-from dynaplan.planning.loop import run_loop
+from dynaplan.planning.loop import Chunker, run_chunked
 from dynaplan.rng import agent_stream, env_stream
 
 
@@ -99,40 +106,89 @@ def problem_of(env: gym.Env[Any, Any] | str, **env_kwargs: Any) -> Problem:
     return Problem(world, model, int(world.next_state.shape[1]), int(world.next_state.shape[2]), limit)
 
 
+@dataclass(frozen=True)
+class Checked:
+    """Hyperparameters validated by ``agent_cls.check_params`` (defaults filled in).
+
+    Made once at the edge by ``check_agent_params``; the runner, batch and kind paths pass it
+    inward unchanged and never check again.
+    """
+
+    agent_cls: type[TabularAgent]
+    params: Mapping[str, Any]
+
+
+def check_agent_params(agent_cls: type[TabularAgent], params: Mapping[str, Any] | Checked) -> Checked:
+    """``params`` checked by ``agent_cls.check_params`` (``ParamError`` naming a bad one), unless already."""
+    if isinstance(params, Checked) and params.agent_cls is agent_cls:
+        return params
+    raw = params.params if isinstance(params, Checked) else params
+    return Checked(agent_cls, agent_cls.check_params(raw))
+
+
+class BatchInterrupted(KeyboardInterrupt):
+    """Ctrl-C during ``run_batch``: ``results`` holds the runs that finished before it."""
+
+    def __init__(self, results: list[RunResult]) -> None:
+        super().__init__(f"interrupted after {len(results)} finished run(s)")
+        self.results = results
+
+    def __reduce__(self) -> tuple[type[BatchInterrupted], tuple[list[RunResult]]]:
+        return type(self), (self.results,)
+
+
 def run_agent(
     agent_cls: type[TabularAgent],
-    params: Mapping[str, Any],
+    params: Mapping[str, Any] | Checked,
     problem: Problem,
     seed: int,
     *,
     episodes: int = 0,
     steps: int = 0,
     record_step_rewards: bool = False,
+    max_episode_steps: int | None = None,
+    chunker: Chunker | None = None,
 ) -> RunResult:
-    """One run: ``episodes`` episodes (if > 0) or ``steps`` real steps (if > 0), whichever ends first."""
+    """One run: ``episodes`` episodes (if > 0) or ``steps`` real steps (if > 0), whichever ends first.
+
+    ``params``: a mapping (checked here) or a ``Checked`` record (used as is). Episodes are
+    truncated after ``max_episode_steps`` steps (None: the env's limit, ``problem.max_episode_steps``;
+    0: none). ``chunker``: chunk sizes of the compiled loop (reuse one across the runs of a batch).
+    """
     if episodes <= 0 and steps <= 0:
         raise ValueError("give episodes > 0 or steps > 0")
-    checked = agent_cls.check_params(params)
+    checked = check_agent_params(agent_cls, params).params
     state = agent_cls.build_state(problem.n_states, problem.n_actions, problem.model, checked)
     capacity = episodes if episodes > 0 else steps
     ep_steps = np.zeros(capacity, dtype=np.int64)
     ep_returns = np.zeros(capacity)
     step_rewards = np.zeros(steps if record_step_rewards else 0)
-    done, t = run_loop(
-        problem.world, state, agent_stream(seed), env_stream(seed), episodes, steps,
-        problem.max_episode_steps, ep_steps, ep_returns, step_rewards,
+    limit = problem.max_episode_steps if max_episode_steps is None else int(max_episode_steps)
+    loop = run_chunked(
+        problem.world, state, agent_stream(seed), env_stream(seed), episodes, steps, limit, ep_steps, ep_returns,
+        step_rewards, chunker=chunker,
     )
-    n = min(done, capacity)
-    return RunResult(int(seed), ep_steps[:n], ep_returns[:n], step_rewards, int(t), state)
+    n = min(int(loop.episodes[0]), capacity)
+    return RunResult(int(seed), ep_steps[:n], ep_returns[:n], step_rewards, int(loop.t[0]), state)
 
 
 def run_batch(
     agent_cls: type[TabularAgent],
-    params: Mapping[str, Any],
+    params: Mapping[str, Any] | Checked,
     problem: Problem,
     seeds: Iterable[int],
     **kwargs: Any,
 ) -> list[RunResult]:
-    """``run_agent`` for each seed (parameters checked once; each run compiled code end to end)."""
-    checked = agent_cls.check_params(params)
-    return [run_agent(agent_cls, checked, problem, int(seed), **kwargs) for seed in seeds]
+    """``run_agent`` for each seed (parameters checked once; each run compiled code end to end).
+
+    Keyword arguments are ``run_agent``'s. Ctrl-C raises ``BatchInterrupted`` with the finished runs.
+    """
+    checked = check_agent_params(agent_cls, params)
+    kwargs.setdefault("chunker", Chunker())
+    results: list[RunResult] = []
+    try:
+        for seed in seeds:
+            results.append(run_agent(agent_cls, checked, problem, int(seed), **kwargs))
+    except KeyboardInterrupt:
+        raise BatchInterrupted(results) from None
+    return results

@@ -5,16 +5,21 @@ of seeds. A *kind* says how one cell is run for a batch of seeds and which rows 
 must be a pure function of its arguments (randomness only from the seeds), so results do not
 depend on which process, machine or order runs them. Register one with ``@register_kind``.
 
-A kind may also give ``check(cell)``: raise ``ValueError`` starting with the key's name for a bad
-or unknown key (``"alpha must be in (0, 1], got 2"``); specs are validated with it before
-anything runs, so a typo is one line naming the spec file and key, not a crash in a worker.
+A kind may also give ``check(cell)``: raise ``agents.base.ParamError(key, message)`` (a
+``ValueError``) for a bad or unknown key (``ParamError("alpha", "alpha must be in (0, 1], got
+2")``); specs are validated with it before anything runs, so a typo is one line naming the spec
+file and key, not a crash in a worker. Checked once there: a kind's ``run`` does not validate
+again (it only fills in defaults, once per batch of seeds).
 Workers find a kind by name, importing the module that registered it (``Kind.module``).
 
 The built-in kind ``episodes`` runs an agent (``agent``, any name in ``AGENTS``, with its
 parameters) on an env (``env``: a registered id with ``env_kwargs``, or ``maze``: a layout file)
 for ``episodes`` episodes and/or ``steps`` real steps, and returns one row per finished
 (seed, episode) with columns ``agent, planning_steps, seed, episode, steps, return``; the runner
-adds the keys that vary between cells (``alpha``...) as columns.
+adds the keys that vary between cells (``alpha``...) as columns. An episode is truncated after
+``max_episode_steps`` real steps: the cell's value if given (0: never), else the env's own
+``TimeLimit``, else ``DEFAULT_MAX_EPISODE_STEPS`` (100,000), so an episode that never ends
+(MCTS walking along a cliff) still ends; ``episode_step_limit(cell)`` says which applies.
 """
 
 from __future__ import annotations
@@ -30,7 +35,8 @@ import numpy as np
 import pandas as pd
 
 from dynaplan.agents import AGENTS
-from dynaplan.experiments.batch import problem_of, run_batch
+from dynaplan.agents.base import ParamError
+from dynaplan.experiments.batch import check_agent_params, problem_of, run_batch
 
 RunFn = Callable[[Mapping[str, Any], Sequence[int]], pd.DataFrame]
 CheckFn = Callable[[Mapping[str, Any]], None]
@@ -72,11 +78,16 @@ def register_kind(name: str, doc: str = "", check: CheckFn | None = None) -> Cal
     return deco
 
 
+SHIPPED_PACKAGE = "dynaplan.experiments.reproductions"
+"""The package whose ``load_all()`` registers the shipped kinds. Imported by name: the
+reproductions import this module, so a static import back would be a circle."""
+
+
 def load_kinds() -> dict[str, Kind]:
     """Every kind shipped with dynaplan (importing the reproductions registers theirs)."""
-    from dynaplan.experiments.reproductions import load_all
+    import importlib
 
-    load_all()
+    importlib.import_module(SHIPPED_PACKAGE).load_all()
     return KINDS
 
 
@@ -100,42 +111,74 @@ def env_id_or_maze(cell: Mapping[str, Any]) -> tuple[str, dict[str, Any]]:
     return str(cell["env"]), dict(cell.get("env_kwargs", {}))
 
 
-_RESERVED = {"env", "maze", "env_kwargs", "agent", "episodes", "steps"}
+_RESERVED = {"env", "maze", "env_kwargs", "agent", "episodes", "steps", "max_episode_steps"}
+
+DEFAULT_MAX_EPISODE_STEPS = 100_000
+"""Per-episode step limit of the ``episodes`` kind where neither the cell nor the env sets one."""
+
+
+def episode_step_limit(cell: Mapping[str, Any]) -> tuple[int, str]:
+    """The per-episode step limit an ``episodes`` cell runs with, and where it comes from.
+
+    ``(cell["max_episode_steps"], "cell")`` if the cell sets it (0: no limit); else the env's
+    ``TimeLimit`` ``(n, "env")``; else ``(DEFAULT_MAX_EPISODE_STEPS, "default")``. For a
+    validated cell.
+    """
+    if "max_episode_steps" in cell:
+        return int(cell["max_episode_steps"]), "cell"
+    env_id, env_kwargs = env_id_or_maze(cell)
+    limit = _env_limit(env_id, json.dumps(env_kwargs, sort_keys=True))
+    return (limit, "env") if limit > 0 else (DEFAULT_MAX_EPISODE_STEPS, "default")
+
+
+@functools.lru_cache(maxsize=64)
+def _env_limit(env_id: str, env_kwargs_json: str) -> int:
+    import gymnasium as gym
+
+    spec = gym.spec(env_id)
+    limit = json.loads(env_kwargs_json).get("max_episode_steps", spec.max_episode_steps)
+    return int(limit or 0)
 
 
 def check_episodes(cell: Mapping[str, Any]) -> None:
     """``episodes`` cells: an agent name in ``AGENTS``, one of ``env`` (a registered id whose env
     has an exact tabular model) or ``maze`` (a layout file), ``episodes`` >= 1 and/or ``steps``
-    >= 1 (a run ends at whichever comes first), and parameters the agent accepts."""
+    >= 1 (a run ends at whichever comes first), optional ``max_episode_steps`` >= 0 (0: no
+    limit), and parameters the agent accepts. Raises ``ParamError`` naming the key."""
     import gymnasium as gym
 
     agent = cell.get("agent")
     if agent not in AGENTS:
-        raise ValueError(f"agent: unknown agent {agent!r}; choose from: {', '.join(sorted(AGENTS))}")
+        raise ParamError("agent", f"agent: unknown agent {agent!r}; choose from: {', '.join(sorted(AGENTS))}")
     if "episodes" not in cell and "steps" not in cell:
-        raise ValueError("episodes: give episodes (per run) and/or steps (real steps per run)")
-    for key in ("episodes", "steps"):
-        value = cell.get(key, 1)
-        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-            raise ValueError(f"{key} must be an integer >= 1, got {value!r}")
+        raise ParamError("episodes", "episodes: give episodes (per run) and/or steps (real steps per run)")
+    for key, low in (("episodes", 1), ("steps", 1), ("max_episode_steps", 0)):
+        value = cell.get(key, low)
+        if isinstance(value, bool) or not isinstance(value, int) or value < low:
+            raise ParamError(key, f"{key} must be an integer >= {low}, got {value!r}")
     if ("env" in cell) == ("maze" in cell):
-        raise ValueError("env: give exactly one of env (a Gymnasium id) or maze (a layout file)")
+        raise ParamError("env", "env: give exactly one of env (a Gymnasium id) or maze (a layout file)")
     if "maze" in cell:
         from dynaplan.envs.layouts import LayoutError, load_layout
 
         if not isinstance(cell["maze"], str):
-            raise ValueError(f"maze must be a layout file path, got {cell['maze']!r}")
+            raise ParamError("maze", f"maze must be a layout file path, got {cell['maze']!r}")
         try:
             load_layout(Path(cell["maze"]))
         except LayoutError as exc:
-            raise ValueError(f"maze: {exc}") from None
+            raise ParamError("maze", f"maze: {exc}") from None
     else:
         if not isinstance(cell["env"], str) or cell["env"] not in gym.registry:
-            raise ValueError(f"env: unknown env {cell['env']!r} (not a registered Gymnasium id)")
+            raise ParamError("env", f"env: unknown env {cell['env']!r} (not a registered Gymnasium id)")
         if not isinstance(cell.get("env_kwargs", {}), dict):
-            raise ValueError(f"env_kwargs must be a table, got {cell['env_kwargs']!r}")
+            raise ParamError("env_kwargs", f"env_kwargs must be a table, got {cell['env_kwargs']!r}")
         _check_problem(cell["env"], json.dumps(cell.get("env_kwargs", {}), sort_keys=True))
-    AGENTS[str(agent)].check_params({k: v for k, v in cell.items() if k not in _RESERVED})
+    AGENTS[str(agent)].check_params(agent_params(cell))
+
+
+def agent_params(cell: Mapping[str, Any]) -> dict[str, Any]:
+    """The agent's parameters of an ``episodes`` cell (every key the kind does not use itself)."""
+    return {k: v for k, v in cell.items() if k not in _RESERVED}
 
 
 @functools.lru_cache(maxsize=64)
@@ -150,29 +193,46 @@ def _check_problem(env_id: str, env_kwargs_json: str) -> None:
         discrete_sizes(env)  # "needs a Discrete observation space" before "no exact model"
         problem_of(env)
     except Exception as exc:  # the env's own constructor decides what is bad
-        raise ValueError(f"env: {env_id!r} cannot be run here: {' '.join(str(exc).split())}") from None
+        raise ParamError("env", f"env: {env_id!r} cannot be run here: {' '.join(str(exc).split())}") from None
 
 
 @register_kind("episodes", "an agent for a number of episodes; one row per (seed, episode)", check=check_episodes)
 def run_episodes(cell: Mapping[str, Any], seeds: Sequence[int]) -> pd.DataFrame:
-    """Cell keys: ``env`` (or ``maze``), ``agent``, ``episodes`` and/or ``steps``, the agent's parameters."""
+    """Cell keys: ``env`` (or ``maze``), ``agent``, ``episodes`` and/or ``steps``,
+    ``max_episode_steps`` (see ``episode_step_limit``), the agent's parameters."""
     agent_name = str(cell["agent"])
     cls = AGENTS[agent_name]
-    params = {k: v for k, v in cell.items() if k not in _RESERVED}
+    checked = check_agent_params(cls, agent_params(cell))
     env_id, env_kwargs = env_id_or_maze(cell)
     problem = problem_of(env_id, **env_kwargs)
-    results = run_batch(cls, params, problem, seeds, episodes=int(cell.get("episodes", 0)),
-                        steps=int(cell.get("steps", 0)))
-    checked = cls.check_params(params)
+    results = run_batch(cls, checked, problem, seeds, episodes=int(cell.get("episodes", 0)),
+                        steps=int(cell.get("steps", 0)), max_episode_steps=episode_step_limit(cell)[0])
     counts = [len(res.episode_steps) for res in results]
     total = int(sum(counts))
     return pd.DataFrame(
         {
             "agent": np.full(total, agent_name, dtype=object),
-            "planning_steps": np.full(total, int(checked.get("planning_steps", 0)), dtype=np.int64),
+            "planning_steps": np.full(total, int(checked.params.get("planning_steps", 0)), dtype=np.int64),
             "seed": np.repeat(np.array([res.seed for res in results], dtype=np.int64), counts),
             "episode": np.concatenate([np.arange(1, n + 1, dtype=np.int64) for n in counts] or [np.zeros(0, np.int64)]),
             "steps": np.concatenate([res.episode_steps for res in results] or [np.zeros(0, np.int64)]).astype(np.int64),
             "return": np.concatenate([res.episode_returns for res in results] or [np.zeros(0)]).astype(np.float64),
         }
     )
+
+
+def last_episodes_summary(table: pd.DataFrame, last: int = 10) -> str:
+    """One line for an ``episodes`` table: the mean steps (and return) of each run's last ``last``
+    finished episodes, averaged over runs (the unit), with the run count; "no episode finished"
+    when no run finished one (a step budget that ended inside the first episode), never ``nan``.
+    """
+    if table.empty or "steps" not in table or "episode" not in table:
+        return "no episode finished"
+    groups = [g for _, g in table.groupby("seed", sort=False)] if "seed" in table else [table]
+    tails = [g.sort_values("episode").tail(last) for g in groups]
+    shown = max(len(t) for t in tails)
+    line = f"mean steps over the last {shown} episode{'s' if shown != 1 else ''} "
+    line += f"{float(np.mean([t.steps.mean() for t in tails])):.2f}"
+    if "return" in table:
+        line += f", mean return {float(np.mean([t['return'].mean() for t in tails])):.3f}"
+    return line + f" ({len(tails)} run{'s' if len(tails) != 1 else ''})"

@@ -111,11 +111,11 @@ def package_versions() -> dict[str, str]:
     import numpy
     import pyarrow
 
-    import dynaplan
+    from dynaplan._version import __version__
 
     return {
         "python": platform.python_version(),
-        "dynaplan": dynaplan.__version__,
+        "dynaplan": __version__,
         "numpy": numpy.__version__,
         "numba": numba.__version__,
         "pandas": pd.__version__,

@@ -26,8 +26,7 @@ from dynaplan._jit import kernel
 from dynaplan.models.sample import sample_model_update, sample_observed_pair
 from dynaplan.planning.dyna_q import DynaQState
 from dynaplan.planning.dyna_q_plus import ACTION_BONUS, DynaQPlusState, staleness
-from dynaplan.planning.pqueue import pq_pop, pq_push
-from dynaplan.planning.prioritized_sweeping import PrioritizedSweepingState, _sample_target
+from dynaplan.planning.prioritized_sweeping import PrioritizedSweepingState, queue_real_pair, sweep
 from dynaplan.planning.q_learning import q_update
 from dynaplan.planning.q_planning import QPlanningState
 from dynaplan.rng import randint
@@ -53,9 +52,17 @@ def traced_dyna_q_observe(agent: DynaQState, s: int, a: int, r: float, s2: int, 
                           rng: np.ndarray, trace: np.ndarray) -> int:
     """``planning.dyna_q.dyna_q_observe`` with its planning pairs traced; returns planning updates made."""
     q_update(agent.q, s, a, r, s2, terminated, agent.alpha, agent.gamma)
+    if not terminated:
+        agent.max_q[0] += 1
     sample_model_update(agent.model, s, a, r, s2, terminated, agent.t[0])
     agent.t[0] += 1
-    return _traced_dyna_planning(agent.q, agent.model, agent.planning_steps, agent.alpha, agent.gamma, rng, trace)
+    done = _traced_dyna_planning(agent.q, agent.model, agent.planning_steps, agent.alpha, agent.gamma, rng, trace)
+    # The max-Q counter, from the traced pairs (exact when the trace holds them all, as the
+    # explorer sizes it: planning_steps).
+    for i in range(min(done, trace.shape[0])):
+        if not agent.model.terminated[trace[i] // agent.q.shape[1], trace[i] % agent.q.shape[1]]:
+            agent.max_q[0] += 1
+    return done
 
 
 @kernel
@@ -100,33 +107,13 @@ def traced_dyna_q_plus_observe(agent: DynaQPlusState, s: int, a: int, r: float, 
 @kernel
 def traced_ps_observe(agent: PrioritizedSweepingState, s: int, a: int, r: float, s2: int, terminated: bool,
                       rng: np.ndarray, trace: np.ndarray) -> int:
-    """``planning.prioritized_sweeping.ps_observe`` traced: the pairs popped from the queue, in order."""
-    q = agent.q
-    model = agent.model
-    queue = agent.queue
-    n_actions = q.shape[1]
-    sample_model_update(model, s, a, r, s2, terminated, agent.t[0])
+    """``planning.prioritized_sweeping.ps_observe`` traced: the pairs popped from the queue, in order
+    (the same ``sweep``, given the trace buffer)."""
+    sample_model_update(agent.model, s, a, r, s2, terminated, agent.t[0])
     agent.t[0] += 1
-    p = abs(_sample_target(model, q, s, a, agent.gamma) - q[s, a])
-    if p > agent.theta:
-        pq_push(queue, s * n_actions + a, p)
-    done = 0
-    while done < agent.planning_steps and queue.size[0] > 0:
-        pair, _ = pq_pop(queue)
-        us = pair // n_actions
-        ua = pair - us * n_actions
-        q[us, ua] += agent.alpha * (_sample_target(model, q, us, ua, agent.gamma) - q[us, ua])
-        if done < trace.shape[0]:
-            trace[done] = pair
-        done += 1
-        node = model.pred_head[us]
-        while node >= 0:
-            ps_ = node // n_actions
-            pa = node - ps_ * n_actions
-            pp = abs(_sample_target(model, q, ps_, pa, agent.gamma) - q[ps_, pa])
-            if pp > agent.theta:
-                pq_push(queue, node, pp)
-            node = model.pred_next[node]
+    queue_real_pair(agent.q, agent.model, agent.queue, s, a, agent.gamma, agent.theta, agent.max_q)
+    done = sweep(agent.q, agent.model, agent.queue, agent.planning_steps, agent.alpha, agent.gamma, agent.theta,
+                 agent.max_q, trace)
     agent.updates[0] += done
     return done
 

@@ -11,6 +11,8 @@ from __future__ import annotations
 from typing import Any, NamedTuple
 
 import numpy as np
+from numba import types
+from numba.extending import overload
 
 from dynaplan._jit import kernel
 from dynaplan._stamp import generic
@@ -30,6 +32,8 @@ class DynaQState(NamedTuple):
       t: int64[1], real steps taken so far
       alpha, gamma, epsilon: step size, discount, exploration rate
       planning_steps: planning updates per real step (n)
+      max_q: int64[1], maxima over a row of Q computed by its updates (one per update whose
+        transition does not end the episode): the currency shared with prioritized sweeping
     """
 
     q: np.ndarray
@@ -39,11 +43,33 @@ class DynaQState(NamedTuple):
     gamma: float
     epsilon: float
     planning_steps: int
+    max_q: np.ndarray
+
+
+def _count_maxima(max_q: Any, model: Any, s: int, a: int) -> None:
+    """Add the maxima over a row of Q that the planning target of ``(s, a)`` took to ``max_q[0]``
+    (nothing when ``max_q`` is None). Counted for ``SampleModel`` (deterministic: one max unless
+    the recorded transition ends the episode)."""
+    raise NotImplementedError("compiled code only")
+
+
+@overload(_count_maxima, inline="always")
+def _count_maxima_impl(max_q, model, s, a):  # type: ignore[no-untyped-def]
+    if isinstance(max_q, (types.NoneType, types.Omitted)):
+        return lambda max_q, model, s, a: None
+    if getattr(model, "instance_class", None) is SampleModel:
+        def count(max_q, model, s, a):  # type: ignore[no-untyped-def]
+            if not model.terminated[s, a]:
+                max_q[0] += 1
+
+        return count
+    return None
 
 
 @generic
 @kernel
-def dyna_planning(q: np.ndarray, model: Any, n_updates: int, alpha: float, gamma: float, rng: np.ndarray) -> None:
+def dyna_planning(q: np.ndarray, model: Any, n_updates: int, alpha: float, gamma: float, rng: np.ndarray,
+                  max_q: Any = None) -> None:
     """``n_updates`` one-step Q-planning updates on pairs drawn from the model (step f; section 8.1).
 
     Works on any registered model (``models.protocol``): a known pair drawn at random
@@ -51,12 +77,14 @@ def dyna_planning(q: np.ndarray, model: Any, n_updates: int, alpha: float, gamma
     model, any pair for an exact one), then ``q[s, a] += alpha (target - q[s, a])`` toward the
     model's planning target (a sampled ``r + gamma max_a' q(s', a')``, eq. 6.8, or the expected
     backup, eq. 8.1, for a distribution model). Nothing happens while no pair is known.
+    ``max_q: int64[1]`` (optional, sample models): counts the maxima over a row of Q taken.
     """
     if model_n_known(model) == 0:
         return
     for _ in range(n_updates):
         s, a = model_draw_known(model, rng)
         q[s, a] += alpha * (model_planning_target(model, q, s, a, gamma, rng) - q[s, a])
+        _count_maxima(max_q, model, s, a)
 
 
 @kernel(inline=True)
@@ -69,9 +97,11 @@ def dyna_q_observe(
     agent: DynaQState, s: int, a: int, r: float, s2: int, terminated: bool, truncated: bool, rng: np.ndarray
 ) -> None:
     q_update(agent.q, s, a, r, s2, terminated, agent.alpha, agent.gamma)
+    if not terminated:
+        agent.max_q[0] += 1
     sample_model_update(agent.model, s, a, r, s2, terminated, agent.t[0])
     agent.t[0] += 1
-    dyna_planning(agent.q, agent.model, agent.planning_steps, agent.alpha, agent.gamma, rng)
+    dyna_planning(agent.q, agent.model, agent.planning_steps, agent.alpha, agent.gamma, rng, agent.max_q)
 
 
 register_kernels(DynaQState, act=dyna_q_act, observe=dyna_q_observe)

@@ -12,6 +12,13 @@ generic :func:`act` and :func:`observe` below, and Numba picks the algorithm fro
 ``agent`` at compile time (``numba.extending.overload``): one episode loop serves every
 algorithm with no run-time dispatch, the object API (``dynaplan.agents``) calls the same
 functions through :func:`act_once` / :func:`observe_once`, and the compiled code is cached.
+
+A *loop hook* watches a run from inside the episode loop (``planning.loop.run_loop``): a
+``NamedTuple`` (its data) registered with ``register_hook(HookClass, after_step=fn)``, where
+``fn(hook, agent, t, episodes, s, a, r, s2, terminated, truncated) -> bool`` is compiled and
+called after every real step (after the agent's ``observe`` and the episode's bookkeeping);
+returning True stops the run there. Dispatched at compile time like the kernels: a loop
+without a hook (``hook=None``) compiles no call at all.
 """
 
 from __future__ import annotations
@@ -20,12 +27,14 @@ from collections.abc import Callable
 from typing import Any
 
 import numpy as np
+from numba import types
 from numba.extending import overload
 
 from dynaplan._jit import kernel
 from dynaplan._stamp import generic, note_kernels
 
 _KERNELS: dict[type, tuple[Callable[..., Any], Callable[..., Any]]] = {}
+_HOOKS: dict[type, Callable[..., Any]] = {}
 
 
 def register_kernels(state_cls: type, *, act: Callable[..., Any], observe: Callable[..., Any]) -> None:
@@ -37,6 +46,12 @@ def register_kernels(state_cls: type, *, act: Callable[..., Any], observe: Calla
     """
     _KERNELS[state_cls] = (act, observe)
     note_kernels((act, observe))
+
+
+def register_hook(hook_cls: type, *, after_step: Callable[..., Any]) -> None:
+    """Make ``after_step`` (an ``@njit`` function) the loop hook of ``hook_cls`` (see the module doc)."""
+    _HOOKS[hook_cls] = after_step
+    note_kernels((after_step,))
 
 
 def _kernels_for(agent: Any) -> tuple[Callable[..., Any], Callable[..., Any]] | None:
@@ -53,6 +68,14 @@ def observe(
 ) -> None:
     """Learn from one real transition (compiled code only)."""
     raise NotImplementedError("protocol.observe is only callable from compiled code; use observe_once")
+
+
+def after_step(
+    hook: Any, agent: Any, t: int, episodes: int, s: int, a: int, r: float, s2: int, terminated: bool,
+    truncated: bool,
+) -> bool:
+    """Whether the loop hook ``hook`` stops the run after this real step (compiled code only)."""
+    raise NotImplementedError("protocol.after_step is only callable from compiled code")
 
 
 @overload(act)
@@ -72,6 +95,18 @@ def _observe_impl(agent, s, a, r, s2, terminated, truncated, rng):  # type: igno
     fn = kernels[1]
     return lambda agent, s, a, r, s2, terminated, truncated, rng: fn(
         agent, s, a, r, s2, terminated, truncated, rng
+    )
+
+
+@overload(after_step)
+def _after_step_impl(hook, agent, t, episodes, s, a, r, s2, terminated, truncated):  # type: ignore[no-untyped-def]
+    if isinstance(hook, (types.NoneType, types.Omitted)):
+        return lambda hook, agent, t, episodes, s, a, r, s2, terminated, truncated: False
+    fn = _HOOKS.get(getattr(hook, "instance_class", None))  # type: ignore[arg-type]
+    if fn is None:
+        return None
+    return lambda hook, agent, t, episodes, s, a, r, s2, terminated, truncated: fn(
+        hook, agent, t, episodes, s, a, r, s2, terminated, truncated
     )
 
 

@@ -23,7 +23,13 @@ A reproduction is a *shipped spec* plus a figure and a summary. To add one (``NA
    the terminal table. ``spec_reproduction`` takes the title from the spec and makes
    ``rep.run(runs=.., seed=.., progress=.., **sets) -> DataFrame`` (in memory, for tests).
 
-4. Add the module to ``load_all`` below (one import line).
+4. Add the module's name to ``SHIPPED`` below (one line: ``"NAME",``). Nothing else lists
+   reproductions: ``load_all`` imports the modules named there (the only place that imports
+   them), and the kinds registry (``experiments.kinds.get_kind``) finds a shipped kind through
+   ``load_all``, or in a worker through the module recorded with the kind.
+
+Imports run one way: a reproduction module imports ``experiments.kinds`` and this package;
+neither imports a reproduction module by a static import.
 
 ``dynaplan reproduce NAME`` then loads the spec, applies the command-line options, validates it
 (one line naming the file and key on error), runs it through the runner (``--workers``,
@@ -111,17 +117,23 @@ def spec_reproduction(
     return Reproduction(name or spec, title, run, figure, summary, spec=spec)
 
 
-def load_all() -> dict[str, Reproduction]:
-    """Import every reproduction module (they register themselves)."""
-    from dynaplan.experiments.reproductions import (
-        changing_mazes,  # noqa: F401
-        decision_time,  # noqa: F401
-        dyna_maze,  # noqa: F401
-        dyna_maze_policies,  # noqa: F401
-        expected_vs_sample,  # noqa: F401
-        prioritized_sweeping,  # noqa: F401
-        rtdp,  # noqa: F401
-        trajectory_sampling,  # noqa: F401
-    )
+SHIPPED: tuple[str, ...] = (
+    "changing_mazes",
+    "decision_time",
+    "dyna_maze",
+    "dyna_maze_policies",
+    "expected_vs_sample",
+    "prioritized_sweeping",
+    "rtdp",
+    "trajectory_sampling",
+)
+"""The shipped reproduction modules (names in this package), imported by ``load_all``."""
 
+
+def load_all() -> dict[str, Reproduction]:
+    """Import every module in ``SHIPPED`` (each registers its kinds and reproduction)."""
+    import importlib
+
+    for module in SHIPPED:
+        importlib.import_module(f"{__name__}.{module}")
     return REPRODUCTIONS

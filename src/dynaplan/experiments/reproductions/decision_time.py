@@ -1,7 +1,8 @@
 """Sections 8.8 to 8.11: planning at decision time, and its blend with background planning.
 
 Kind ``decision-time``: one agent (any in ``AGENTS``) on one env for ``episodes`` episodes per
-seed, run in compiled code one episode at a time so the compute of every episode is recorded:
+seed, one run in compiled code extended one episode per call (the step clock runs on across
+episodes) so the compute of every episode is recorded:
 one row per (seed, episode) with ``steps``, ``return``, ``model_steps`` (outcomes drawn or
 expanded by the agent's searches; for an agent without search, its planning updates,
 ``planning_steps`` per real step), ``decisions`` (real steps decided by a search) and
@@ -61,12 +62,11 @@ def run_kind(cell: Mapping[str, Any], seeds: Sequence[int]) -> pd.DataFrame:
     ``max_episode_steps`` (0: the env's limit), and the agent's parameters. One row per (seed,
     episode): ``steps, return, model_steps, decisions, seconds``."""
     from dynaplan.agents import AGENTS
-    from dynaplan.experiments.batch import problem_of
-    from dynaplan.planning.loop import run_loop
+    from dynaplan.experiments.batch import check_agent_params, problem_of
+    from dynaplan.planning.loop import new_loop_state, run_loop
 
-    check_cell(cell)
     cls = AGENTS[str(cell["agent"])]
-    params = cls.check_params(_agent_params(cell))
+    params = check_agent_params(cls, _agent_params(cell)).params  # the cell was validated by check_cell
     problem = problem_of(str(cell["env"]))
     episodes = int(cell["episodes"])
     limit = int(cell.get("max_episode_steps", 0)) or problem.max_episode_steps
@@ -74,12 +74,15 @@ def run_kind(cell: Mapping[str, Any], seeds: Sequence[int]) -> pd.DataFrame:
     # that ``seconds`` measures running, not compiling.
     warm = cls.build_state(problem.n_states, problem.n_actions, problem.model, params)
     one = np.zeros(1, dtype=np.int64)
-    run_loop(problem.world, warm, agent_stream(0), env_stream(0), 0, 1, limit, one, np.zeros(1), np.zeros(0))
+    run_loop(problem.world, warm, agent_stream(0), env_stream(0), 0, 1, limit, one, np.zeros(1), np.zeros(0),
+             new_loop_state())
     frames = []
     for seed in seeds:
         state: Any = cls.build_state(problem.n_states, problem.n_actions, problem.model, params)
         a_rng, e_rng = agent_stream(int(seed)), env_stream(int(seed))
-        steps, returns = np.zeros(1, dtype=np.int64), np.zeros(1)
+        # One run, extended one episode per call: the clock runs on across episodes.
+        loop = new_loop_state()
+        steps, returns = np.zeros(episodes, dtype=np.int64), np.zeros(episodes)
         rows = np.zeros((episodes, 5))
         counters = getattr(state, "counters", None)
         before = np.zeros(4, dtype=np.int64)
@@ -87,13 +90,13 @@ def run_kind(cell: Mapping[str, Any], seeds: Sequence[int]) -> pd.DataFrame:
             if counters is not None:
                 before = counters.copy()
             t0 = time.perf_counter()
-            run_loop(problem.world, state, a_rng, e_rng, 1, 0, limit, steps, returns, np.zeros(0))
+            run_loop(problem.world, state, a_rng, e_rng, ep + 1, 0, limit, steps, returns, np.zeros(0), loop)
             seconds = time.perf_counter() - t0
             if counters is not None:
                 model_steps, decisions = counters[2] - before[2], counters[0] - before[0]
             else:
-                model_steps, decisions = int(params.get("planning_steps", 0)) * steps[0], 0
-            rows[ep] = (steps[0], returns[0], model_steps, decisions, seconds)
+                model_steps, decisions = int(params.get("planning_steps", 0)) * steps[ep], 0
+            rows[ep] = (steps[ep], returns[ep], model_steps, decisions, seconds)
         frames.append(
             pd.DataFrame(
                 {

@@ -64,19 +64,20 @@ def run_policy_snapshot(cell: Mapping[str, Any], seeds: Sequence[int]) -> pd.Dat
     """The greedy policy and values of an agent ``fraction`` of the way into episode ``episode``;
     one row per (seed, state)."""
     from dynaplan.agents import AGENTS
-    from dynaplan.experiments.batch import problem_of, run_agent
+    from dynaplan.experiments.batch import check_agent_params, problem_of, run_agent
 
     cls = AGENTS[str(cell["agent"])]
     params = _params(cell)
+    checked = check_agent_params(cls, params)  # once per batch; the cell was validated by its check
     problem = problem_of(str(cell["env"]), **dict(cell.get("env_kwargs", {})))
     episode, fraction = int(cell["episode"]), float(cell["fraction"])
     n_cols = _n_cols(str(cell["env"]), dict(cell.get("env_kwargs", {})))
     frames = []
     for seed in seeds:
-        full = run_agent(cls, params, problem, int(seed), episodes=episode)
+        full = run_agent(cls, checked, problem, int(seed), episodes=episode)
         lengths = full.episode_steps
         snap = int(lengths[: episode - 1].sum() + max(1, int(fraction * lengths[episode - 1])))
-        q = full.agent.q if fraction >= 1.0 else run_agent(cls, params, problem, int(seed), steps=snap).agent.q
+        q = full.agent.q if fraction >= 1.0 else run_agent(cls, checked, problem, int(seed), steps=snap).agent.q
         constant = np.all(q == q[:, :1], axis=1)
         states = np.arange(q.shape[0], dtype=np.int64)
         frames.append(pd.DataFrame({

@@ -66,7 +66,6 @@ def run_kind(cell: Mapping[str, Any], seeds: Sequence[int]) -> pd.DataFrame:
     """Cell keys: ``n_states``, ``branching``, ``method`` (uniform | on-policy), ``updates``,
     ``points`` (checkpoints, default 50), ``epsilon`` (0.1), ``termination`` (0.1). One row
     per (seed, checkpoint): ``n_states, branching, method, seed, updates, value``."""
-    check_cell(cell)
     n, b, method = int(cell["n_states"]), int(cell["branching"]), str(cell["method"])
     updates, points = int(cell["updates"]), int(cell.get("points", 50))
     epsilon, termination = float(cell.get("epsilon", 0.1)), float(cell.get("termination", 0.1))

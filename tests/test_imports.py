@@ -1,0 +1,90 @@
+"""The package's import graph runs one way: no circle, and no module imports the top package.
+
+Every ``import`` statement in ``src/dynaplan`` is read (module level and inside functions alike;
+a function-level import still makes one module depend on another), so a circle hidden in a
+function is found too. ``importlib.import_module`` by name is the documented way round a circle
+(``experiments.kinds.load_kinds``, ``experiments.reproductions.load_all``) and is not an edge.
+"""
+
+import ast
+from pathlib import Path
+
+import dynaplan
+
+ROOT = Path(dynaplan.__file__).parent
+
+
+def import_graph() -> dict[str, set[str]]:
+    mods: dict[str, Path] = {}
+    for f in ROOT.rglob("*.py"):
+        parts = list(f.relative_to(ROOT.parent).with_suffix("").parts)
+        if parts[-1] == "__init__":
+            parts = parts[:-1]
+        mods[".".join(parts)] = f
+    graph: dict[str, set[str]] = {m: set() for m in mods}
+    for m, f in mods.items():
+        for node in ast.walk(ast.parse(f.read_text())):
+            if isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+                # ``from pkg import submodule`` depends on the submodule; ``from pkg import name``
+                # on the package
+                subs = [f"{node.module}.{a.name}" for a in node.names]
+                targets = [t for t in subs if t in mods]
+                if len(targets) < len(subs):
+                    targets.append(node.module)
+            elif isinstance(node, ast.Import):
+                targets = [a.name for a in node.names]
+            else:
+                continue
+            graph[m] |= {t for t in targets if t in mods and t != m}
+    return graph
+
+
+def cycles(graph: dict[str, set[str]]) -> list[list[str]]:
+    """Strongly connected components with more than one module (Tarjan)."""
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    stack: list[str] = []
+    on_stack: set[str] = set()
+    found: list[list[str]] = []
+
+    def visit(v: str) -> None:
+        index[v] = low[v] = len(index)
+        stack.append(v)
+        on_stack.add(v)
+        for w in graph[v]:
+            if w not in index:
+                visit(w)
+                low[v] = min(low[v], low[w])
+            elif w in on_stack:
+                low[v] = min(low[v], index[w])
+        if low[v] == index[v]:
+            comp = []
+            while True:
+                w = stack.pop()
+                on_stack.discard(w)
+                comp.append(w)
+                if w == v:
+                    break
+            if len(comp) > 1:
+                found.append(sorted(comp))
+
+    for v in graph:
+        if v not in index:
+            visit(v)
+    return found
+
+
+def test_the_cycle_finder_finds_a_circle():
+    assert cycles({"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}) == [["a", "b", "c"]]
+    assert cycles({"a": {"b"}, "b": set()}) == []
+
+
+def test_no_import_circle():
+    assert cycles(import_graph()) == []
+
+
+def test_only_the_cli_imports_the_top_package():
+    graph = import_graph()
+    assert "dynaplan.experiments.kinds" in graph  # the scan sees the package
+    upward = sorted(m for m, targets in graph.items() if "dynaplan" in targets and m != "dynaplan.cli")
+    assert upward == []
