@@ -90,6 +90,7 @@ def run_kind(cell: Mapping[str, Any], seeds: Sequence[int]) -> pd.DataFrame:
     run, params = _split(cell)
     cls = LINEAR_AGENTS[run["agent"]]
     problem = linear_problem_of(run["env"], _features(run), max_episode_steps=int(run.get("max_episode_steps", 0)))
+    run_linear_agent(cls, params, problem, 0, steps=1)  # compile / load the kernels outside the timing
     frames = []
     for seed in seeds:
         t0 = time.process_time()
