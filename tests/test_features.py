@@ -6,8 +6,8 @@ import gymnasium as gym
 import numpy as np
 import pytest
 
-from dynaplan.features import OneHot, TileCoder, encode_once, new_tile_record, python_tuple_hash, tiles_into
 import tiles3_reference as t3
+from dynaplan.features import OneHot, TileCoder, encode_once, new_tile_record, python_tuple_hash, tiles_into
 
 
 @pytest.mark.parametrize("coords", [(0,), (3, -1, 7), (7, -2, 5, 1), (1, 2**62, -(2**61) + 1, -1, -2), ()])
@@ -30,7 +30,7 @@ def test_tiles_equal_tiles3_in_order(n_tilings: int, size: int, dims: int, n_int
         expected = t3.tiles(iht, n_tilings, list(floats), [int(i) for i in ints])
         tiles_into(rec, floats, ints.astype(np.int64), out)
         assert out.tolist() == expected
-    assert int(rec.count[0]) == iht.count()
+    assert int(rec.n_keys[0]) == iht.count()
     assert int(rec.overfull[0]) == iht.overfullCount
 
 

@@ -29,7 +29,9 @@ def test_one_hot_linear_q_learning_is_tabular_q_learning(env_id: str) -> None:
         assert np.array_equal(tab.agent.q, lin.agent.w)  # the weights are the Q table, bit for bit
 
 
-def _object_api_run(cls: type, env_id: str, features: object, params: dict, seed: int, episodes: int, limit: int | None):
+def _object_api_run(
+    cls: type, env_id: str, features: object, params: dict, seed: int, episodes: int, limit: int | None
+):
     env = gym.make(env_id, max_episode_steps=limit) if limit else gym.make(env_id)
     agent = cls(env, features, seed=seed, **params)
     steps = [agent.run_episode(env, seed=seed)[0]]

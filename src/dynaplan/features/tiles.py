@@ -46,8 +46,8 @@ class TileCoderRecord(NamedTuple):
       size: number of feature indices (the IHT's size, or the modulus without a table)
       use_table: True = IHT semantics, False = ``hash(coords) % size``
       keys: int64[C, 1 + n + j], coordinates stored in each slot (C a power of two >= 2 size)
-      index: int64[C], feature index of each slot, -1 if empty
-      count: int64[1], distinct tuples in the table
+      slots: int64[C], feature index of each slot, -1 if empty
+      n_keys: int64[1], distinct tuples in the table
       overfull: int64[1], lookups that found the table full (tiles3's ``overfullCount``)
       coords: int64[1 + n + j], scratch
       n_active: = n_tilings
@@ -60,8 +60,8 @@ class TileCoderRecord(NamedTuple):
     size: int
     use_table: bool
     keys: np.ndarray
-    index: np.ndarray
-    count: np.ndarray
+    slots: np.ndarray
+    n_keys: np.ndarray
     overfull: np.ndarray
     coords: np.ndarray
     n_active: int
@@ -97,26 +97,26 @@ def _index_of(rec: TileCoderRecord, coords: np.ndarray) -> int:
     h = python_tuple_hash(coords)
     if not rec.use_table:
         return h % rec.size
-    mask = rec.index.shape[0] - 1
+    mask = rec.slots.shape[0] - 1
     slot = h & mask
     n = coords.shape[0]
-    while rec.index[slot] >= 0:
+    while rec.slots[slot] >= 0:
         same = True
         for i in range(n):
             if rec.keys[slot, i] != coords[i]:
                 same = False
                 break
         if same:
-            return rec.index[slot]
+            return rec.slots[slot]
         slot = (slot + 1) & mask
-    count = rec.count[0]
+    count = rec.n_keys[0]
     if count >= rec.size:
         rec.overfull[0] += 1
         return h % rec.size
     for i in range(n):
         rec.keys[slot, i] = coords[i]
-    rec.index[slot] = count
-    rec.count[0] = count + 1
+    rec.slots[slot] = count
+    rec.n_keys[0] = count + 1
     return count
 
 
@@ -202,8 +202,8 @@ def new_tile_record(
         size=int(size),
         use_table=bool(use_table),
         keys=np.zeros((capacity, length), dtype=np.int64),
-        index=np.full(capacity, -1, dtype=np.int64),
-        count=np.zeros(1, dtype=np.int64),
+        slots=np.full(capacity, -1, dtype=np.int64),
+        n_keys=np.zeros(1, dtype=np.int64),
         overfull=np.zeros(1, dtype=np.int64),
         coords=np.zeros(length, dtype=np.int64),
         n_active=int(n_tilings),

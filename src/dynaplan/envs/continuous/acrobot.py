@@ -1,4 +1,4 @@
-"""Gymnasium's ``Acrobot-v1`` stepped in compiled code (book section 16.? / Sutton 1996).
+"""Gymnasium's ``Acrobot-v1`` stepped in compiled code (Sutton 1996; Spong 1995).
 
 ``step`` repeats ``gymnasium.envs.classic_control.AcrobotEnv.step`` ("book" dynamics, no torque
 noise): one classical Runge-Kutta step of 0.2 s over the augmented state (the 4 angles and
@@ -53,8 +53,8 @@ def _dsdt(w: AcrobotWorld, a: float, theta1: float, theta2: float, dtheta1: floa
     l1 = w.l1
     lc1 = w.lc1
     lc2 = w.lc2
-    I1 = w.i1  # noqa: N806
-    I2 = w.i2  # noqa: N806
+    I1 = w.i1
+    I2 = w.i2
     g = w.g
     two = w.two
     d1 = m1 * lc1**two + m2 * (l1**two + lc2**two + 2 * l1 * lc2 * math.cos(theta2)) + I1 + I2

@@ -33,7 +33,9 @@ import pandas as pd
 from dynaplan.experiments.kinds import register_kind
 from dynaplan.experiments.reproductions import register_reproduction, spec_reproduction
 
-RUN_KEYS = {"method", "agent", "env", "episodes", "max_episode_steps", "tilings", "tiles_per_dim", "size", "low", "high"}
+RUN_KEYS = {
+    "method", "agent", "env", "episodes", "max_episode_steps", "tilings", "tiles_per_dim", "size", "low", "high",
+}
 
 
 def _split(cell: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
@@ -44,7 +46,6 @@ def check_cell(cell: Mapping[str, Any]) -> None:
     """Validate a ``linear-episodes`` cell (ValueError starting with the key's name)."""
     from dynaplan.agents.linear import LINEAR_AGENTS
     from dynaplan.envs.continuous import CONTINUOUS_WORLDS
-    from dynaplan.features import TileCoder
 
     run, params = _split(cell)
     for key in ("agent", "env", "episodes"):
@@ -68,7 +69,6 @@ def check_cell(cell: Mapping[str, Any]) -> None:
         LINEAR_AGENTS[run["agent"]].check_params(params)
     except ValueError as exc:
         raise ValueError(str(exc)) from None
-    _ = TileCoder
 
 
 def _features(run: Mapping[str, Any]) -> Any:
