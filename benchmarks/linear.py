@@ -16,6 +16,12 @@ inflate either side; the reproduce command's is wall time):
     core, and through ``dynaplan reproduce mountain-car --workers 2`` (wall time of the command);
 (3) Mountain Car steps per second: a compiled loop of ``world_step`` beside a Gymnasium
     ``env.step`` loop (random actions, no time limit).
+
+``--agreement-runs N`` (with the reference found) also checks Figure 10.2 against the reference:
+N runs of its ``semi_gradient_n_step_sarsa`` for the first ``--agreement-episodes`` episodes
+(NumPy's global seed 1000 + run) beside dynaplan's 100 runs, and a two-sample z-test of the
+mean steps per block of 10 episodes, per step size (``--reference-steps FILE.npy`` reuses saved
+reference steps, int[runs, 3, episodes]).
 """
 
 from __future__ import annotations
@@ -118,6 +124,34 @@ def compiled_steps(world: MountainCarWorld, n: int, env_rng: np.ndarray, act_rng
     return total
 
 
+def reference_steps(ref, runs: int, episodes: int) -> np.ndarray:  # type: ignore[no-untyped-def]
+    """int64[runs, 3, episodes]: steps per episode of the reference Sarsa, alpha = 0.1, 0.2, 0.5 (/8)."""
+    out = np.zeros((runs, 3, episodes), dtype=np.int64)
+    for run in range(runs):
+        np.random.seed(1000 + run)
+        for i, alpha in enumerate((0.1, 0.2, 0.5)):
+            vf = ref.ValueFunction(alpha, 8)
+            for e in range(episodes):
+                out[run, i, e] = ref.semi_gradient_n_step_sarsa(vf)
+    return out
+
+
+def agreement(ref: np.ndarray, ours: np.ndarray, block: int = 10) -> list[tuple[str, int, float, float, float]]:
+    """Per (alpha, block of episodes): (alpha, first episode, reference mean, our mean, z).
+
+    A run's block mean is the unit; z = (ours - ref) / sqrt(var_ours / n_ours + var_ref / n_ref).
+    """
+    rows = []
+    episodes = min(ref.shape[2], ours.shape[2])
+    for i, label in enumerate(("0.1/8", "0.2/8", "0.5/8")):
+        for start in range(0, episodes, block):
+            r = ref[:, i, start:start + block].mean(axis=1)
+            o = ours[:, i, start:start + block].mean(axis=1)
+            se = np.sqrt(r.var(ddof=1) / len(r) + o.var(ddof=1) / len(o))
+            rows.append((label, start + 1, float(r.mean()), float(o.mean()), float((o.mean() - r.mean()) / se)))
+    return rows
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true", help="20 runs instead of 100")
@@ -126,6 +160,9 @@ def main() -> int:
     )
     parser.add_argument("--ref-episodes", type=int, default=30, help="episodes of the reference Sarsa to time")
     parser.add_argument("--no-cli", action="store_true", help="skip timing the reproduce command")
+    parser.add_argument("--agreement-runs", type=int, default=0, help="reference runs for the z-test (0: skip)")
+    parser.add_argument("--agreement-episodes", type=int, default=100, help="episodes of the z-test")
+    parser.add_argument("--reference-steps", default=None, help="saved reference steps (.npy) for the z-test")
     args = parser.parse_args()
     runs = 20 if args.quick else 100
     feats = TileCoder([-1.2, -0.07], [0.5, 0.07], tilings=8, tiles_per_dim=8, size=1024)
@@ -201,6 +238,25 @@ def main() -> int:
     g_rate = n / (time.process_time() - t)
     print(f"(3) Mountain Car steps: compiled world_step {c_rate:,.0f}/s, gymnasium env.step {g_rate:,.0f}/s; "
           f"ratio {c_rate / g_rate:,.0f}x")
+
+    if args.reference_steps or (args.agreement_runs > 0 and ref is not None):
+        ref_arr = (np.load(args.reference_steps) if args.reference_steps
+                   else reference_steps(ref, args.agreement_runs, args.agreement_episodes))
+        episodes = ref_arr.shape[2]
+        ours = np.zeros((100, 3, episodes), dtype=np.int64)
+        for i, alpha in enumerate((0.1, 0.2, 0.5)):
+            for j, seed in enumerate(run_seeds(0, 100)):
+                ours[j, i] = run_linear_agent(Sarsa, dict(params, alpha=alpha / 8), problem, int(seed),
+                                              episodes=episodes).episode_steps
+        rows = agreement(ref_arr, ours)
+        print(f"(4) Figure 10.2 vs the reference: {ref_arr.shape[0]} reference runs, 100 dynaplan runs, "
+              f"episodes 1-{episodes}, blocks of 10 episodes")
+        print("    alpha   episodes   reference   dynaplan       z")
+        for label, first, rm, om, z in rows:
+            print(f"    {label}   {first:4d}-{first + 9:<4d} {rm:10.1f} {om:10.1f} {z:7.2f}")
+        zs = np.array([r[4] for r in rows])
+        n_out = int((np.abs(zs) > 1.96).sum())
+        print(f"    |z| > 1.96 in {n_out} of {len(zs)} blocks; largest |z| {np.abs(zs).max():.2f}")
     return 0
 
 

@@ -22,6 +22,7 @@ import numpy as np
 from numba.extending import overload
 
 from dynaplan._jit import kernel
+from dynaplan._stamp import generic, note_kernels
 
 _ENCODERS: dict[type, Callable[..., Any]] = {}
 
@@ -29,6 +30,7 @@ _ENCODERS: dict[type, Callable[..., Any]] = {}
 def register_features(record_cls: type, *, encode: Callable[..., Any]) -> None:
     """Make ``encode`` (an ``@njit`` function) the encoder of ``record_cls``."""
     _ENCODERS[record_cls] = encode
+    note_kernels((encode,))
 
 
 def encode(features: Any, obs: np.ndarray, idx: np.ndarray, val: np.ndarray) -> None:
@@ -44,6 +46,7 @@ def _encode_impl(features, obs, idx, val):  # type: ignore[no-untyped-def]
     return lambda features, obs, idx, val: fn(features, obs, idx, val)
 
 
+@generic
 @kernel
 def encode_once(features: Any, obs: np.ndarray, idx: np.ndarray, val: np.ndarray) -> None:
     """``encode`` callable from Python (the object API)."""

@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 
 from dynaplan._jit import kernel
+from dynaplan._stamp import generic
 from dynaplan.envs.continuous.base import world_reset, world_step
 from dynaplan.features.base import encode
 from dynaplan.planning.linear_protocol import linear_act, linear_observe
@@ -31,6 +32,7 @@ class LoopBuffers:
         self.val2 = np.zeros(n_active)
 
 
+@generic
 @kernel
 def run_linear_loop(
     world: Any,

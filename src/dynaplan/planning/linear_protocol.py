@@ -24,6 +24,7 @@ import numpy as np
 from numba.extending import overload
 
 from dynaplan._jit import kernel
+from dynaplan._stamp import generic, note_kernels
 from dynaplan.features.base import encode
 
 _LINEAR: dict[type, tuple[Callable[..., Any], Callable[..., Any]]] = {}
@@ -32,6 +33,7 @@ _LINEAR: dict[type, tuple[Callable[..., Any], Callable[..., Any]]] = {}
 def register_linear_kernels(state_cls: type, *, act: Callable[..., Any], observe: Callable[..., Any]) -> None:
     """Make ``act`` and ``observe`` (``@njit`` functions) the kernels of ``state_cls``."""
     _LINEAR[state_cls] = (act, observe)
+    note_kernels((act, observe))
 
 
 def linear_act(agent: Any, idx: np.ndarray, val: np.ndarray, rng: np.ndarray) -> int:
@@ -75,6 +77,7 @@ def _observe_impl(agent, idx, val, a, r, idx2, val2, terminated, truncated, rng)
     )
 
 
+@generic
 @kernel
 def linear_act_once(
     features: Any, agent: Any, obs: np.ndarray, idx: np.ndarray, val: np.ndarray, rng: np.ndarray
@@ -84,6 +87,7 @@ def linear_act_once(
     return linear_act(agent, idx, val, rng)
 
 
+@generic
 @kernel
 def linear_observe_once(
     features: Any,

@@ -26,6 +26,7 @@ import numpy as np
 from numba.extending import overload
 
 from dynaplan._jit import kernel
+from dynaplan._stamp import generic, note_kernels
 from dynaplan.envs.tabular import World, phase_at
 from dynaplan.envs.tabular import world_reset as tabular_reset
 from dynaplan.envs.tabular import world_step as tabular_step
@@ -48,6 +49,7 @@ def register_world(
     ``sizes(world) -> (state size, observation size)``.
     """
     _WORLDS[record_cls] = (reset, step)
+    note_kernels((reset, step))
     SIZES[record_cls] = sizes
 
 
@@ -89,12 +91,14 @@ def _step_impl(world, t, state, a, obs, rng):  # type: ignore[no-untyped-def]
     return lambda world, t, state, a, obs, rng: fn(world, t, state, a, obs, rng)
 
 
+@generic
 @kernel
 def reset_once(world: Any, state: np.ndarray, obs: np.ndarray, rng: np.ndarray) -> None:
     """``world_reset`` at t = 0, callable from Python."""
     world_reset(world, 0, state, obs, rng)
 
 
+@generic
 @kernel
 def step_once(world: Any, state: np.ndarray, a: int, obs: np.ndarray, rng: np.ndarray) -> tuple[float, bool]:
     """``world_step`` at t = 0, callable from Python."""
