@@ -15,7 +15,7 @@ Spec ``mountain-car`` (Figure 10.2): 100 runs x 500 episodes of Sarsa, 8 tilings
 ``alpha = 0.1/8, 0.2/8, 0.5/8``, ``epsilon = 0``, ``Q0 = 0``, ``gamma = 1``. Gymnasium's
 ``MountainCar-v0`` dynamics (bit-identical) *without* its 200-step limit: the cap is 100,000
 steps, far above the longest first episode (the summary counts episodes that hit it).
-Spec ``mountain-car-planning``: 10 runs x 50 episodes, the same features and cap, ``epsilon = 0``;
+Spec ``mountain-car-planning``: 10 runs x 50 episodes, the same features, cap 10,000, ``epsilon = 0``;
 Sarsa(lambda = 0.9, alpha = 0.5/8) and linear Dyna-Q / linear PS (``alpha = 0.5/8``, LMS
 model step ``beta = 0.1/8``, planning from visited feature vectors for Dyna-Q) at n = 0, 5, 50.
 """
