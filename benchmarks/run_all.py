@@ -27,6 +27,7 @@ SCRIPTS: list[tuple[str, list[str], list[str]]] = [
     ("update_order.py", [], ["--tasks", "50"]),
     ("sweep.py", [], ["--seeds", "20", "--no-ray"]),
     ("explorer.py", [], ["--seconds", "2"]),
+    ("linear.py", [], ["--quick"]),
 ]
 
 

@@ -11,15 +11,24 @@ from dynaplan import _cache  # noqa: F401  (must precede every compiled module)
 from dynaplan._version import __version__
 from dynaplan.agents import (
     AGENTS,
+    LINEAR_AGENTS,
+    LSTD,
     MCTS,
     DynaMCTS,
     DynaQ,
     DynaQPlus,
+    LinearDyna,
+    LinearDynaQ,
+    LinearPrioritizedSweeping,
+    LinearQLearning,
+    LinearTD,
     Lookahead,
     PrioritizedSweeping,
     QLearning,
     QPlanning,
     RolloutPlanner,
+    Sarsa,
+    SarsaLambda,
     TabularAgent,
     register_agent,
 )
@@ -36,6 +45,8 @@ from dynaplan.envs import (
     register_envs,
 )
 from dynaplan.experiments.batch import Problem, RunResult, problem_of, run_agent, run_batch
+from dynaplan.experiments.linear import linear_problem_of, run_linear_agent, run_linear_batch
+from dynaplan.features import OneHot, TableFeatures, TileCoder
 from dynaplan.models import DistributionModel, SampleModel, register_model
 from dynaplan.planning import Solution, policy_evaluation, register_kernels, value_iteration
 from dynaplan.rng import run_seeds
@@ -56,6 +67,8 @@ register_envs()
 __all__ = [
     "AGENTS",
     "DYNA_MAZE",
+    "LINEAR_AGENTS",
+    "LSTD",
     "MCTS",
     "DistributionModel",
     "DynaMCTS",
@@ -63,8 +76,14 @@ __all__ = [
     "DynaQPlus",
     "GridMaze",
     "LayoutError",
+    "LinearDyna",
+    "LinearDynaQ",
+    "LinearPrioritizedSweeping",
+    "LinearQLearning",
+    "LinearTD",
     "Lookahead",
     "MazeLayout",
+    "OneHot",
     "PrioritizedSweeping",
     "Problem",
     "QLearning",
@@ -72,12 +91,17 @@ __all__ = [
     "RolloutPlanner",
     "RunResult",
     "SampleModel",
+    "Sarsa",
+    "SarsaLambda",
     "SearchResult",
     "Solution",
+    "TableFeatures",
     "TabularAgent",
     "TabularModel",
+    "TileCoder",
     "World",
     "__version__",
+    "linear_problem_of",
     "load_layout",
     "lookahead_search",
     "make_world",
@@ -92,6 +116,8 @@ __all__ = [
     "rollout_search",
     "run_agent",
     "run_batch",
+    "run_linear_agent",
+    "run_linear_batch",
     "run_seeds",
     "value_iteration",
 ]

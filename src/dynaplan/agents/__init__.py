@@ -5,6 +5,19 @@
 
 from dynaplan.agents.base import TabularAgent, discrete_sizes
 from dynaplan.agents.dyna_q_plus import DynaQPlus
+from dynaplan.agents.linear import (
+    LINEAR_AGENTS,
+    LSTD,
+    LinearAgent,
+    LinearDyna,
+    LinearDynaQ,
+    LinearPrioritizedSweeping,
+    LinearQLearning,
+    LinearTD,
+    Sarsa,
+    SarsaLambda,
+    register_linear_agent,
+)
 from dynaplan.agents.prioritized_sweeping import PrioritizedSweeping
 from dynaplan.agents.search import MCTS, DynaMCTS, Lookahead, RolloutPlanner, SearchAgent
 from dynaplan.agents.tabular import DynaQ, QLearning, QPlanning
@@ -23,17 +36,28 @@ def register_agent(cls: type[TabularAgent]) -> type[TabularAgent]:
 
 __all__ = [
     "AGENTS",
+    "LINEAR_AGENTS",
+    "LSTD",
     "MCTS",
     "DynaMCTS",
     "DynaQ",
     "DynaQPlus",
+    "LinearAgent",
+    "LinearDyna",
+    "LinearDynaQ",
+    "LinearPrioritizedSweeping",
+    "LinearQLearning",
+    "LinearTD",
     "Lookahead",
     "PrioritizedSweeping",
     "QLearning",
     "QPlanning",
     "RolloutPlanner",
+    "Sarsa",
+    "SarsaLambda",
     "SearchAgent",
     "TabularAgent",
     "discrete_sizes",
     "register_agent",
+    "register_linear_agent",
 ]

@@ -15,6 +15,7 @@ ENVS: dict[str, tuple[str, dict[str, object]]] = {
     "dynaplan/SlipperyDynaMaze-v0": ("dynaplan.envs.scaled_maze:ScaledMaze", {"slip": 0.2}),
     "dynaplan/RandomMDP-v0": ("dynaplan.envs.random_mdp:RandomMDP", {}),
     "dynaplan/Racetrack-v0": ("dynaplan.envs.racetrack:Racetrack", {}),
+    "dynaplan/BoyanChain-v0": ("dynaplan.envs.continuous.boyan:BoyanChain", {}),
 }
 
 

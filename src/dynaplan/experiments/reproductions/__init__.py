@@ -118,11 +118,13 @@ def spec_reproduction(
 
 
 SHIPPED: tuple[str, ...] = (
+    "boyan_chain",
     "changing_mazes",
     "decision_time",
     "dyna_maze",
     "dyna_maze_policies",
     "expected_vs_sample",
+    "mountain_car",
     "prioritized_sweeping",
     "rtdp",
     "trajectory_sampling",

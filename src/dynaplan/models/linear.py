@@ -1,0 +1,166 @@
+"""Linear models of the world (Sutton, Szepesvari, Geramifard & Bowling 2008, section 3).
+
+One model per action: the expected next feature vector is ``F_a phi`` and the expected reward
+``b_a^T phi``. At the end of an episode the next feature vector is 0 (the terminal state has
+value 0), so ``F_a`` learns where episodes end.
+
+Two ways to learn it from real transitions:
+
+* **LMS** (the paper's Algorithm 1, ``beta > 0``): ``F_a <- F_a + beta (phi' - F_a phi) phi^T``,
+  ``b_a <- b_a + beta (r - b_a^T phi) phi``;
+* **least squares** (``beta = 0``): recursive least squares, the exact minimiser of
+  ``sum ||phi' - F_a phi||^2 + eps ||F_a||^2`` over the transitions seen (and likewise
+  ``b_a``), kept with ``D_a^-1 = (eps I + sum phi phi^T)^-1`` updated by Sherman-Morrison:
+  ``O(d^2)`` per real step. With this model the fixed point of linear Dyna's planning is the
+  (ridge-regularised) LSTD solution (the paper's Theorem 3.1; ``tests/test_linear_dyna.py``).
+
+Memory: dense, ``d^2`` floats per action for ``F_a`` (and again for ``D_a^-1`` with least
+squares): ``ft: float64[A, d, d]`` stored transposed, ``ft[a, j, i] = F_a[i, j]``, so that the
+prediction from feature ``j`` is one contiguous row.
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import numpy as np
+
+from dynaplan._jit import kernel
+
+#: Largest dense model built (bytes); above it construction fails with a message naming ``size``.
+MAX_MODEL_BYTES = 2 * 1024**3
+
+
+class LinearModel(NamedTuple):
+    """Per-action linear model.
+
+    Attributes:
+      ft: float64[A, d, d], ``ft[a, j, i] = F_a[i, j]``
+      b: float64[A, d], reward model
+      dinv: float64[A, d, d] (least squares) or float64[A, 0, 0] (LMS)
+      e: float64[d], u: float64[d], scratch
+      hi: int64[1], one past the largest feature index seen (rows and columns beyond are 0)
+      beta: LMS step size; 0 = least squares
+    """
+
+    ft: np.ndarray
+    b: np.ndarray
+    dinv: np.ndarray
+    e: np.ndarray
+    u: np.ndarray
+    hi: np.ndarray
+    beta: float
+
+
+def new_linear_model(n_actions: int, d: int, *, beta: float, eps: float = 1e-3) -> LinearModel:
+    """An empty model (``F_a = 0``, ``b_a = 0``; least squares starts from ``D_a = eps I``)."""
+    mats = 2 if beta == 0.0 else 1
+    need = mats * n_actions * d * d * 8
+    if need > MAX_MODEL_BYTES:
+        raise ValueError(
+            f"size: a dense linear model with d={d} features and {n_actions} actions needs "
+            f"{need / 1024**3:.1f} GiB; use fewer features (TileCoder size) or an LMS model"
+        )
+    dinv = np.zeros((n_actions, d, d)) if beta == 0.0 else np.zeros((n_actions, 0, 0))
+    if beta == 0.0:
+        for a in range(n_actions):
+            dinv[a] = np.eye(d) / eps
+    return LinearModel(
+        ft=np.zeros((n_actions, d, d)),
+        b=np.zeros((n_actions, d)),
+        dinv=dinv,
+        e=np.zeros(d),
+        u=np.zeros(d),
+        hi=np.zeros(1, dtype=np.int64),
+        beta=float(beta),
+    )
+
+
+@kernel
+def model_update(
+    m: LinearModel, a: int, idx: np.ndarray, val: np.ndarray, r: float,
+    idx2: np.ndarray, val2: np.ndarray, terminated: bool,
+) -> None:
+    """Learn from one transition ``(phi, a, r, phi')`` (``phi' = 0`` when ``terminated``)."""
+    ft, e = m.ft, m.e
+    hi = m.hi[0]
+    for j in range(idx.shape[0]):
+        if idx[j] + 1 > hi:
+            hi = idx[j] + 1
+    for j in range(idx2.shape[0]):
+        if idx2[j] + 1 > hi:
+            hi = idx2[j] + 1
+    m.hi[0] = hi
+    d = ft.shape[1] if m.dinv.shape[1] > 0 else hi
+    # e = phi' - F_a phi, re = r - b_a^T phi
+    for i in range(d):
+        e[i] = 0.0
+    re = r
+    for j in range(idx.shape[0]):
+        col = idx[j]
+        v = val[j]
+        re -= m.b[a, col] * v
+        for i in range(d):
+            e[i] -= ft[a, col, i] * v
+    if not terminated:
+        for j in range(idx2.shape[0]):
+            e[idx2[j]] += val2[j]
+    if m.dinv.shape[1] == 0:
+        beta = m.beta
+        for j in range(idx.shape[0]):
+            col = idx[j]
+            s = beta * val[j]
+            for i in range(d):
+                ft[a, col, i] += s * e[i]
+            m.b[a, col] += s * re
+        return
+    # recursive least squares: u = D^-1 phi, c = 1 + phi^T u, D^-1 -= u u^T / c, gain g = u / c
+    dinv, u = m.dinv, m.u
+    for i in range(d):
+        total = 0.0
+        for j in range(idx.shape[0]):
+            total += dinv[a, i, idx[j]] * val[j]
+        u[i] = total
+    c = 1.0
+    for j in range(idx.shape[0]):
+        c += val[j] * u[idx[j]]
+    for i in range(d):
+        ui = u[i] / c
+        if ui != 0.0:
+            for k in range(d):
+                dinv[a, i, k] -= ui * u[k]
+    for j in range(d):
+        g = u[j] / c
+        if g != 0.0:
+            for i in range(d):
+                ft[a, j, i] += g * e[i]
+            m.b[a, j] += g * re
+
+
+@kernel(inline=True)
+def predicted_value(m: LinearModel, a: int, theta: np.ndarray, idx: np.ndarray, val: np.ndarray, gamma: float) -> float:
+    """``b_a^T phi + gamma theta^T F_a phi``: the model's one-step value of ``phi`` under ``a``."""
+    hi = m.hi[0]
+    total = 0.0
+    for j in range(idx.shape[0]):
+        col = idx[j]
+        v = val[j]
+        if col >= hi:
+            continue
+        s = 0.0
+        for i in range(hi):
+            s += m.ft[a, col, i] * theta[i]
+        total += v * (m.b[a, col] + gamma * s)
+    return total
+
+
+@kernel(inline=True)
+def predicted_value_basis(m: LinearModel, a: int, theta: np.ndarray, col: int, gamma: float) -> float:
+    """``predicted_value`` for the unit vector ``e_col``."""
+    hi = m.hi[0]
+    if col >= hi:
+        return 0.0
+    s = 0.0
+    for i in range(hi):
+        s += m.ft[a, col, i] * theta[i]
+    return m.b[a, col] + gamma * s

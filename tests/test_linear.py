@@ -1,0 +1,88 @@
+"""Linear agents: one-hot == tabular, object API == batched runner, learning sanity."""
+
+from __future__ import annotations
+
+import gymnasium as gym
+import numpy as np
+import pytest
+
+import dynaplan  # noqa: F401  (registers the envs)
+from dynaplan.agents import QLearning
+from dynaplan.agents.linear import (
+    LINEAR_AGENTS,
+    LinearQLearning,
+    Sarsa,
+)
+from dynaplan.experiments.batch import problem_of, run_agent
+from dynaplan.experiments.linear import linear_problem_of, run_linear_agent
+from dynaplan.features import OneHot, TileCoder
+
+
+@pytest.mark.parametrize("env_id", ["dynaplan/DynaMaze-v0", "FrozenLake-v1"])
+def test_one_hot_linear_q_learning_is_tabular_q_learning(env_id: str) -> None:
+    params = dict(alpha=0.1, epsilon=0.1, gamma=0.95, q_init=0.0)
+    for seed in (0, 1, 2):
+        tab = run_agent(QLearning, params, problem_of(env_id), seed, episodes=30)
+        lin = run_linear_agent(LinearQLearning, params, linear_problem_of(env_id), seed, episodes=30)
+        assert np.array_equal(tab.episode_steps, lin.episode_steps)
+        assert np.array_equal(tab.episode_returns, lin.episode_returns)
+        assert np.array_equal(tab.agent.q, lin.agent.w)  # the weights are the Q table, bit for bit
+
+
+def _object_api_run(
+    cls: type, env_id: str, features: object, params: dict, seed: int, episodes: int, limit: int | None
+):
+    env = gym.make(env_id, max_episode_steps=limit) if limit else gym.make(env_id)
+    agent = cls(env, features, seed=seed, **params)
+    steps = [agent.run_episode(env, seed=seed)[0]]
+    steps += [agent.run_episode(env)[0] for _ in range(episodes - 1)]
+    return agent, np.array(steps)
+
+
+MC_FEATURES = TileCoder([-1.2, -0.07], [0.5, 0.07], tilings=8, tiles_per_dim=8, size=1024)
+CASES = [
+    ("linear-q-learning", dict(alpha=0.5 / 8, epsilon=0.1)),
+    ("sarsa", dict(alpha=0.5 / 8, epsilon=0.0)),
+    ("sarsa-lambda", dict(alpha=0.5 / 8, epsilon=0.0, lam=0.9)),
+    ("linear-td", dict(alpha=0.01)),
+    ("lstd", dict()),
+    ("linear-dyna", dict(alpha=0.01, planning_steps=3, model="lms", beta=0.05)),
+    ("linear-dyna-q", dict(alpha=0.05, planning_steps=3, epsilon=0.1, beta=0.1)),
+    ("linear-ps", dict(alpha=0.05, planning_steps=3, epsilon=0.1, beta=0.1)),
+]
+
+
+@pytest.mark.parametrize(("name", "params"), CASES, ids=[c[0] for c in CASES])
+def test_object_api_equals_batched_runner_on_mountain_car(name: str, params: dict) -> None:
+    cls = LINEAR_AGENTS[name]
+    seed, episodes = 11, 3
+    agent, steps = _object_api_run(cls, "MountainCar-v0", MC_FEATURES, params, seed, episodes, 400)
+    run = run_linear_agent(cls, params, linear_problem_of("MountainCar-v0", MC_FEATURES, max_episode_steps=400),
+                           seed, episodes=episodes)
+    assert np.array_equal(run.episode_steps, steps)
+    for field in ("w", "theta", "z", "a_mat"):
+        if hasattr(agent.state, field):
+            assert np.array_equal(getattr(agent.state, field), getattr(run.agent, field))
+
+
+@pytest.mark.parametrize("env_id", ["CartPole-v1", "Acrobot-v1", "dynaplan/DynaMaze-v0"])
+def test_object_api_equals_batched_runner_on_other_worlds(env_id: str) -> None:
+    env = gym.make(env_id)
+    if isinstance(env.observation_space, gym.spaces.Box):
+        lo = np.clip(env.observation_space.low, -4.0, 4.0)
+        hi = np.clip(env.observation_space.high, -4.0, 4.0)
+        feats = TileCoder(lo, hi, tilings=4, tiles_per_dim=4, size=2048)
+    else:
+        feats = OneHot.from_space(env.observation_space)
+    params = dict(alpha=0.1 / feats.n_active, epsilon=0.1)
+    agent, steps = _object_api_run(Sarsa, env_id, feats, params, 5, 4, None)
+    run = run_linear_agent(Sarsa, params, linear_problem_of(env_id, feats), 5, episodes=4)
+    assert np.array_equal(run.episode_steps, steps)
+    assert np.array_equal(agent.state.w, run.agent.w)
+
+
+def test_runner_refuses_other_box_envs_by_name() -> None:
+    with pytest.raises(ValueError, match="Pendulum-v1"):
+        linear_problem_of("Pendulum-v1", TileCoder([-1, -1, -8], [1, 1, 8]))
+    with pytest.raises(ValueError, match="needs features"):
+        linear_problem_of("MountainCar-v0")
