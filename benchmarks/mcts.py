@@ -12,7 +12,8 @@ valued by a uniformly random rollout to the horizon, sampled outcomes, discounte
 Budgets are fixed in simulations per search (from the start state, empty tree each search);
 simulations get longer as the tree grows, so both simulations/s and model steps/s (one per
 outcome drawn, tree and rollout) are reported, on the deterministic Dyna maze and on the
-slippery Dyna maze (each move slips with probability 0.2). One core.
+slippery Dyna maze (each move slips with probability 0.2). One core: times are the process's
+CPU time (``time.process_time``), so a machine shared with other work measures the same.
 Usage: ``python benchmarks/mcts.py [--quick]``.
 """
 
@@ -32,6 +33,9 @@ from dynaplan.search.mcts import EVAL_ROLLOUT, KEY_STATE, mcts_run, new_tree
 from dynaplan.search.tree import new_search_tree, tree_reset, tree_run
 
 GAMMA, DEPTH, C = 0.95, 50, 1.0
+# CPU time of this (single-threaded) process: the figure for one core even when other processes
+# share the machine (wall time then overstates the time taken by a factor of the load)
+CLOCK = time.process_time
 
 
 def python_uct(P, n_actions: int, s0: int, simulations: int, rnd: random.Random) -> int:
@@ -160,11 +164,11 @@ def compiled_tree(model, s0: int, simulations: int, repeats: int) -> tuple[float
     rng = from_seed(0)
     tree_reset(tree, s0)
     tree_run(model, tree, q, 10, 0, C, GAMMA, DEPTH, EVAL_ROLLOUT, path, rews, rng)  # compile
-    steps, t0 = 0, time.perf_counter()
+    steps, t0 = 0, CLOCK()
     for _ in range(repeats):
         tree_reset(tree, s0)
         steps += tree_run(model, tree, q, simulations, 0, C, GAMMA, DEPTH, EVAL_ROLLOUT, path, rews, rng)
-    dt = time.perf_counter() - t0
+    dt = CLOCK() - t0
     return repeats * simulations / dt, steps / dt
 
 
@@ -175,21 +179,21 @@ def compiled(model, s0: int, simulations: int, repeats: int) -> tuple[float, flo
     rng = from_seed(0)
     mcts_run(model, tree, q, s0, 10, C, GAMMA, DEPTH, EVAL_ROLLOUT, KEY_STATE, path, rews, rng)  # compile
     dynaplan.search.clear_tree(tree)
-    steps, t0 = 0, time.perf_counter()
+    steps, t0 = 0, CLOCK()
     for _ in range(repeats):
         dynaplan.search.clear_tree(tree)
         steps += mcts_run(model, tree, q, s0, simulations, C, GAMMA, DEPTH, EVAL_ROLLOUT, KEY_STATE, path, rews, rng)
-    dt = time.perf_counter() - t0
+    dt = CLOCK() - t0
     return repeats * simulations / dt, steps / dt
 
 
 def pure_python(env, s0: int, simulations: int, repeats: int, search=python_uct) -> tuple[float, float]:
     P, n_actions = env.unwrapped.P, env.action_space.n
     rnd = random.Random(0)
-    steps, t0 = 0, time.perf_counter()
+    steps, t0 = 0, CLOCK()
     for _ in range(repeats):
         steps += search(P, n_actions, s0, simulations, rnd)
-    dt = time.perf_counter() - t0
+    dt = CLOCK() - t0
     return repeats * simulations / dt, steps / dt
 
 
