@@ -186,43 +186,54 @@ def summary(table: pd.DataFrame, last: int = 10) -> pd.DataFrame:
 
 
 def figure(table: pd.DataFrame, path: Path, last: int = 10) -> Path:
-    """One panel per world: each method's final performance (mean over runs, 95% interval) against
-    its compute (model steps per real step), one labelled marker per method."""
+    """One panel per world: each method's final performance, mean over runs with its 95% interval,
+    one row per method, its compute (model steps per real step) written beside it."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+    import matplotlib.ticker
 
     runs = per_run(table, last)
     envs = list(dict.fromkeys(runs.env))
     methods = list(dict.fromkeys(runs.method))
-    cmap = plt.get_cmap("tab20")
-    fig, axes = plt.subplots(1, len(envs), figsize=(6 * len(envs), 5.5), squeeze=False)
+    fig, axes = plt.subplots(1, len(envs), figsize=(5.2 * len(envs), 0.42 * len(methods) + 1.8), squeeze=False)
     for j, env in enumerate(envs):
         ax = axes[0, j]
+        success = _is_success_env(str(env))
+        n_runs = 0
         for k, method in enumerate(methods):
             g = runs[(runs.env == env) & (runs.method == method)]
             if g.empty:
                 continue
-            mean, half, _ = interval(g.performance.to_numpy())
-            x = max(float(g.compute.mean()), 0.5)
-            ax.errorbar(x, mean, yerr=half, fmt="o", color=cmap(k % 20), capsize=3, label=str(method))
-        success = _is_success_env(str(env))
+            mean, half, n = interval(g.performance.to_numpy())
+            n_runs = max(n_runs, n)
+            ax.errorbar(mean, k, xerr=half, fmt="o", color="C0" if "MCTS" in str(method) else "C1", capsize=3)
+            ax.annotate(
+                f"{g.compute.mean():,.0f}", (1.0, k), xycoords=("axes fraction", "data"), xytext=(4, 0),
+                textcoords="offset points", va="center", fontsize=7, color="grey",
+            )
         if success:
-            ax.axhline(0.744, color="grey", ls="--", lw=1)
-            ax.text(0.6, 0.75, "optimum 0.744", color="grey", fontsize=8, va="bottom")
+            ax.axvline(0.744, color="grey", ls="--", lw=1)
+            ax.set_xlim(0, 1)
         else:
-            ax.set_yscale("log")
-        n_runs = int(runs[runs.env == env].groupby("method").size().max())
+            ax.set_xscale("log")
+            ax.xaxis.set_major_formatter(matplotlib.ticker.ScalarFormatter())
+            ax.xaxis.set_minor_formatter(matplotlib.ticker.NullFormatter())
+        ax.set_yticks(range(len(methods)))
+        ax.set_yticklabels(methods if j == 0 else [""] * len(methods), fontsize=8)
+        ax.invert_yaxis()
         ax.set(
-            xscale="log", xlabel="Model steps per real step (compute)", title=f"{_short(str(env))} ({n_runs} runs)",
-            ylabel="Success rate (all episodes)" if success else f"Steps per episode (last {last})",
+            title=f"{_short(str(env))} ({n_runs} runs)",
+            xlabel="Success rate (dashed: optimum 0.744)" if success else f"Steps per episode, last {last} (log)",
         )
-        ax.grid(alpha=0.3, which="both")
-    handles, labels = axes[0, 0].get_legend_handles_labels()
-    fig.legend(handles, labels, loc="lower center", ncol=4, fontsize=8, frameon=False)
-    fig.suptitle("Planning at decision time vs background planning at equal compute (Sutton & Barto, 8.8-8.11)")
-    fig.tight_layout(rect=(0, 0.12, 1, 0.95))
+        ax.grid(alpha=0.3, which="both", axis="x")
+    fig.suptitle(
+        "Decision-time vs background planning at equal compute (Sutton & Barto 8.8-8.11); mean over runs, "
+        "95% interval; grey: model steps per real step",
+        fontsize=9,
+    )
+    fig.tight_layout()
     return save_figure(fig, path, dpi=120)
 
 
