@@ -323,8 +323,9 @@ class DynaMCTS(MCTS):
     ``MCTS`` parameter works). The state-keyed table is its default because its statistics carry
     what searches of the learned model found across episodes, where a reused tree carries them
     only along the current episode (on the Dyna maze with 300 simulations: 16.0 steps per episode
-    over the last 5 of 15 episodes with the table, 23.7 with the tree; 2 runs each). ``q_init = 1`` is optimistic for rewards in [0, 1]: an untried pair is worth
-    ``q_init`` to the search, so the agent seeks the pairs it has not tried (with ``q_init = 0``
+    over the last 5 of 15 episodes with the table, 23.7 with the tree; 2 runs each).
+    ``q_init = 1`` is optimistic for rewards in [0, 1]: an untried pair is worth ``q_init`` to
+    the search, so the agent seeks the pairs it has not tried (with ``q_init = 0``
     and sparse rewards the search has nothing to go on and the first episode is a long walk).
     """
 

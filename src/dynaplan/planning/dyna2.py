@@ -35,10 +35,11 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from dynaplan._jit import kernel
+from dynaplan._stamp import generic
+from dynaplan.models.protocol import model_update
 from dynaplan.planning.egreedy import argmax_random, epsilon_greedy
 from dynaplan.planning.protocol import register_kernels
 from dynaplan.planning.q_learning import q_update
-from dynaplan.search.agent import model_update
 from dynaplan.search.models import model_known, model_sample
 
 RESET_DECISION, RESET_EPISODE, RESET_NEVER = 0, 1, 2
@@ -94,6 +95,7 @@ def combined_row(agent: Dyna2State, s: int) -> np.ndarray:
     return row
 
 
+@generic
 @kernel
 def dyna2_search(agent: Dyna2State, s0: int, rng: np.ndarray) -> tuple[int, int]:
     """Simulated episodes from ``s0``, a TD (Sarsa) update of T per step; returns (episodes, model steps)."""
@@ -130,6 +132,7 @@ def dyna2_search(agent: Dyna2State, s0: int, rng: np.ndarray) -> tuple[int, int]
     return ran, steps
 
 
+@generic
 @kernel
 def dyna2_act(agent: Dyna2State, s: int, rng: np.ndarray) -> int:
     """Search from ``s`` (clearing T first as ``reset`` says), then act epsilon-greedily on Q + T."""
@@ -145,6 +148,7 @@ def dyna2_act(agent: Dyna2State, s: int, rng: np.ndarray) -> int:
     return epsilon_greedy(combined_row(agent, s), agent.epsilon, rng)
 
 
+@generic
 @kernel
 def dyna2_observe(
     agent: Dyna2State, s: int, a: int, r: float, s2: int, terminated: bool, truncated: bool, rng: np.ndarray
@@ -159,6 +163,7 @@ def dyna2_observe(
         agent.flags[0] = 1
 
 
+@generic
 @kernel
 def dyna2_greedy(agent: Dyna2State, s: int, rng: np.ndarray) -> int:
     """A greedy action on Q + T at ``s`` without searching (ties at random)."""

@@ -427,7 +427,7 @@ def mcts_search(
     ``q: float64[S, A]`` (zeros by default) values leaves and unknown pairs and guides greedy
     rollouts. Randomness: ``rng`` (a ``uint64[4]`` state, advanced in place) or ``seed``.
     """
-    check_model(model)
+    check_model(model, expected=backup == "bellman")
     n_states, n_actions = model_sizes(model)
     if seconds is None:
         if simulations is None:

@@ -50,10 +50,12 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from dynaplan._jit import kernel
+from dynaplan._stamp import generic
+from dynaplan.models.protocol import model_update
+from dynaplan.planning.dyna_q import dyna_planning
 from dynaplan.planning.protocol import register_kernels
 from dynaplan.planning.q_learning import q_update
 from dynaplan.rng import rand, randint
-from dynaplan.search.agent import background_planning, model_update
 from dynaplan.search.mcts import EVAL_GREEDY_ROLLOUT, EVAL_VALUE, most_visited, ucb_select
 from dynaplan.search.models import model_known, model_sample
 from dynaplan.search.rollout import rollout_return, vmax
@@ -212,6 +214,7 @@ def tree_reroot(tree: MCTSTree, a: int, s: int) -> int:
     return kept
 
 
+@generic
 @kernel
 def tree_run(
     model: Any,
@@ -360,6 +363,7 @@ class TreeAgentState(NamedTuple):
     write_back: bool
 
 
+@generic
 @kernel
 def tree_act(agent: TreeAgentState, s: int, rng: np.ndarray) -> int:
     """Search from ``s`` (reusing the subtree of the last step when ``persist``) and return the action.
@@ -395,6 +399,7 @@ def tree_act(agent: TreeAgentState, s: int, rng: np.ndarray) -> int:
     return a
 
 
+@generic
 @kernel
 def tree_observe(
     agent: TreeAgentState, s: int, a: int, r: float, s2: int, terminated: bool, truncated: bool, rng: np.ndarray
@@ -406,7 +411,7 @@ def tree_observe(
         q_update(agent.q, s, a, r, s2, terminated, agent.alpha, agent.gamma)
     agent.counters[REAL_STEPS] += 1
     if agent.planning_steps > 0:
-        background_planning(agent.model, agent.q, agent.planning_steps, agent.alpha, agent.gamma, rng)
+        dyna_planning(agent.q, agent.model, agent.planning_steps, agent.alpha, agent.gamma, rng)
     tree = agent.tree
     agent.last[0] = a
     agent.last[1] = s2
