@@ -340,3 +340,12 @@ def test_tree_parameters_are_checked():
         MCTS(env, model_steps=-1)
     with pytest.raises(ValueError, match="key must be"):
         mcts_search(dynaplan.model_of(env), 0, key="graph")
+
+
+def test_tree_search_with_a_time_budget_grows_its_tree():
+    """A time budget runs doubling chunks of simulations until the time is spent; the tree made for
+    it grows between chunks (from 4,096 nodes), so every simulation still adds its node."""
+    model = dynaplan.model_of(gym.make("dynaplan/DynaMaze-v0"))
+    start = int(np.argmax(model.start))
+    res = mcts_search(model, start, seconds=0.2, depth=20, seed=0)
+    assert res.seconds >= 0.2 and res.simulations >= 64 and res.visits.sum() == res.simulations
