@@ -65,8 +65,8 @@ def check_cell(cell: Mapping[str, Any]) -> None:
 @register_kind("decision-time", check=check_cell)
 def run_kind(cell: Mapping[str, Any], seeds: Sequence[int]) -> pd.DataFrame:
     """Cell keys ``env``, ``agent``, ``episodes``, optional ``method`` (a label) and
-    ``max_episode_steps`` (the limit of an env that has none of its own), and the agent's parameters. One row per (seed,
-    episode): ``steps, return, model_steps, decisions, seconds``."""
+    ``max_episode_steps`` (the limit of an env that has none of its own), and the agent's
+    parameters. One row per (seed, episode): ``steps, return, model_steps, decisions, seconds``."""
     from dynaplan.agents import AGENTS
     from dynaplan.experiments.batch import check_agent_params, problem_of
     from dynaplan.planning.loop import new_loop_state, run_loop
