@@ -1,12 +1,20 @@
-"""MCTS (UCT) throughput: the compiled array search beside a plain-Python dict-of-nodes UCT.
+"""MCTS (UCT) throughput: the compiled array searches beside plain-Python ones doing the same work.
 
-Both run the same search: state-keyed nodes, untried actions first (at random), UCB1 with
-c = 1, one node added per simulation and valued by a uniformly random rollout to the horizon,
-sampled outcomes, discounted mean backup. Budgets are fixed in simulations per search (from the
-start state, empty tree each search); simulations get longer as the tree grows, so both
-simulations/s and model steps/s (one per outcome drawn, tree and rollout) are reported, on the
-deterministic Dyna maze and on the slippery Dyna maze (each move slips with probability 0.2),
-in the same run. Usage: ``python benchmarks/mcts.py [--quick]``.
+Two searches, each compiled and in plain Python, measured in the same run:
+
+* ``tree``: the book's tree of paths (``search.tree``, ``key="path"``): nodes in preallocated
+  arrays against a plain-Python tree of node objects with a dict of children per node;
+* ``state``: the state-keyed table (``search.mcts``, ``key="state"``) against a dict of nodes
+  keyed by state.
+
+Both do: untried actions first (at random), UCB1 with c = 1, one node added per simulation and
+valued by a uniformly random rollout to the horizon, sampled outcomes, discounted mean backup.
+Budgets are fixed in simulations per search (from the start state, empty tree each search);
+simulations get longer as the tree grows, so both simulations/s and model steps/s (one per
+outcome drawn, tree and rollout) are reported, on the deterministic Dyna maze and on the
+slippery Dyna maze (each move slips with probability 0.2). One core: times are the process's
+CPU time (``time.process_time``), so a machine shared with other work measures the same.
+Usage: ``python benchmarks/mcts.py [--quick]``.
 """
 
 from __future__ import annotations
@@ -22,8 +30,12 @@ import numpy as np
 import dynaplan
 from dynaplan.rng import from_seed
 from dynaplan.search.mcts import EVAL_ROLLOUT, KEY_STATE, mcts_run, new_tree
+from dynaplan.search.tree import new_search_tree, tree_reset, tree_run
 
 GAMMA, DEPTH, C = 0.95, 50, 1.0
+# CPU time of this (single-threaded) process: the figure for one core even when other processes
+# share the machine (wall time then overstates the time taken by a factor of the load)
+CLOCK = time.process_time
 
 
 def python_uct(P, n_actions: int, s0: int, simulations: int, rnd: random.Random) -> int:
@@ -85,6 +97,81 @@ def python_uct(P, n_actions: int, s0: int, simulations: int, rnd: random.Random)
     return steps
 
 
+def python_tree_uct(P, n_actions: int, s0: int, simulations: int, rnd: random.Random) -> int:
+    """Plain-Python UCT on the book's tree: a node per path, children in a dict keyed by (action,
+    next state). Node = [visits, N list, W list, children dict]. Returns model steps."""
+    steps = 0
+
+    def sample(s: int, a: int):
+        outs = P[s][a]
+        if len(outs) == 1:
+            return outs[0]
+        u, acc = rnd.random(), 0.0
+        for o in outs:
+            acc += o[0]
+            if acc > u:
+                return o
+        return outs[0]
+
+    root: list = [0.0, [0.0] * n_actions, [0.0] * n_actions, {}]
+    for _ in range(simulations):
+        node, s, h, path, leaf = root, s0, DEPTH, [], 0.0
+        while True:
+            untried = [a for a in range(n_actions) if node[1][a] == 0]
+            if untried:
+                a = untried[int(rnd.random() * len(untried))]
+            else:
+                bonus = C * math.sqrt(math.log(node[0]))
+                a = max(range(n_actions), key=lambda b: node[2][b] / node[1][b] + bonus / math.sqrt(node[1][b]))
+            _, s2, r, term = sample(s, a)
+            steps += 1
+            path.append((node, a, r))
+            if term:
+                break
+            h -= 1
+            s = s2
+            if h == 0:
+                break
+            child = node[3].get((a, s))
+            if child is None:
+                node[3][(a, s)] = [1.0, [0.0] * n_actions, [0.0] * n_actions, {}]
+                g, disc = 0.0, 1.0
+                while h > 0:
+                    _, s3, r3, t3 = sample(s, int(rnd.random() * n_actions))
+                    steps += 1
+                    g += disc * r3
+                    if t3:
+                        break
+                    disc *= GAMMA
+                    h -= 1
+                    s = s3
+                leaf = g
+                break
+            node = child
+        g = leaf
+        for nd, a, r in reversed(path):
+            g = r + GAMMA * g
+            nd[0] += 1.0
+            nd[1][a] += 1.0
+            nd[2][a] += g
+    return steps
+
+
+def compiled_tree(model, s0: int, simulations: int, repeats: int) -> tuple[float, float]:
+    tree = new_search_tree(simulations + 1, model.n_actions)
+    q = np.zeros((model.n_states, model.n_actions))
+    path, rews = np.zeros((2, DEPTH), dtype=np.int64), np.zeros(DEPTH)
+    rng = from_seed(0)
+    tree_reset(tree, s0)
+    tree_run(model, tree, q, 10, 0, C, GAMMA, DEPTH, EVAL_ROLLOUT, path, rews, rng)  # compile
+    steps, t0 = 0, CLOCK()
+    for _ in range(repeats):
+        tree_reset(tree, s0)
+        steps += tree_run(model, tree, q, simulations, 0, C, GAMMA, DEPTH, EVAL_ROLLOUT, path, rews, rng)
+    dt = CLOCK() - t0
+    return repeats * simulations / dt, steps / dt
+
+
 def compiled(model, s0: int, simulations: int, repeats: int) -> tuple[float, float]:
     tree = new_tree(model.n_states, model.n_actions, DEPTH)
     q = np.zeros((model.n_states, model.n_actions))
@@ -92,41 +179,43 @@ def compiled(model, s0: int, simulations: int, repeats: int) -> tuple[float, flo
     rng = from_seed(0)
     mcts_run(model, tree, q, s0, 10, C, GAMMA, DEPTH, EVAL_ROLLOUT, KEY_STATE, path, rews, rng)  # compile
     dynaplan.search.clear_tree(tree)
-    steps, t0 = 0, time.perf_counter()
+    steps, t0 = 0, CLOCK()
     for _ in range(repeats):
         dynaplan.search.clear_tree(tree)
         steps += mcts_run(model, tree, q, s0, simulations, C, GAMMA, DEPTH, EVAL_ROLLOUT, KEY_STATE, path, rews, rng)
-    dt = time.perf_counter() - t0
+    dt = CLOCK() - t0
     return repeats * simulations / dt, steps / dt
 
 
-def pure_python(env, s0: int, simulations: int, repeats: int) -> tuple[float, float]:
+def pure_python(env, s0: int, simulations: int, repeats: int, search=python_uct) -> tuple[float, float]:
     P, n_actions = env.unwrapped.P, env.action_space.n
     rnd = random.Random(0)
-    steps, t0 = 0, time.perf_counter()
+    steps, t0 = 0, CLOCK()
     for _ in range(repeats):
-        steps += python_uct(P, n_actions, s0, simulations, rnd)
-    dt = time.perf_counter() - t0
+        steps += search(P, n_actions, s0, simulations, rnd)
+    dt = CLOCK() - t0
     return repeats * simulations / dt, steps / dt
 
 
 def main() -> None:
     quick = "--quick" in sys.argv
-    print(f"UCT, state-keyed, c={C}, gamma={GAMMA}, horizon {DEPTH}, random rollouts; one core")
-    print(f"{'env':24s} {'sims/search':>11s} {'impl':>9s} {'sims/s':>12s} {'model steps/s':>14s} {'ratio':>7s}")
+    print(f"UCT, c={C}, gamma={GAMMA}, horizon {DEPTH}, random rollouts; one core")
+    print(f"{'env':22s} {'search':>6s} {'sims':>7s} {'impl':>9s} {'sims/s':>10s} {'model steps/s':>14s} {'ratio':>7s}")
     for env_id in ("dynaplan/DynaMaze-v0", "dynaplan/SlipperyDynaMaze-v0"):
         env = gym.make(env_id)
         model = dynaplan.model_of(env)
         s0 = int(np.argmax(model.start))
-        for sims in (100, 1_000, 10_000):
-            total = 20_000 if quick else 200_000
-            c_sims, c_steps = compiled(model, s0, sims, max(1, total // sims))
-            p_total = 2_000 if quick else 10_000
-            p_sims, p_steps = pure_python(env, s0, sims, max(1, p_total // sims))
-            short = env_id.split("/")[-1]
-            print(f"{short:24s} {sims:>11,d} {'compiled':>9s} {c_sims:>12.3g} {c_steps:>14.3g}")
-            ratio = c_steps / p_steps
-            print(f"{short:24s} {sims:>11,d} {'python':>9s} {p_sims:>12.3g} {p_steps:>14.3g} {ratio:>6.1f}x")
+        short = env_id.split("/")[-1]
+        for kind, fast, slow in (("tree", compiled_tree, python_tree_uct), ("state", compiled, python_uct)):
+            for sims in (100, 1_000, 10_000):
+                total = 20_000 if quick else 200_000
+                c_sims, c_steps = fast(model, s0, sims, max(1, total // sims))
+                p_total = 2_000 if quick else 10_000
+                p_sims, p_steps = pure_python(env, s0, sims, max(1, p_total // sims), slow)
+                print(f"{short:22s} {kind:>6s} {sims:>7,d} {'compiled':>9s} {c_sims:>10.3g} {c_steps:>14.3g}")
+                ratio = c_steps / p_steps
+                line = f"{short:22s} {kind:>6s} {sims:>7,d} {'python':>9s} {p_sims:>10.3g} {p_steps:>14.3g}"
+                print(f"{line} {ratio:>6.1f}x")
 
 
 if __name__ == "__main__":

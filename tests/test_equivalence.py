@@ -11,7 +11,7 @@ import pytest
 
 import dynaplan
 from conftest import object_api_run
-from dynaplan import AGENTS, DynaQ, QLearning, QPlanning, problem_of, run_agent
+from dynaplan import AGENTS, MCTS, Dyna2, DynaQ, QLearning, QPlanning, problem_of, run_agent
 
 CASES = [
     ("dynaplan/DynaMaze-v0", {}, QLearning, {}),
@@ -23,6 +23,8 @@ CASES = [
     ("FrozenLake-v1", {"is_slippery": True}, DynaQ, {"planning_steps": 10, "gamma": 0.99}),
     ("CliffWalking-v1", {}, QLearning, {"gamma": 1.0}),
     ("Taxi-v4", {}, DynaQ, {"planning_steps": 3, "gamma": 0.99}),
+    ("FrozenLake-v1", {"is_slippery": True}, Dyna2, {"simulations": 5, "gamma": 0.99}),
+    ("FrozenLake-v1", {"is_slippery": True}, MCTS, {"simulations": 20, "gamma": 0.99, "depth": 30}),
 ]
 
 

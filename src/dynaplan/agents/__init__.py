@@ -4,6 +4,7 @@
 """
 
 from dynaplan.agents.base import TabularAgent, discrete_sizes
+from dynaplan.agents.dyna2 import Dyna2
 from dynaplan.agents.dyna_q_plus import DynaQPlus
 from dynaplan.agents.linear import (
     LINEAR_AGENTS,
@@ -25,7 +26,7 @@ from dynaplan.agents.tabular import DynaQ, QLearning, QPlanning
 AGENTS: dict[str, type[TabularAgent]] = {
     cls.name: cls for cls in (QLearning, DynaQ, QPlanning, DynaQPlus, PrioritizedSweeping)
 }
-AGENTS.update({cls.name: cls for cls in (MCTS, DynaMCTS, RolloutPlanner, Lookahead)})
+AGENTS.update({cls.name: cls for cls in (MCTS, DynaMCTS, RolloutPlanner, Lookahead, Dyna2)})
 
 
 def register_agent(cls: type[TabularAgent]) -> type[TabularAgent]:
@@ -39,6 +40,7 @@ __all__ = [
     "LINEAR_AGENTS",
     "LSTD",
     "MCTS",
+    "Dyna2",
     "DynaMCTS",
     "DynaQ",
     "DynaQPlus",

@@ -122,7 +122,7 @@ def search_act(agent: SearchAgentState, s: int, rng: np.ndarray) -> int:
             nb = agent.tree.n[root, b]
             agent.root_n[b] = nb
             agent.root_q[b] = agent.tree.w[root, b] / nb if nb > 0.0 else np.nan
-        cnt[SIMULATIONS] += agent.simulations
+        cnt[SIMULATIONS] += agent.tree.ran[0]
     elif agent.method == METHOD_ROLLOUT:
         agent.root_n[:] = 0.0
         sums = agent.sums

@@ -9,9 +9,15 @@ expanded by the agent's searches; for an agent without search, its planning upda
 ``seconds`` (wall time of the episode, measured around the compiled call; the only column that
 depends on the machine).
 
-The shipped spec ``experiments/specs/decision-time.toml`` compares, on the Dyna maze and the
-slippery Dyna maze: Dyna-Q (n = 50), rollout planning, MCTS with and without persistence over
-the true model, and MCTS over learned sample and distribution models (Dyna with search).
+The shipped spec ``experiments/specs/decision-time.toml`` compares at equal model steps per
+real step, on the Dyna maze, the slippery Dyna maze and slippery FrozenLake: Dyna-Q, rollout
+planning, the book's MCTS tree fresh at each decision and with subtree reuse, the state-keyed
+MCTS table with first-visit and with Bellman backups, Dyna-2 and each of its memories alone, and
+MCTS over learned sample and distribution models (Dyna with search).
+
+Statistics: a run (one agent with its own seed) is the unit. ``summary`` reduces each run to one
+number (mazes: mean steps per episode over the last ``last`` episodes; FrozenLake: success rate
+over all episodes) and reports the mean over runs with a 95% t-interval and the run count.
 """
 
 from __future__ import annotations
@@ -59,8 +65,8 @@ def check_cell(cell: Mapping[str, Any]) -> None:
 @register_kind("decision-time", check=check_cell)
 def run_kind(cell: Mapping[str, Any], seeds: Sequence[int]) -> pd.DataFrame:
     """Cell keys ``env``, ``agent``, ``episodes``, optional ``method`` (a label) and
-    ``max_episode_steps`` (0: the env's limit), and the agent's parameters. One row per (seed,
-    episode): ``steps, return, model_steps, decisions, seconds``."""
+    ``max_episode_steps`` (the limit of an env that has none of its own), and the agent's
+    parameters. One row per (seed, episode): ``steps, return, model_steps, decisions, seconds``."""
     from dynaplan.agents import AGENTS
     from dynaplan.experiments.batch import check_agent_params, problem_of
     from dynaplan.planning.loop import new_loop_state, run_loop
@@ -69,7 +75,9 @@ def run_kind(cell: Mapping[str, Any], seeds: Sequence[int]) -> pd.DataFrame:
     params = check_agent_params(cls, _agent_params(cell)).params  # the cell was validated by check_cell
     problem = problem_of(str(cell["env"]))
     episodes = int(cell["episodes"])
-    limit = int(cell.get("max_episode_steps", 0)) or problem.max_episode_steps
+    # an env's own limit wins (FrozenLake's 100 steps define its optimum); the cell's applies to
+    # envs without one
+    limit = problem.max_episode_steps or int(cell.get("max_episode_steps", 0))
     # Compile (or load) the loop for this agent first: one real step of a throwaway agent, so
     # that ``seconds`` measures running, not compiling.
     warm = cls.build_state(problem.n_states, problem.n_actions, problem.model, params)
@@ -120,54 +128,112 @@ def _short(env: str) -> str:
     return env.split("/")[-1]
 
 
-def summary(table: pd.DataFrame, last: int = 10) -> pd.DataFrame:
-    """Per (env, method): mean steps in episode 1, 2 and the last ``last`` episodes, model steps per
-    real step, and wall time per real step (microseconds), over all seeds and episodes."""
+def _is_success_env(env: str) -> bool:
+    return "FrozenLake" in env
+
+
+def interval(values: np.ndarray) -> tuple[float, float, int]:
+    """Mean, half-width of the 95% t-interval, and count of independent per-run values."""
+    from scipy import stats
+
+    v = np.asarray(values, dtype=np.float64)
+    n = v.shape[0]
+    if n < 2:
+        return float(v.mean()), float("nan"), n
+    return float(v.mean()), float(stats.t.ppf(0.975, n - 1) * v.std(ddof=1) / np.sqrt(n)), n
+
+
+def per_run(table: pd.DataFrame, last: int = 10) -> pd.DataFrame:
+    """One row per (env, method, seed): the run's final performance and its compute.
+
+    ``performance``: success rate over all episodes (FrozenLake: return 1 is success) or mean steps
+    per episode over the last ``last`` episodes (mazes); ``compute``: model steps per real step.
+    """
     rows = []
-    for (env, method), g in table.groupby(["env", "method"], sort=False):
-        n_last = g[g.episode > g.episode.max() - last]
-        total_steps = float(g.steps.sum())
+    for (env, method, seed), g in table.groupby(["env", "method", "seed"], sort=False):
+        if _is_success_env(str(env)):
+            perf = float(g["return"].mean())
+        else:
+            perf = float(g[g.episode > g.episode.max() - last].steps.mean())
+        rows.append(
+            {"env": str(env), "method": method, "seed": int(str(seed)), "performance": perf,
+             "compute": float(g.model_steps.sum()) / float(g.steps.sum())}
+        )
+    return pd.DataFrame(rows)
+
+
+def summary(table: pd.DataFrame, last: int = 10) -> pd.DataFrame:
+    """Per (env, method), runs as the unit: the final performance (mean over runs, 95% interval),
+    the run count, model steps per real step and wall time per real step (microseconds)."""
+    runs = per_run(table, last)
+    rows = []
+    for (env, method), g in runs.groupby(["env", "method"], sort=False):
+        mean, half, n = interval(g.performance.to_numpy())
+        t = table[(table.env == env) & (table.method == method)]
         rows.append(
             {
                 "env": _short(str(env)),
                 "method": method,
-                "episode_1": float(g[g.episode == 1].steps.mean()),
-                "episode_2": float(g[g.episode == 2].steps.mean()),
-                f"last_{last}": float(n_last.steps.mean()),
-                "model_steps_per_step": float(g.model_steps.sum()) / total_steps,
-                "us_per_step": 1e6 * float(g.seconds.sum()) / total_steps,
+                "measure": "success rate" if _is_success_env(str(env)) else f"steps, last {last}",
+                "mean": round(mean, 3),
+                "ci95": round(half, 3),
+                "runs": n,
+                "model_steps_per_step": round(float(g.compute.mean()), 1),
+                "us_per_step": round(1e6 * float(t.seconds.sum()) / float(t.steps.sum()), 1),
             }
         )
     return pd.DataFrame(rows)
 
 
-def figure(table: pd.DataFrame, path: Path) -> Path:
-    """Top: mean steps per episode (log scale; 95% bands, cut at a third of the mean); bottom: model
-    steps per real step, per env."""
+def figure(table: pd.DataFrame, path: Path, last: int = 10) -> Path:
+    """One panel per world: each method's final performance, mean over runs with its 95% interval,
+    one row per method, its compute (model steps per real step) written beside it."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+    import matplotlib.ticker
 
-    envs = list(dict.fromkeys(table.env))
-    fig, axes = plt.subplots(2, len(envs), figsize=(6.5 * len(envs), 8), squeeze=False)
+    runs = per_run(table, last)
+    envs = list(dict.fromkeys(runs.env))
+    methods = list(dict.fromkeys(runs.method))
+    fig, axes = plt.subplots(1, len(envs), figsize=(5.2 * len(envs), 0.42 * len(methods) + 1.8), squeeze=False)
     for j, env in enumerate(envs):
-        sub = table[table.env == env]
-        for method, g in sub.groupby("method", sort=False):
-            by_ep = g.groupby("episode")
-            mean = by_ep.steps.mean()
-            sem = by_ep.steps.std().fillna(0) / np.sqrt(by_ep.steps.count())
-            (line,) = axes[0, j].plot(mean.index, mean.values, label=str(method))
-            low = np.maximum(mean - 1.96 * sem, mean / 3)  # log axis: a band, not a drop to 1
-            axes[0, j].fill_between(mean.index, low, mean + 1.96 * sem, color=line.get_color(), alpha=0.15)
-            per_step = by_ep.model_steps.sum() / by_ep.steps.sum()
-            axes[1, j].plot(per_step.index, per_step.values, color=line.get_color(), label=str(method))
-        axes[0, j].set(yscale="log", xlabel="Episode", ylabel="Steps per episode", title=_short(str(env)))
-        axes[1, j].set(yscale="log", xlabel="Episode", ylabel="Model steps per real step (compute per decision)")
-        axes[0, j].grid(alpha=0.3)
-        axes[1, j].grid(alpha=0.3)
-    axes[0, 0].legend(fontsize=8)
-    fig.suptitle("Planning at decision time vs background planning (Sutton & Barto, sections 8.8-8.11)")
+        ax = axes[0, j]
+        success = _is_success_env(str(env))
+        n_runs = 0
+        for k, method in enumerate(methods):
+            g = runs[(runs.env == env) & (runs.method == method)]
+            if g.empty:
+                continue
+            mean, half, n = interval(g.performance.to_numpy())
+            n_runs = max(n_runs, n)
+            ax.errorbar(mean, k, xerr=half, fmt="o", color="C0" if "MCTS" in str(method) else "C1", capsize=3)
+            ax.annotate(
+                f"{g.compute.mean():,.0f}", (1.0, k), xycoords=("axes fraction", "data"), xytext=(4, 0),
+                textcoords="offset points", va="center", fontsize=7, color="grey",
+            )
+        if success:
+            ax.axvline(0.744, color="grey", ls="--", lw=1)
+            ax.set_xlim(0, 1)
+        else:
+            ax.set_xscale("log")
+            ax.xaxis.set_major_formatter(matplotlib.ticker.ScalarFormatter())
+            ax.xaxis.set_minor_formatter(matplotlib.ticker.NullFormatter())
+        ax.set_yticks(range(len(methods)))
+        ax.set_yticklabels(methods if j == 0 else [""] * len(methods), fontsize=8)
+        ax.invert_yaxis()
+        ax.set(
+            title=f"{_short(str(env))} ({n_runs} runs)",
+            xlabel="Success rate (dashed: optimum 0.744)" if success else f"Steps per episode, last {last} (log)",
+        )
+        ax.grid(alpha=0.3, which="both", axis="x")
+    fig.suptitle(
+        "Decision-time vs background planning at equal compute (Sutton & Barto 8.8-8.11); mean over runs, "
+        "95% interval; grey: model steps per real step",
+        fontsize=9,
+    )
+    fig.tight_layout()
     return save_figure(fig, path, dpi=120)
 
 

@@ -1,0 +1,132 @@
+"""The Dyna-2 agent (Silver, Sutton & Mueller 2008): permanent and transient memories, acting on their sum."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any, ClassVar, NamedTuple
+
+import numpy as np
+
+from dynaplan.agents.base import TabularAgent, check_count, check_unit
+from dynaplan.envs.tabular import TabularModel
+from dynaplan.models.distribution import new_distribution_model
+from dynaplan.models.sample import new_sample_model
+from dynaplan.planning.dyna2 import RESETS, Dyna2State
+
+MODELS = ("exact", "sample", "distribution")
+
+
+class Dyna2(TabularAgent):
+    """Dyna-2, tabular (``planning.dyna2``): Q learned from real steps, T by search from each state.
+
+    ``Dyna2(env_or_model, simulations=20, model_steps=0, depth=50, alpha=0.1, alpha_transient=0.1, gamma=0.95,
+    epsilon=0.0, search_epsilon=0.1, reset="episode", model="exact", max_outcomes=8, q_init=0.0,
+    seed=None)``. ``reset`` clears the transient memory before every ``"decision"``, at the start
+    of every ``"episode"`` (the paper) or ``"never"``; ``model`` is the env's exact model or a
+    ``"sample"`` / ``"distribution"`` model learned from real steps. ``agent.q`` is the permanent
+    memory, ``agent.transient`` the transient one, ``agent.combined`` their sum (what it acts on).
+    ``model_steps > 0`` budgets each search in model steps instead of simulated episodes
+    (``simulations = 0`` still turns the search off: the permanent memory alone).
+    """
+
+    name = "dyna-2"
+    defaults: ClassVar[dict[str, Any]] = {
+        "simulations": 20, "model_steps": 0, "depth": 50, "alpha": 0.1, "alpha_transient": 0.1, "gamma": 0.95,
+        "epsilon": 0.0,
+        "search_epsilon": 0.1, "reset": "episode", "model": "exact", "max_outcomes": 8, "q_init": 0.0,
+    }
+
+    def __init__(self, env: Any, *, seed: int | None = None, **params: Any) -> None:
+        if isinstance(env, TabularModel):
+            from dynaplan.rng import agent_stream
+
+            self.n_states, self.n_actions = env.n_states, env.n_actions
+            self.params = self.check_params(params)
+            self.seed = seed
+            self.rng = agent_stream(seed)
+            self.state = self.build_state(self.n_states, self.n_actions, env, self.params)
+        else:
+            super().__init__(env, seed=seed, **params)
+
+    @classmethod
+    def check_params(cls, params: Mapping[str, Any]) -> dict[str, Any]:
+        unknown = set(params) - set(cls.defaults)
+        if unknown:
+            raise ValueError(f"unknown parameter(s) for {cls.name}: {', '.join(sorted(unknown))}")
+        out = {**cls.defaults, **params}
+        out["simulations"] = check_count("simulations", out["simulations"])
+        out["model_steps"] = check_count("model_steps", out["model_steps"])
+        out["depth"] = check_count("depth", out["depth"])
+        if out["depth"] < 1:
+            raise ValueError(f"depth must be a positive integer, got {params.get('depth')!r}")
+        out["max_outcomes"] = check_count("max_outcomes", out["max_outcomes"])
+        if out["max_outcomes"] < 1:
+            raise ValueError(f"max_outcomes must be a positive integer, got {params.get('max_outcomes')!r}")
+        for key in ("alpha", "alpha_transient", "gamma", "epsilon", "search_epsilon"):
+            out[key] = check_unit(key, out[key])
+        for key, choices in (("reset", RESETS), ("model", MODELS)):
+            if out[key] not in choices:
+                raise ValueError(f"{key} must be one of {', '.join(choices)}, got {out[key]!r}")
+        try:
+            out["q_init"] = float(out["q_init"])
+        except (TypeError, ValueError):
+            raise ValueError(f"q_init must be a number, got {out['q_init']!r}") from None
+        return out
+
+    @classmethod
+    def needs_model_for(cls, params: Mapping[str, Any]) -> bool:
+        return bool(params["model"] == "exact")
+
+    @classmethod
+    def build_state(
+        cls, n_states: int, n_actions: int, model: TabularModel | None, params: Mapping[str, Any]
+    ) -> NamedTuple:
+        kind = params["model"]
+        searched: Any
+        if kind == "exact":
+            if model is None:
+                raise ValueError("dyna-2 with model='exact' needs an env with an exact model")
+            searched = model
+        elif kind == "sample":
+            searched = new_sample_model(n_states, n_actions)
+        else:
+            searched = new_distribution_model(n_states, n_actions, params["max_outcomes"])
+        return Dyna2State(
+            q=np.full((n_states, n_actions), params["q_init"]),
+            transient=np.zeros((n_states, n_actions)),
+            model=searched,
+            row=np.zeros(n_actions),
+            counters=np.zeros(4, dtype=np.int64),
+            flags=np.ones(1, dtype=np.int64),
+            learned=kind != "exact",
+            simulations=2**62 if params["model_steps"] > 0 and params["simulations"] > 0 else params["simulations"],
+            max_steps=params["model_steps"],
+            depth=params["depth"],
+            alpha=params["alpha"],
+            alpha_transient=params["alpha_transient"],
+            gamma=params["gamma"],
+            epsilon=params["epsilon"],
+            search_epsilon=params["search_epsilon"],
+            reset=RESETS[params["reset"]],
+        )
+
+    @property
+    def transient(self) -> np.ndarray:
+        """The transient memory T, float64[S, A] (a live view)."""
+        return self.state.transient  # type: ignore[attr-defined, no-any-return]
+
+    @property
+    def combined(self) -> np.ndarray:
+        """Q + T, float64[S, A]: the values the agent acts on (a copy)."""
+        return self.q + self.transient  # type: ignore[no-any-return]
+
+    @property
+    def model(self) -> Any:
+        """The model searched (the exact one, or the one being learned)."""
+        return self.state.model  # type: ignore[attr-defined]
+
+    @property
+    def stats(self) -> dict[str, int]:
+        """Decisions searched, simulated episodes, model steps, real steps."""
+        c = self.state.counters  # type: ignore[attr-defined]
+        return {"decisions": int(c[0]), "simulations": int(c[1]), "model_steps": int(c[2]), "real_steps": int(c[3])}
