@@ -77,15 +77,20 @@ def softmax_sample(h_row: np.ndarray, rng: np.ndarray) -> int:
 
 @kernel(inline=True)
 def softmax_probs(h_row: np.ndarray, out: np.ndarray) -> None:
-    """``out[b] = pi(b)`` = softmax(h_row)[b], max subtracted (``out``: float64[A], preallocated)."""
+    """``out[b] = pi(b)`` = softmax(h_row)[b], max subtracted (``out``: float64[A], preallocated).
+
+    exp(0) = 1 is not computed for the (first) maximum: A - 1 calls of exp per row.
+    """
     n = h_row.shape[0]
     m = h_row[0]
+    i_max = 0
     for b in range(1, n):
         if h_row[b] > m:
             m = h_row[b]
+            i_max = b
     total = 0.0
     for b in range(n):
-        e = math.exp(h_row[b] - m)
+        e = 1.0 if b == i_max else math.exp(h_row[b] - m)
         out[b] = e
         total += e
     inv = 1.0 / total
@@ -196,9 +201,18 @@ def tried_pair_update(
     (renormalised; section 8.5), so that it estimates v_pi although the action was drawn
     uniformly. The TD error is taken before the critic moves.
     """
-    softmax_probs(h[s], scratch)
+    row = h[s]
+    n_actions = row.shape[0]
+    m = row[0]
+    for b in range(1, n_actions):
+        m = max(m, row[b])
+    total = 0.0
+    for b in range(n_actions):
+        e = math.exp(row[b] - m)
+        scratch[b] = e  # unnormalised: pi(b | s) = scratch[b] / total
+        total += e
     n_tried = model.n_seen_actions[s]
-    p_sum = 0.0
+    e_sum = 0.0
     expected = 0.0
     x_a = 0.0
     for i in range(n_tried):
@@ -206,15 +220,17 @@ def tried_pair_update(
         x = model.reward[s, b]
         if not model.terminated[s, b]:
             x += gamma * v[model.next_state[s, b]]
-        if b == a:
-            x_a = x
-        p_sum += scratch[b]
+        x_a = x if b == a else x_a
+        e_sum += scratch[b]
         expected += scratch[b] * x
+    inv = 1.0 / total
+    target = expected * inv if n_tried == n_actions else expected / e_sum
     step = alpha_actor * (x_a - v[s])
-    v[s] += alpha_critic * (expected / p_sum - v[s])
-    for b in range(h.shape[1]):
-        h[s, b] -= step * scratch[b]
-    h[s, a] += step
+    v[s] += alpha_critic * (target - v[s])
+    step_inv = step * inv
+    for b in range(n_actions):
+        row[b] -= step_inv * scratch[b]
+    row[a] += step
 
 
 @kernel
