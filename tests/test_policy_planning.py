@@ -172,3 +172,38 @@ def test_imagined_policy_gradient_learns_slippery_frozen_lake():
 def test_bad_parameters_name_themselves(cls, params, message):
     with pytest.raises(ValueError, match=message):
         cls.check_params(params)
+
+
+def test_policy_planning_reproduction_table_summary_figure(tmp_path):
+    from dynaplan.experiments.reproductions import load_all
+
+    rep = load_all()["policy-planning"]
+    table = rep.run(runs=2, episodes=4, steps=400, record_every=10, planning=[0, 5])
+    maze = table[table.experiment == "dyna-maze"]
+    assert set(maze.agent) == {"dyna-q", "dyna-ac", "dyna-pg"}
+    assert maze.groupby(["agent", "planning", "seed"]).size().eq(4).all()
+    short = table[table.experiment == "shortcut-maze"]
+    assert short.groupby(["agent", "planning", "seed"]).size().eq(40).all()
+    # computation: Dyna-Q and Dyna-AC n + 1 updates per real step, Dyna-PG at most n model steps
+    per_run = table.groupby(["agent", "planning", "seed"])["updates_per_step"].first().reset_index()
+    for agent in ("dyna-q", "dyna-ac"):
+        r = per_run[per_run.agent == agent]
+        assert np.array_equal(r.updates_per_step.to_numpy(), r.planning.to_numpy() + 1.0)
+    pg = per_run[per_run.agent == "dyna-pg"]
+    assert (pg.updates_per_step <= pg.planning).all() and (pg[pg.planning == 0].updates_per_step == 0).all()
+    s = rep.summary(table)
+    assert len(s) == 12 and (s.runs == 2).all()
+    assert rep.figure(table, tmp_path / "f.png").stat().st_size > 10_000
+
+
+def test_policy_planning_spec_errors_name_the_key():
+    from dynaplan.experiments.reproductions.policy_planning import check_policy_planning
+
+    cell = {"experiment": "dyna-maze", "env": "dynaplan/DynaMaze-v0", "episodes": 5, "agent": "dyna-pg",
+            "planning": 7, "horizon": 5}
+    with pytest.raises(ValueError, match="^planning must be a multiple of horizon"):
+        check_policy_planning(cell)
+    with pytest.raises(ValueError, match="^alpah: unknown key"):
+        check_policy_planning({**cell, "planning": 5, "alpah": 1})
+    with pytest.raises(ValueError, match="^alpha_actor"):
+        check_policy_planning({**cell, "planning": 5, "alpha_actor": -1})
