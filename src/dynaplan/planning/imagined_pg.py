@@ -45,7 +45,7 @@ from typing import NamedTuple
 import numpy as np
 
 from dynaplan._jit import kernel
-from dynaplan.models.distribution import DistributionModel, distribution_model_update, sample_outcome
+from dynaplan.models.distribution import DistributionModel, distribution_model_update, distribution_sample
 from dynaplan.planning.dyna_ac import actor_update, softmax_sample
 from dynaplan.planning.protocol import register_kernels
 from dynaplan.rng import rand, randint
@@ -109,7 +109,7 @@ def imagine(agent: ImaginedPGState, n_rollouts: int, rng: np.ndarray) -> None:
             a = softmax_sample(h[s], rng)
             if model.total[s, a] == 0:
                 break  # untried pair: stop the branch, bootstrap from v(s)
-            r, s2, term = sample_outcome(model, s, a, rng)
+            s2, r, term = distribution_sample(model, s, a, rng)
             agent.traj_s[n] = s
             agent.traj_a[n] = a
             agent.traj_r[n] = r
