@@ -29,6 +29,7 @@ CASES = [
     ("dynaplan/DynaMaze-v0", {}, CertaintyEquivalence, {"solve_every": 3}),
     ("FrozenLake-v1", {"is_slippery": True}, DynaAC, {"planning_steps": 3, "gamma": 0.99}),
     ("FrozenLake-v1", {"is_slippery": True}, ImaginedPolicyGradient, {"rollouts": 2, "horizon": 5, "epsilon": 0.3}),
+    ("FrozenLake-v1", {"is_slippery": True}, ImaginedPolicyGradient, {"rollouts": 3, "update": "natural"}),
     ("FrozenLake-v1", {"is_slippery": True}, CertaintyEquivalence, {"gamma": 0.99, "epsilon": 0.2}),
 ]
 
@@ -80,9 +81,9 @@ def test_updates_are_counted_honestly():
 def test_certainty_equivalence_values_equal_value_iteration_on_the_learned_model():
     for env_id, kwargs, gamma in (("dynaplan/DynaMaze-v0", {}, 0.95), ("FrozenLake-v1", {"is_slippery": True}, 0.99)):
         res = run_agent(CertaintyEquivalence, {"gamma": gamma, "solve_every": 1}, problem_of(env_id, **kwargs), 1,
-                        steps=3000)
+                        steps=1500)
         sol = value_iteration(res.agent.model, gamma, tol=1e-13)
-        assert res.agent.solves[0] == 3000
+        assert res.agent.solves[0] == 1500
         assert np.max(np.abs(res.agent.v - sol.v)) < 1e-9
         assert np.max(np.abs(res.agent.q - sol.q)) < 1e-9
         assert res.agent.backups[0] == res.agent.sweeps[0] * problem_of(env_id, **kwargs).n_states
@@ -146,15 +147,28 @@ def test_certainty_equivalence_is_near_optimal_on_slippery_frozen_lake():
     assert np.mean(rates) >= optimum - 0.03
 
 
-def test_imagined_policy_gradient_learns_slippery_frozen_lake():
-    """Measured, and below the issue's bar of 0.714: mean greedy success 0.69-0.73 over runs."""
+def _pg_success_rates(problem, params, root, runs):
+    return [
+        _frozen_lake_success(problem.model, np.argmax(res.agent.h, axis=1))
+        for res in (run_agent(ImaginedPolicyGradient, params, problem, int(s), steps=30_000)
+                    for s in run_seeds(root, runs))
+    ]
+
+
+def test_imagined_natural_policy_gradient_is_near_optimal_on_slippery_frozen_lake():
+    problem = problem_of("FrozenLake-v1", is_slippery=True)
+    params = {"gamma": 0.999, "rollouts": 10, "horizon": 3, "alpha_actor": 1.0, "alpha_critic": 0.5,
+              "epsilon": 0.1, "update": "natural"}
+    assert np.mean(_pg_success_rates(problem, params, 3, 20)) >= _frozen_lake_optimum(problem.model) - 0.03
+
+
+def test_imagined_reinforce_learns_slippery_frozen_lake_but_short_of_the_optimum():
+    """REINFORCE with baseline in imagination: mean greedy success 0.69 (20 runs), below 0.714."""
     problem = problem_of("FrozenLake-v1", is_slippery=True)
     params = {"gamma": 0.999, "rollouts": 10, "horizon": 3, "alpha_actor": 0.03, "alpha_critic": 0.1, "epsilon": 0.5}
-    rates = [
-        _frozen_lake_success(problem.model, np.argmax(res.agent.h, axis=1))
-        for res in (run_agent(ImaginedPolicyGradient, params, problem, int(s), steps=30_000) for s in run_seeds(3, 10))
-    ]
-    assert np.mean(rates) >= 0.65
+    rates = np.array(_pg_success_rates(problem, params, 3, 10))
+    always_left = _frozen_lake_success(problem.model, np.zeros(16, dtype=np.int64))
+    assert np.mean(rates) >= 0.65 > always_left
 
 
 @pytest.mark.parametrize(
@@ -180,7 +194,7 @@ def test_policy_planning_reproduction_table_summary_figure(tmp_path):
     rep = load_all()["policy-planning"]
     table = rep.run(runs=2, episodes=4, steps=400, record_every=10, planning=[0, 5])
     maze = table[table.experiment == "dyna-maze"]
-    assert set(maze.agent) == {"dyna-q", "dyna-ac", "dyna-pg"}
+    assert set(maze.agent) == {"dyna-q", "dyna-ac", "dyna-pg", "dyna-pg-natural"}
     assert maze.groupby(["agent", "planning", "seed"]).size().eq(4).all()
     short = table[table.experiment == "shortcut-maze"]
     assert short.groupby(["agent", "planning", "seed"]).size().eq(40).all()
@@ -189,10 +203,10 @@ def test_policy_planning_reproduction_table_summary_figure(tmp_path):
     for agent in ("dyna-q", "dyna-ac"):
         r = per_run[per_run.agent == agent]
         assert np.array_equal(r.updates_per_step.to_numpy(), r.planning.to_numpy() + 1.0)
-    pg = per_run[per_run.agent == "dyna-pg"]
+    pg = per_run[per_run.agent.str.startswith("dyna-pg")]
     assert (pg.updates_per_step <= pg.planning).all() and (pg[pg.planning == 0].updates_per_step == 0).all()
     s = rep.summary(table)
-    assert len(s) == 12 and (s.runs == 2).all()
+    assert len(s) == 16 and (s.runs == 2).all()
     assert rep.figure(table, tmp_path / "f.png").stat().st_size > 10_000
 
 

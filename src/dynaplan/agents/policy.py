@@ -21,7 +21,7 @@ from dynaplan.models.distribution import new_distribution_model
 from dynaplan.models.sample import new_sample_model
 from dynaplan.planning.certainty_equivalence import CertaintyEquivalenceState, ce_solve
 from dynaplan.planning.dyna_ac import PLAN_POLICY, PLAN_TRIED, DynaACState
-from dynaplan.planning.imagined_pg import ImaginedPGState
+from dynaplan.planning.imagined_pg import UPDATE_NATURAL, UPDATE_REINFORCE, ImaginedPGState
 
 
 def _check_known(params: Mapping[str, Any], allowed: set[str]) -> None:
@@ -152,7 +152,9 @@ class ImaginedPolicyGradient(_SoftmaxAgent):
     The policy learns from imagined trajectories only (real steps teach the model).
 
     ``ImaginedPolicyGradient(env, rollouts=10, horizon=3, alpha_actor=0.03, alpha_critic=0.1,
-    gamma=0.95, epsilon=0.1, h_init=0.0, v_init=0.0, max_outcomes=8, seed=None)``: real actions
+    gamma=0.95, epsilon=0.1, update="reinforce", h_init=0.0, v_init=0.0, max_outcomes=8,
+    seed=None)``. ``update="natural"``: the natural-gradient actor-critic step with the model's
+    expected action values at each imagined state instead of REINFORCE. Real actions
     are uniform with probability ``epsilon``, else drawn from the softmax policy. A branch stops
     at a pair never tried in the real world. ``agent.q`` is the preferences h; ``agent.v`` the
     baseline; ``agent.model_steps`` the imagined transitions so far.
@@ -162,8 +164,9 @@ class ImaginedPolicyGradient(_SoftmaxAgent):
 
     @classmethod
     def check_params(cls, params: Mapping[str, Any]) -> dict[str, Any]:
-        out = _check_ac(params, {"rollouts", "horizon", "max_outcomes", "epsilon"}, rollouts=10, horizon=3,
-                        max_outcomes=8, epsilon=0.1, alpha_critic=0.1)
+        out = _check_ac(params, {"rollouts", "horizon", "max_outcomes", "epsilon", "update"}, rollouts=10, horizon=3,
+                        max_outcomes=8, epsilon=0.1, alpha_critic=0.1, update="reinforce")
+        out["update"] = _check_choice("update", out["update"], ("reinforce", "natural"))
         out["epsilon"] = check_unit("epsilon", out["epsilon"])
         out["rollouts"] = check_count("rollouts", out["rollouts"])
         for key in ("horizon", "max_outcomes"):
@@ -188,12 +191,14 @@ class ImaginedPolicyGradient(_SoftmaxAgent):
             traj_a=np.zeros(k, dtype=np.int64),
             traj_r=np.zeros(k),
             scratch=np.zeros(n_actions),
+            qbuf=np.zeros(n_actions),
             alpha_actor=params["alpha_actor"],
             alpha_critic=params["alpha_critic"],
             gamma=params["gamma"],
             rollouts=params["rollouts"],
             horizon=k,
             epsilon=params["epsilon"],
+            update=UPDATE_REINFORCE if params["update"] == "reinforce" else UPDATE_NATURAL,
         )
 
     @property

@@ -26,6 +26,15 @@ MBPO and Dreamer. Each real step (s, a, r, s'):
    (REINFORCE with baseline); a shorter horizon bootstraps from the baseline at the branch's end
    (the n-step actor-critic of section 13.5), which is what keeps model rollouts short in MBPO.
 
+``update = "natural"`` replaces step 3 by the natural-gradient actor-critic step at every state
+of the branch (Kakade 2001; for the tabular softmax the natural gradient is the advantage): with
+the distribution model's expected one-step values q_hat(s, b) = sum_k p_hat_k [rbar_k + gamma
+v(s'_k)] of the tried actions, v(s) moves toward v_pi(s) = sum_b pi(b | s) q_hat(s, b) and every
+tried preference by alpha_actor (q_hat(s, b) - v_pi(s)). The vanilla update moves an action's
+preference in proportion to how often the policy picks it, so an action the policy has nearly
+abandoned recovers slowly even when it is better; on slippery FrozenLake this left the greedy
+policy short of the optimum (tests/test_policy_planning.py; README).
+
 The real actions are drawn from the policy, except with probability ``epsilon`` uniformly (the
 policy never learns from real transitions, so exploring off-policy biases nothing; it keeps the
 model of rarely preferred actions from staying a handful of samples).
@@ -35,7 +44,9 @@ visited states (as Dyna-Q draws states), not by visit frequency; the factor gamm
 boxed algorithms is dropped (a branch has no episode time); **untried pairs**: when the policy
 picks an action never tried in the real world, the trajectory stops there and is bootstrapped
 from v at that state (the model says nothing about the pair, so nothing is imagined past it).
-Every imagined step is one model step and one actor-critic update (``updates``).
+Every imagined step is one model step and one actor-critic update (``updates``); under
+``"natural"`` that update reads the outcomes of every tried action of its state (an expected
+update, section 8.5), so it costs up to A times as much.
 """
 
 from __future__ import annotations
@@ -46,9 +57,14 @@ import numpy as np
 
 from dynaplan._jit import kernel
 from dynaplan.models.distribution import DistributionModel, distribution_model_update, distribution_sample
-from dynaplan.planning.dyna_ac import actor_update, softmax_sample
+from dynaplan.planning.certainty_equivalence import expected_backup
+from dynaplan.planning.dyna_ac import actor_update, softmax_probs, softmax_sample
 from dynaplan.planning.protocol import register_kernels
 from dynaplan.rng import rand, randint
+
+#: ``update`` codes held in the kernel state.
+UPDATE_REINFORCE = 0
+UPDATE_NATURAL = 1
 
 
 class ImaginedPGState(NamedTuple):
@@ -64,10 +80,12 @@ class ImaginedPGState(NamedTuple):
       traj_s, traj_a: int64[k], states and actions of the current imagined trajectory
       traj_r: float64[k], its rewards
       scratch: float64[A], work row for softmax probabilities
+      qbuf: float64[A], work row for the model's action values (``update = "natural"``)
       alpha_actor, alpha_critic, gamma: step sizes and discount
       rollouts: imagined trajectories per real step
       horizon: their maximum length k
       epsilon: real actions are uniform with this probability, else drawn from pi
+      update: ``UPDATE_REINFORCE`` (0) or ``UPDATE_NATURAL`` (1)
     """
 
     h: np.ndarray
@@ -80,17 +98,48 @@ class ImaginedPGState(NamedTuple):
     traj_a: np.ndarray
     traj_r: np.ndarray
     scratch: np.ndarray
+    qbuf: np.ndarray
     alpha_actor: float
     alpha_critic: float
     gamma: float
     rollouts: int
     horizon: int
     epsilon: float
+    update: int
 
     @property
     def q(self) -> np.ndarray:
         """The preferences ``h`` (what ``agent.q`` shows: the greedy policy is their argmax)."""
         return self.h
+
+
+@kernel(inline=True)
+def natural_update(agent: ImaginedPGState, s: int) -> None:
+    """The natural-gradient actor-critic step at an imagined state, with the model's expected
+    one-step action values (``update = "natural"``).
+
+    q_hat(s, b) = sum_k p_hat_k [rbar_k + gamma v(s'_k)] for every tried b; v_pi(s) = their mean
+    under pi (renormalised over tried actions); the critic moves toward it and every tried
+    preference by alpha_actor (q_hat(s, b) - v_pi(s)): for the tabular softmax, the natural
+    gradient (Kakade 2001) is the advantage itself, so actions the policy has almost abandoned
+    still move at full speed (the vanilla gradient moves them in proportion to pi).
+    """
+    model, h, v = agent.model, agent.h, agent.v
+    softmax_probs(h[s], agent.scratch)
+    n_tried = model.n_seen_actions[s]
+    p_sum = 0.0
+    v_pi = 0.0
+    for i in range(n_tried):
+        b = model.seen_actions[s, i]
+        x = expected_backup(model, v, s, b, agent.gamma)
+        agent.qbuf[b] = x
+        p_sum += agent.scratch[b]
+        v_pi += agent.scratch[b] * x
+    v_pi /= p_sum
+    v[s] += agent.alpha_critic * (v_pi - v[s])
+    for i in range(n_tried):
+        b = model.seen_actions[s, i]
+        h[s, b] += agent.alpha_actor * (agent.qbuf[b] - v_pi)
 
 
 @kernel
@@ -118,13 +167,17 @@ def imagine(agent: ImaginedPGState, n_rollouts: int, rng: np.ndarray) -> None:
                 ended = True
                 break
             s = s2
-        g = 0.0 if ended else v[s]
-        for i in range(n - 1, -1, -1):
-            g = agent.traj_r[i] + agent.gamma * g
-            st = agent.traj_s[i]
-            delta = g - v[st]
-            v[st] += agent.alpha_critic * delta
-            actor_update(h, st, agent.traj_a[i], agent.alpha_actor * delta, agent.scratch)
+        if agent.update == UPDATE_NATURAL:
+            for i in range(n - 1, -1, -1):
+                natural_update(agent, agent.traj_s[i])
+        else:
+            g = 0.0 if ended else v[s]
+            for i in range(n - 1, -1, -1):
+                g = agent.traj_r[i] + agent.gamma * g
+                st = agent.traj_s[i]
+                delta = g - v[st]
+                v[st] += agent.alpha_critic * delta
+                actor_update(h, st, agent.traj_a[i], agent.alpha_actor * delta, agent.scratch)
         agent.updates[0] += n
         agent.model_steps[0] += n
 

@@ -9,6 +9,9 @@ update); the policy gradient in imagination makes n / horizon branched rollouts 
 model steps, each step one actor-critic update, and no direct update (so with n = 0 it never
 learns: its policy stays uniform). The measured updates per real step are a column.
 
+``dyna-pg-natural`` is the same agent with the natural-gradient update (``update = "natural"``,
+actor step ``alpha_actor_natural`` = 1.0; the critic step ``alpha_critic_pg`` is shared).
+
 Choices the literature leaves open (stated in the spec too): the policy agents' step sizes
 (alpha_actor 0.03, alpha_critic 0.5 for Dyna-AC and 0.1 for the imagined policy gradient),
 the rollout horizon (5), Dyna-PG's real-action exploration (epsilon 0.1 uniform, else the
@@ -36,11 +39,12 @@ import pandas as pd
 from dynaplan.experiments.kinds import register_kind
 from dynaplan.experiments.reproductions import register_reproduction, spec_reproduction
 
-AGENT_LABELS = {"dyna-q": "Dyna-Q", "dyna-ac": "Dyna-AC", "dyna-pg": "Dyna-PG"}
-TITLES = {"dyna-q": "Dyna-Q", "dyna-ac": "Dyna actor-critic", "dyna-pg": "Policy gradient in imagination (Dyna-PG)"}
+AGENT_LABELS = {"dyna-q": "Dyna-Q", "dyna-ac": "Dyna-AC", "dyna-pg": "Dyna-PG", "dyna-pg-natural": "Dyna-PG (natural)"}
+TITLES = {"dyna-q": "Dyna-Q", "dyna-ac": "Dyna actor-critic", "dyna-pg": "Imagined REINFORCE (Dyna-PG)",
+          "dyna-pg-natural": "Imagined natural PG (Dyna-PG)"}
 EXPERIMENTS = ("dyna-maze", "shortcut-maze")
 _KEYS = {"experiment", "env", "episodes", "steps", "record_every", "agent", "planning", "gamma", "alpha", "epsilon",
-         "alpha_actor", "alpha_critic", "alpha_critic_pg", "horizon"}
+         "alpha_actor", "alpha_critic", "alpha_critic_pg", "horizon", "alpha_actor_natural"}
 
 
 def agent_params(cell: Mapping[str, Any]) -> dict[str, Any]:
@@ -56,6 +60,10 @@ def agent_params(cell: Mapping[str, Any]) -> dict[str, Any]:
            "horizon": horizon, **{k: cell[k] for k in ("alpha_actor", "epsilon", "gamma") if k in cell}}
     if "alpha_critic_pg" in cell:
         out["alpha_critic"] = cell["alpha_critic_pg"]
+    if agent == "dyna-pg-natural":
+        out["update"] = "natural"
+        if "alpha_actor_natural" in cell:
+            out["alpha_actor"] = cell["alpha_actor_natural"]
     return out
 
 
@@ -86,19 +94,23 @@ def check_policy_planning(cell: Mapping[str, Any]) -> None:
     n = cell.get("planning")
     if isinstance(n, bool) or not isinstance(n, numbers.Integral) or n < 0:
         raise ValueError(f"planning must be a non-negative integer, got {n!r}")
-    if cell["agent"] == "dyna-pg":
+    if cell["agent"] in ("dyna-pg", "dyna-pg-natural"):
         horizon = cell.get("horizon", 5)
         if isinstance(horizon, bool) or not isinstance(horizon, numbers.Integral) or horizon < 1:
             raise ValueError(f"horizon must be a positive integer, got {horizon!r}")
         if n % horizon:
-            raise ValueError(f"planning must be a multiple of horizon ({horizon}) for dyna-pg, got {n!r}")
-    AGENTS[str(cell["agent"])].check_params(agent_params(cell))
+            raise ValueError(f"planning must be a multiple of horizon ({horizon}) for {cell['agent']}, got {n!r}")
+    AGENTS[_agent_class_name(str(cell["agent"]))].check_params(agent_params(cell))
+
+
+def _agent_class_name(agent: str) -> str:
+    return "dyna-pg" if agent == "dyna-pg-natural" else agent
 
 
 def _updates_per_step(agent: str, n: int, state: Any, total_steps: int) -> float:
     if agent == "dyna-q":
         return float(n + 1)  # the kernel makes one direct and n planning updates every real step
-    counter = state.updates[0] if agent == "dyna-ac" else state.model_steps[0]
+    counter = state.updates[0] if agent == "dyna-ac" else state.model_steps[0]  # dyna-pg: no direct update
     return float(counter) / max(total_steps, 1)
 
 
@@ -116,10 +128,12 @@ def run_policy_planning(cell: Mapping[str, Any], seeds: Sequence[int]) -> pd.Dat
     world = problem.world
     frames = []
     if experiment == "dyna-maze":
-        results = run_batch(AGENTS[agent], agent_params(cell), problem, seeds, episodes=int(cell["episodes"]))
+        results = run_batch(AGENTS[_agent_class_name(agent)], agent_params(cell), problem, seeds,
+                            episodes=int(cell["episodes"]))
     else:
         steps, every = int(cell["steps"]), int(cell["record_every"])
-        results = run_batch(AGENTS[agent], agent_params(cell), problem, seeds, steps=steps, record_step_rewards=True)
+        results = run_batch(AGENTS[_agent_class_name(agent)], agent_params(cell), problem, seeds, steps=steps,
+                            record_step_rewards=True)
     last_phase = world.switch_at.shape[0] - 1
     for res in results:
         if experiment == "dyna-maze":
