@@ -109,8 +109,8 @@ def test_dyna_ac_more_planning_fewer_real_steps():
     seeds = run_seeds(1, 20)
     stats = []
     for n in (0, 5, 50):
-        per_run = np.array([run_agent(DynaAC, {"planning_steps": n}, problem, int(s), episodes=10).episode_steps[1:].mean()
-                            for s in seeds])
+        runs = [run_agent(DynaAC, {"planning_steps": n}, problem, int(s), episodes=10) for s in seeds]
+        per_run = np.array([res.episode_steps[1:].mean() for res in runs])
         stats.append((per_run.mean(), 1.96 * per_run.std(ddof=1) / np.sqrt(len(seeds))))
     (m0, h0), (m5, _), (m50, h50) = stats
     assert m0 > m5 > m50
@@ -121,7 +121,8 @@ def _frozen_lake_success(model, policy, horizon=100):
     """Probability that ``policy`` reaches the goal within ``horizon`` steps (exact, backward induction)."""
     pol = np.asarray(policy)
     idx = np.arange(model.n_states)
-    p, nxt, term, rew = model.prob[idx, pol], model.next_state[idx, pol], model.terminated[idx, pol], model.reward[idx, pol]
+    p, nxt = model.prob[idx, pol], model.next_state[idx, pol]
+    term, rew = model.terminated[idx, pol], model.reward[idx, pol]
     v = np.zeros(model.n_states)
     for _ in range(horizon):
         v = (p * (rew + np.where(term, 0.0, v[nxt]))).sum(axis=1)
@@ -215,9 +216,9 @@ def test_policy_planning_spec_errors_name_the_key():
 
     cell = {"experiment": "dyna-maze", "env": "dynaplan/DynaMaze-v0", "episodes": 5, "agent": "dyna-pg",
             "planning": 7, "horizon": 5}
-    with pytest.raises(ValueError, match="^planning must be a multiple of horizon"):
+    with pytest.raises(ValueError, match=r"^planning must be a multiple of horizon"):
         check_policy_planning(cell)
-    with pytest.raises(ValueError, match="^alpah: unknown key"):
+    with pytest.raises(ValueError, match=r"^alpah: unknown key"):
         check_policy_planning({**cell, "planning": 5, "alpah": 1})
-    with pytest.raises(ValueError, match="^alpha_actor"):
+    with pytest.raises(ValueError, match=r"^alpha_actor"):
         check_policy_planning({**cell, "planning": 5, "alpha_actor": -1})

@@ -29,7 +29,7 @@ Choices the sources leave open, made here:
   of v(s) under pi over the tried actions of s (renormalised; section 8.5): with the plain
   sampled critic update, v would estimate the value of choosing uniformly among tried actions,
   not v_pi (measured in the Dyna maze, n = 50, 50 episodes, alpha_actor = 0.1: the greedy
-  policy was optimal in 6 of 30 runs with the sampled critic update, 25 of 30 with the expected
+  policy was optimal in 7 of 30 runs with the sampled critic update, 25 of 30 with the expected
   one; with alpha_actor = 0.03, the default, in 97 of 100).
   ``"policy"`` draws the state the same way and the action from the current policy restricted
   to the tried actions of that state (renormalised): the plain on-policy update, unchanged.

@@ -39,7 +39,8 @@ import pandas as pd
 from dynaplan.experiments.kinds import register_kind
 from dynaplan.experiments.reproductions import register_reproduction, spec_reproduction
 
-AGENT_LABELS = {"dyna-q": "Dyna-Q", "dyna-ac": "Dyna-AC", "dyna-pg": "Dyna-PG", "dyna-pg-natural": "Dyna-PG (natural)"}
+AGENT_LABELS = {"dyna-q": "Dyna-Q", "dyna-ac": "Dyna-AC", "dyna-pg": "Dyna-PG",
+                "dyna-pg-natural": "Dyna-PG (natural)"}
 TITLES = {"dyna-q": "Dyna-Q", "dyna-ac": "Dyna actor-critic", "dyna-pg": "Imagined REINFORCE (Dyna-PG)",
           "dyna-pg-natural": "Imagined natural PG (Dyna-PG)"}
 EXPERIMENTS = ("dyna-maze", "shortcut-maze")
@@ -69,8 +70,10 @@ def agent_params(cell: Mapping[str, Any]) -> dict[str, Any]:
 
 def check_policy_planning(cell: Mapping[str, Any]) -> None:
     """Cells: ``experiment`` (dyna-maze runs ``episodes`` episodes; shortcut-maze runs ``steps``
-    real steps, recorded every ``record_every``), ``env``, ``agent`` (dyna-q, dyna-ac or dyna-pg), ``planning`` (n >= 0, a
-    multiple of ``horizon`` for dyna-pg) and the agents' parameters."""
+    real steps, recorded every ``record_every``), ``env``, ``agent`` (dyna-q, dyna-ac, dyna-pg or
+    dyna-pg-natural: dyna-pg with ``update = "natural"`` and actor step ``alpha_actor_natural``),
+    ``planning`` (n >= 0, a multiple of ``horizon`` for the dyna-pg agents) and the agents'
+    parameters."""
     import gymnasium as gym
 
     from dynaplan.agents import AGENTS
@@ -172,7 +175,7 @@ def summary(table: pd.DataFrame) -> pd.DataFrame:
     rows = []
     for (exp, agent, n), g in table.groupby(["experiment", "agent", "planning"], sort=False):
         per_seed = g.groupby("seed")
-        row: dict[str, Any] = {"experiment": exp, "agent": AGENT_LABELS.get(str(agent), agent), "n": int(n),
+        row: dict[str, Any] = {"experiment": exp, "agent": AGENT_LABELS.get(str(agent), agent), "n": int(n),  # type: ignore[call-overload]
                                "runs": int(per_seed.ngroups),
                                "updates_per_step": float(per_seed["updates_per_step"].first().mean())}
         if exp == "dyna-maze":
@@ -214,7 +217,7 @@ def figure(table: pd.DataFrame, path: Path) -> Path:
                 c = g.groupby(x)[y].agg(["mean", "std", "count"]).reset_index()
                 half = 1.96 * c["std"].fillna(0) / np.sqrt(c["count"])
                 ups = g.groupby("seed")["updates_per_step"].first().mean()
-                (line,) = ax.plot(c[x], c["mean"], lw=1.4, color=colors.get(int(n)),  # type: ignore[call-overload]
+                (line,) = ax.plot(c[x], c["mean"], lw=1.4, color=colors.get(int(n)),  # type: ignore[arg-type]
                                   label=f"n = {n} ({ups:.3g} updates/step)")
                 ax.fill_between(c[x], c["mean"] - half, c["mean"] + half, color=line.get_color(), alpha=0.2, lw=0)
             runs = int(t[t.agent == agent].seed.nunique())
