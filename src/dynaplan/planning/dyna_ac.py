@@ -14,9 +14,10 @@ TD error (section 13.5, the one-step actor-critic):
 the last line being ``alpha_actor * delta * grad ln pi(a | s)`` for the tabular softmax
 (eq. 13.9 with one-hot features). Each real step does this update on the real transition
 (direct RL), records it in the learned sample model (section 8.2, step e), then makes
-``planning_steps`` simulated transitions from the model, each updating critic and actor in the
-same way. With 0 planning steps it is plain one-step actor-critic; this is Sutton's (1990)
-Dyna-PI with an actor-critic as the policy-iteration step.
+``planning_steps`` simulated transitions from the model, each updating actor and critic (the
+actor exactly as above; the critic as below for pairs drawn as Dyna-Q draws them). With 0
+planning steps it is plain one-step actor-critic; this is Sutton's (1990) Dyna-PI with an
+actor-critic as the policy-iteration step.
 
 Choices the sources leave open, made here:
 
