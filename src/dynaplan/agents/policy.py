@@ -272,6 +272,11 @@ class CertaintyEquivalence(TabularAgent):
         """Expected state-value backups made by all solves so far."""
         return int(self.state.backups[0])  # type: ignore[attr-defined]
 
+    @property
+    def updates(self) -> int:
+        """The same count as ``backups``: the planning computation spent so far."""
+        return self.backups
+
     def solve(self) -> int:
         """Solve the learned model now (in place); returns the sweeps it took."""
         return int(ce_solve(self.state))
