@@ -131,12 +131,12 @@ def main() -> None:
 
     st = copy_state(trained)
     rng = agent_stream(1)
-    dyna_ac_planning(st.h, st.v, st.model, 1000, st.alpha_actor, st.alpha_critic, st.gamma, PLAN_TRIED, st.scratch, rng)
-    t_c = best_of(lambda: dyna_ac_planning(st.h, st.v, st.model, n_compiled, st.alpha_actor, st.alpha_critic,
+    dyna_ac_planning(st.q, st.v, st.model, 1000, st.alpha_actor, st.alpha_critic, st.gamma, PLAN_TRIED, st.scratch, rng)
+    t_c = best_of(lambda: dyna_ac_planning(st.q, st.v, st.model, n_compiled, st.alpha_actor, st.alpha_critic,
                                            st.gamma, PLAN_TRIED, st.scratch, rng))
-    plain = PlainDynaACPlanner(trained.h, trained.v, pairs, trained.alpha_actor, trained.alpha_critic, trained.gamma)
+    plain = PlainDynaACPlanner(trained.q, trained.v, pairs, trained.alpha_actor, trained.alpha_critic, trained.gamma)
     t_p = best_of(lambda: plain.plan(n_plain))
-    numpy_plain = NumpyDynaACPlanner(trained.h, trained.v, pairs, trained.alpha_actor, trained.alpha_critic,
+    numpy_plain = NumpyDynaACPlanner(trained.q, trained.v, pairs, trained.alpha_actor, trained.alpha_critic,
                                      trained.gamma)
     t_n = best_of(lambda: numpy_plain.plan(n_plain // 10))
     rate_c, rate_p, rate_n = n_compiled / t_c, n_plain / t_p, n_plain / 10 / t_n
@@ -144,7 +144,7 @@ def main() -> None:
     print(f"Dyna-AC planning updates/s, plain Python, lists      : {rate_p:10.3e}  ({n_plain:,} in {t_p:.3f} s)")
     print(f"Dyna-AC planning updates/s, plain Python, numpy rows : {rate_n:10.3e}  ({n_plain // 10:,} in {t_n:.3f} s)")
     print(f"ratio compiled / plain Python: {rate_c / rate_p:.1f}x (lists), {rate_c / rate_n:.1f}x (numpy rows)")
-    q = np.zeros_like(st.h)
+    q = np.zeros_like(st.q)
     dyna_planning(q, st.model, 1000, 0.1, 0.95, rng)
     t_q = best_of(lambda: dyna_planning(q, st.model, n_compiled, 0.1, 0.95, rng))
     print(f"Dyna-Q planning updates/s, same model (ceiling)      : {n_compiled / t_q:10.3e}")

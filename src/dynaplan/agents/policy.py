@@ -71,7 +71,7 @@ class _SoftmaxAgent(TabularAgent):
     @property
     def h(self) -> np.ndarray:
         """Action preferences, float64[S, A] (a live view; ``q`` is the same array)."""
-        return self.state.h  # type: ignore[attr-defined, no-any-return]
+        return self.state.q  # type: ignore[attr-defined, no-any-return]
 
     @property
     def q(self) -> np.ndarray:
@@ -111,6 +111,7 @@ class DynaAC(_SoftmaxAgent):
     """
 
     name = "dyna-ac"
+    example_params = {"planning_steps": 5}
 
     @classmethod
     def check_params(cls, params: Mapping[str, Any]) -> dict[str, Any]:
@@ -124,7 +125,7 @@ class DynaAC(_SoftmaxAgent):
         cls, n_states: int, n_actions: int, model: TabularModel | None, params: Mapping[str, Any]
     ) -> NamedTuple:
         return DynaACState(
-            h=np.full((n_states, n_actions), params["h_init"]),
+            q=np.full((n_states, n_actions), params["h_init"]),
             v=np.full(n_states, params["v_init"]),
             model=new_sample_model(n_states, n_actions),
             t=np.zeros(1, dtype=np.int64),
@@ -161,6 +162,7 @@ class ImaginedPolicyGradient(_SoftmaxAgent):
     """
 
     name = "dyna-pg"
+    example_params = {"rollouts": 3, "horizon": 4}
 
     @classmethod
     def check_params(cls, params: Mapping[str, Any]) -> dict[str, Any]:
@@ -181,7 +183,7 @@ class ImaginedPolicyGradient(_SoftmaxAgent):
     ) -> NamedTuple:
         k = params["horizon"]
         return ImaginedPGState(
-            h=np.full((n_states, n_actions), params["h_init"]),
+            q=np.full((n_states, n_actions), params["h_init"]),
             v=np.full(n_states, params["v_init"]),
             model=new_distribution_model(n_states, n_actions, params["max_outcomes"]),
             t=np.zeros(1, dtype=np.int64),
@@ -223,6 +225,7 @@ class CertaintyEquivalence(TabularAgent):
     """
 
     name = "ce-planning"
+    example_params = {"solve_every": 3}
 
     @classmethod
     def check_params(cls, params: Mapping[str, Any]) -> dict[str, Any]:

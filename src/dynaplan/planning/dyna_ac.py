@@ -136,7 +136,8 @@ class DynaACState(NamedTuple):
     """Dyna actor-critic agent.
 
     Attributes:
-      h: float64[S, A], action preferences (the actor)
+      q: float64[S, A], the actor's action preferences h(s, a) (named q, the field every agent's
+        table has; they are not action values: the greedy policy is their argmax)
       v: float64[S], state values (the critic)
       model: the learned ``SampleModel``
       t: int64[1], real steps taken
@@ -147,7 +148,7 @@ class DynaACState(NamedTuple):
       planning_actions: ``PLAN_TRIED`` (0, as Dyna-Q) or ``PLAN_POLICY`` (1)
     """
 
-    h: np.ndarray
+    q: np.ndarray
     v: np.ndarray
     model: SampleModel
     t: np.ndarray
@@ -160,9 +161,9 @@ class DynaACState(NamedTuple):
     planning_actions: int
 
     @property
-    def q(self) -> np.ndarray:
-        """The preferences ``h`` (what ``agent.q`` shows: the greedy policy is their argmax)."""
-        return self.h
+    def h(self) -> np.ndarray:
+        """The action preferences (the ``q`` field)."""
+        return self.q
 
 
 @kernel(inline=True)
@@ -265,7 +266,7 @@ def dyna_ac_planning(
 
 @kernel(inline=True)
 def dyna_ac_act(agent: DynaACState, s: int, rng: np.ndarray) -> int:
-    return softmax_sample(agent.h[s], rng)
+    return softmax_sample(agent.q[s], rng)
 
 
 @kernel(inline=True)
@@ -273,12 +274,12 @@ def dyna_ac_observe(
     agent: DynaACState, s: int, a: int, r: float, s2: int, terminated: bool, truncated: bool, rng: np.ndarray
 ) -> None:
     actor_critic_update(
-        agent.h, agent.v, s, a, r, s2, terminated, agent.alpha_actor, agent.alpha_critic, agent.gamma, agent.scratch
+        agent.q, agent.v, s, a, r, s2, terminated, agent.alpha_actor, agent.alpha_critic, agent.gamma, agent.scratch
     )
     sample_model_update(agent.model, s, a, r, s2, terminated, agent.t[0])
     agent.t[0] += 1
     dyna_ac_planning(
-        agent.h, agent.v, agent.model, agent.planning_steps, agent.alpha_actor, agent.alpha_critic, agent.gamma,
+        agent.q, agent.v, agent.model, agent.planning_steps, agent.alpha_actor, agent.alpha_critic, agent.gamma,
         agent.planning_actions, agent.scratch, rng,
     )
     agent.updates[0] += 1 + agent.planning_steps

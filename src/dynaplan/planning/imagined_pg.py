@@ -71,7 +71,8 @@ class ImaginedPGState(NamedTuple):
     """Policy-gradient-in-imagination agent.
 
     Attributes:
-      h: float64[S, A], action preferences (the policy is their softmax)
+      q: float64[S, A], the action preferences h(s, a) (named q, the field every agent's table
+        has; the policy is their softmax, the greedy policy their argmax)
       v: float64[S], the learned baseline (and bootstrap at a branch's end)
       model: the learned ``DistributionModel``
       t: int64[1], real steps taken
@@ -88,7 +89,7 @@ class ImaginedPGState(NamedTuple):
       update: ``UPDATE_REINFORCE`` (0) or ``UPDATE_NATURAL`` (1)
     """
 
-    h: np.ndarray
+    q: np.ndarray
     v: np.ndarray
     model: DistributionModel
     t: np.ndarray
@@ -108,9 +109,9 @@ class ImaginedPGState(NamedTuple):
     update: int
 
     @property
-    def q(self) -> np.ndarray:
-        """The preferences ``h`` (what ``agent.q`` shows: the greedy policy is their argmax)."""
-        return self.h
+    def h(self) -> np.ndarray:
+        """The action preferences (the ``q`` field)."""
+        return self.q
 
 
 @kernel(inline=True)
@@ -124,7 +125,7 @@ def natural_update(agent: ImaginedPGState, s: int) -> None:
     gradient (Kakade 2001) is the advantage itself, so actions the policy has almost abandoned
     still move at full speed (the vanilla gradient moves them in proportion to pi).
     """
-    model, h, v = agent.model, agent.h, agent.v
+    model, h, v = agent.model, agent.q, agent.v
     softmax_probs(h[s], agent.scratch)
     n_tried = model.n_seen_actions[s]
     p_sum = 0.0
@@ -149,7 +150,7 @@ def imagine(agent: ImaginedPGState, n_rollouts: int, rng: np.ndarray) -> None:
     model = agent.model
     if model.n_seen[0] == 0:
         return
-    h, v = agent.h, agent.v
+    h, v = agent.q, agent.v
     for _ in range(n_rollouts):
         s = model.seen_states[randint(rng, model.n_seen[0])]
         n = 0
@@ -185,8 +186,8 @@ def imagine(agent: ImaginedPGState, n_rollouts: int, rng: np.ndarray) -> None:
 @kernel(inline=True)
 def imagined_pg_act(agent: ImaginedPGState, s: int, rng: np.ndarray) -> int:
     if agent.epsilon > 0.0 and rand(rng) < agent.epsilon:
-        return randint(rng, agent.h.shape[1])
-    return softmax_sample(agent.h[s], rng)
+        return randint(rng, agent.q.shape[1])
+    return softmax_sample(agent.q[s], rng)
 
 
 @kernel(inline=True)
