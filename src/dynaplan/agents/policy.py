@@ -11,7 +11,7 @@ behaviour policy as float64[S, A].
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, NamedTuple
+from typing import Any, ClassVar, NamedTuple
 
 import numpy as np
 
@@ -111,7 +111,7 @@ class DynaAC(_SoftmaxAgent):
     """
 
     name = "dyna-ac"
-    example_params = {"planning_steps": 5}
+    example_params: ClassVar[Mapping[str, Any]] = {"planning_steps": 5}
 
     @classmethod
     def check_params(cls, params: Mapping[str, Any]) -> dict[str, Any]:
@@ -162,7 +162,7 @@ class ImaginedPolicyGradient(_SoftmaxAgent):
     """
 
     name = "dyna-pg"
-    example_params = {"rollouts": 3, "horizon": 4}
+    example_params: ClassVar[Mapping[str, Any]] = {"rollouts": 3, "horizon": 4}
 
     @classmethod
     def check_params(cls, params: Mapping[str, Any]) -> dict[str, Any]:
@@ -225,7 +225,7 @@ class CertaintyEquivalence(TabularAgent):
     """
 
     name = "ce-planning"
-    example_params = {"solve_every": 3}
+    example_params: ClassVar[Mapping[str, Any]] = {"solve_every": 3}
 
     @classmethod
     def check_params(cls, params: Mapping[str, Any]) -> dict[str, Any]:
