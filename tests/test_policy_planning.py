@@ -222,3 +222,17 @@ def test_policy_planning_spec_errors_name_the_key():
         check_policy_planning({**cell, "planning": 5, "alpah": 1})
     with pytest.raises(ValueError, match=r"^alpha_actor"):
         check_policy_planning({**cell, "planning": 5, "alpha_actor": -1})
+
+
+@pytest.mark.parametrize(
+    ("agent", "params", "key"),
+    [("dyna-ac", {"alpha_critic": 0}, "alpha_critic"), ("dyna-pg", {"update": "x"}, "update"),
+     ("dyna-pg", {"rollout": 3}, "rollout"), ("ce-planning", {"max_sweeps": 0}, "max_sweeps")],
+)
+def test_bad_parameters_raise_param_error_with_the_key(agent, params, key):
+    from dynaplan.agents import AGENTS
+    from dynaplan.agents.base import ParamError
+
+    with pytest.raises(ParamError) as info:
+        AGENTS[agent].check_params(params)
+    assert info.value.key == key and str(info.value).startswith(key)

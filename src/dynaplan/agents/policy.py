@@ -15,7 +15,7 @@ from typing import Any, ClassVar, NamedTuple
 
 import numpy as np
 
-from dynaplan.agents.base import TabularAgent, check_count, check_positive, check_unit
+from dynaplan.agents.base import ParamError, TabularAgent, check_count, check_positive, check_unit
 from dynaplan.envs.tabular import TabularModel
 from dynaplan.models.distribution import new_distribution_model
 from dynaplan.models.sample import new_sample_model
@@ -27,7 +27,9 @@ from dynaplan.planning.imagined_pg import UPDATE_NATURAL, UPDATE_REINFORCE, Imag
 def _check_known(params: Mapping[str, Any], allowed: set[str]) -> None:
     unknown = set(params) - allowed
     if unknown:
-        raise ValueError(f"unknown parameter(s): {', '.join(sorted(unknown))}")
+        first = sorted(unknown)[0]
+        raise ParamError(first, f"{first}: unknown parameter (also unknown: {', '.join(sorted(unknown)[1:])})"
+                         if len(unknown) > 1 else f"{first}: unknown parameter")
 
 
 def _check_number(name: str, value: Any) -> float:
@@ -36,12 +38,12 @@ def _check_number(name: str, value: Any) -> float:
             raise TypeError
         return float(value)
     except (TypeError, ValueError):
-        raise ValueError(f"{name} must be a number, got {value!r}") from None
+        raise ParamError(name, f"{name} must be a number, got {value!r}") from None
 
 
 def _check_choice(name: str, value: Any, choices: tuple[str, ...]) -> str:
     if value not in choices:
-        raise ValueError(f"{name} must be one of {', '.join(map(repr, choices))}, got {value!r}")
+        raise ParamError(name, f"{name} must be one of {', '.join(map(repr, choices))}, got {value!r}")
     return str(value)
 
 
@@ -174,7 +176,7 @@ class ImaginedPolicyGradient(_SoftmaxAgent):
         for key in ("horizon", "max_outcomes"):
             out[key] = check_count(key, out[key])
             if out[key] < 1:
-                raise ValueError(f"{key} must be a positive integer, got {out[key]!r}")
+                raise ParamError(key, f"{key} must be a positive integer, got {out[key]!r}")
         return out
 
     @classmethod
@@ -238,7 +240,7 @@ class CertaintyEquivalence(TabularAgent):
         for key in ("solve_every", "max_sweeps", "max_outcomes"):
             out[key] = check_count(key, out[key])
             if out[key] < 1:
-                raise ValueError(f"{key} must be a positive integer, got {out[key]!r}")
+                raise ParamError(key, f"{key} must be a positive integer, got {out[key]!r}")
         return out
 
     @classmethod

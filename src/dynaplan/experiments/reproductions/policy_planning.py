@@ -36,6 +36,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from dynaplan.agents.base import ParamError
 from dynaplan.experiments.kinds import register_kind
 from dynaplan.experiments.reproductions import register_reproduction, spec_reproduction
 
@@ -80,29 +81,33 @@ def check_policy_planning(cell: Mapping[str, Any]) -> None:
 
     unknown = set(cell) - _KEYS
     if unknown:
-        raise ValueError(f"{sorted(unknown)[0]}: unknown key for kind policy-planning")
+        key = sorted(unknown)[0]
+        raise ParamError(key, f"{key}: unknown key for kind policy-planning")
     if cell.get("experiment") not in EXPERIMENTS:
-        raise ValueError(f"experiment must be one of {', '.join(EXPERIMENTS)}, got {cell.get('experiment')!r}")
+        raise ParamError("experiment",
+                         f"experiment must be one of {', '.join(EXPERIMENTS)}, got {cell.get('experiment')!r}")
     if cell.get("agent") not in AGENT_LABELS:
-        raise ValueError(f"agent must be one of {', '.join(AGENT_LABELS)}, got {cell.get('agent')!r}")
+        raise ParamError("agent", f"agent must be one of {', '.join(AGENT_LABELS)}, got {cell.get('agent')!r}")
     if not isinstance(cell.get("env"), str) or cell["env"] not in gym.registry:
-        raise ValueError(f"env: unknown env {cell.get('env')!r} (not a registered Gymnasium id)")
+        raise ParamError("env", f"env: unknown env {cell.get('env')!r} (not a registered Gymnasium id)")
     keys = ("episodes",) if cell["experiment"] == "dyna-maze" else ("steps", "record_every")
     for key in keys:
         v = cell.get(key)
         if isinstance(v, bool) or not isinstance(v, numbers.Integral) or v < 1:
-            raise ValueError(f"{key} must be an integer >= 1, got {v!r}")
+            raise ParamError(key, f"{key} must be an integer >= 1, got {v!r}")
     if cell["experiment"] == "shortcut-maze" and int(cell["steps"]) % int(cell["record_every"]):
-        raise ValueError(f"record_every must divide steps ({cell['steps']}), got {cell['record_every']!r}")
+        raise ParamError("record_every",
+                         f"record_every must divide steps ({cell['steps']}), got {cell['record_every']!r}")
     n = cell.get("planning")
     if isinstance(n, bool) or not isinstance(n, numbers.Integral) or n < 0:
-        raise ValueError(f"planning must be a non-negative integer, got {n!r}")
+        raise ParamError("planning", f"planning must be a non-negative integer, got {n!r}")
     if cell["agent"] in ("dyna-pg", "dyna-pg-natural"):
         horizon = cell.get("horizon", 5)
         if isinstance(horizon, bool) or not isinstance(horizon, numbers.Integral) or horizon < 1:
-            raise ValueError(f"horizon must be a positive integer, got {horizon!r}")
+            raise ParamError("horizon", f"horizon must be a positive integer, got {horizon!r}")
         if n % horizon:
-            raise ValueError(f"planning must be a multiple of horizon ({horizon}) for {cell['agent']}, got {n!r}")
+            raise ParamError("planning",
+                             f"planning must be a multiple of horizon ({horizon}) for {cell['agent']}, got {n!r}")
     AGENTS[_agent_class_name(str(cell["agent"]))].check_params(agent_params(cell))
 
 
