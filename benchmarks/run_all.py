@@ -28,6 +28,7 @@ SCRIPTS: list[tuple[str, list[str], list[str]]] = [
     ("sweep.py", [], ["--seeds", "20", "--no-ray"]),
     ("explorer.py", [], ["--seconds", "2"]),
     ("linear.py", [], ["--quick"]),
+    ("policy_planning.py", [], ["--quick"]),
 ]
 
 

@@ -19,6 +19,7 @@ from dynaplan.agents.linear import (
     SarsaLambda,
     register_linear_agent,
 )
+from dynaplan.agents.policy import CertaintyEquivalence, DynaAC, ImaginedPolicyGradient
 from dynaplan.agents.prioritized_sweeping import PrioritizedSweeping
 from dynaplan.agents.search import MCTS, DynaMCTS, Lookahead, RolloutPlanner, SearchAgent
 from dynaplan.agents.tabular import DynaQ, QLearning, QPlanning
@@ -27,6 +28,7 @@ AGENTS: dict[str, type[TabularAgent]] = {
     cls.name: cls for cls in (QLearning, DynaQ, QPlanning, DynaQPlus, PrioritizedSweeping)
 }
 AGENTS.update({cls.name: cls for cls in (MCTS, DynaMCTS, RolloutPlanner, Lookahead, Dyna2)})
+AGENTS.update({cls.name: cls for cls in (DynaAC, ImaginedPolicyGradient, CertaintyEquivalence)})
 
 
 def register_agent(cls: type[TabularAgent]) -> type[TabularAgent]:
@@ -40,10 +42,13 @@ __all__ = [
     "LINEAR_AGENTS",
     "LSTD",
     "MCTS",
+    "CertaintyEquivalence",
     "Dyna2",
+    "DynaAC",
     "DynaMCTS",
     "DynaQ",
     "DynaQPlus",
+    "ImaginedPolicyGradient",
     "LinearAgent",
     "LinearDyna",
     "LinearDynaQ",

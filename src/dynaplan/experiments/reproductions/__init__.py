@@ -125,6 +125,7 @@ SHIPPED: tuple[str, ...] = (
     "dyna_maze_policies",
     "expected_vs_sample",
     "mountain_car",
+    "policy_planning",
     "prioritized_sweeping",
     "rtdp",
     "trajectory_sampling",
