@@ -56,10 +56,19 @@ import numpy as np
 
 from dynaplan._jit import kernel
 from dynaplan._stamp import generic
-from dynaplan.rng import from_seed, rand
+from dynaplan.rng import from_seed
 from dynaplan.search.models import check_model, model_known, model_outcome, model_sample, model_sizes, model_width
 from dynaplan.search.result import SearchResult
 from dynaplan.search.rollout import _check_search_args, rollout_return, vmax
+from dynaplan.search.tree import tree_search
+from dynaplan.search.ucb import (  # noqa: F401  (EVAL_ROLLOUT re-exported for callers of this module)
+    EVAL_GREEDY_ROLLOUT,
+    EVAL_ROLLOUT,
+    EVAL_VALUE,
+    EVALUATIONS,
+    most_visited,
+    ucb_select,
+)
 
 KEY_STATE = 0
 KEY_HORIZON = 1
@@ -71,10 +80,6 @@ BACKUP_FIRST = 1
 BACKUP_BELLMAN = 2
 BACKUPS = {"every": BACKUP_EVERY, "first": BACKUP_FIRST, "bellman": BACKUP_BELLMAN}
 
-EVAL_ROLLOUT = 0
-EVAL_VALUE = 1
-EVAL_GREEDY_ROLLOUT = 2
-EVALUATIONS = {"rollout": EVAL_ROLLOUT, "value": EVAL_VALUE, "greedy-rollout": EVAL_GREEDY_ROLLOUT}
 
 
 class SearchTree(NamedTuple):
@@ -155,35 +160,6 @@ def node_of(s: int, h: int, n_states: int, key: int) -> int:
     return s if key == KEY_STATE else h * n_states + s
 
 
-@kernel(inline=True)
-def ucb_select(tree: SearchTree, node: int, c: float, rng: np.ndarray) -> int:
-    """An untried action of ``node`` (uniformly among them), else the UCB1 maximiser (ties uniformly).
-
-    An untried action scores +inf; one uniform is drawn per selection, used only to break ties.
-    """
-    n_actions = tree.n.shape[1]
-    mean = tree.mean[node]
-    rsqrt = tree.rsqrt[node]
-    u = rand(rng)
-    bonus = c * math.sqrt(math.log(max(tree.visits[node], 1.0)))
-    best = -np.inf
-    ties = 0
-    for a in range(n_actions):
-        v = mean[a] + bonus * rsqrt[a]
-        if v > best:
-            best = v
-            ties = 1
-        elif v == best:
-            ties += 1
-    pick = int(u * ties)
-    best_a = 0
-    for a in range(n_actions):
-        if mean[a] + bonus * rsqrt[a] == best:
-            if pick == 0:
-                best_a = a
-                break
-            pick -= 1
-    return best_a
 
 
 @generic
@@ -340,29 +316,6 @@ def bellman_value(
     return mc_mean
 
 
-@kernel
-def most_visited(tree: SearchTree, node: int, rng: np.ndarray) -> int:
-    """The root action with the most visits; ties broken by the better mean, then at random."""
-    n_actions = tree.n.shape[1]
-    best = 0
-    ties = 1
-    for a in range(1, n_actions):
-        na, nb = tree.n[node, a], tree.n[node, best]
-        if na > nb:
-            best, ties = a, 1
-        elif na == nb and na > 0.0:
-            ma, mb = tree.w[node, a] / na, tree.w[node, best] / nb
-            if ma > mb:
-                best, ties = a, 1
-            elif ma == mb:
-                ties += 1
-                if rand(rng) * ties < 1.0:
-                    best = a
-        elif na == nb:
-            ties += 1
-            if rand(rng) * ties < 1.0:
-                best = a
-    return best
 
 
 @generic
@@ -448,8 +401,6 @@ def mcts_search(
     path, rews = np.zeros((2, int(depth)), dtype=np.int64), np.zeros(int(depth))
     t0 = time.perf_counter()
     if key == "path":
-        from dynaplan.search.tree import tree_search
-
         if backup != "every":
             raise ValueError(f"backup={backup!r} needs key='state' (a tree has no transpositions)")
         args_t = (float(c), float(gamma), int(depth), EVALUATIONS[evaluation], path, rews)

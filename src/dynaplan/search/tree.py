@@ -56,9 +56,9 @@ from dynaplan.planning.dyna_q import dyna_planning
 from dynaplan.planning.protocol import register_kernels
 from dynaplan.planning.q_learning import q_update
 from dynaplan.rng import rand, randint
-from dynaplan.search.mcts import EVAL_GREEDY_ROLLOUT, EVAL_VALUE, most_visited, ucb_select
 from dynaplan.search.models import model_known, model_sample
 from dynaplan.search.rollout import rollout_return, vmax
+from dynaplan.search.ucb import EVAL_GREEDY_ROLLOUT, EVAL_VALUE, most_visited, ucb_select
 
 SIZE, REUSED, RAN = 0, 1, 2
 

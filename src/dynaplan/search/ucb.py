@@ -1,0 +1,78 @@
+"""UCB1 action selection and the final move choice, shared by the state-keyed tables and the tree.
+
+UCB1 (Auer, Cesa-Bianchi & Fischer 2002) as used by UCT (Kocsis & Szepesvari 2006) and the
+book's MCTS (section 8.11): an untried action first, else the maximiser of
+``mean[a] + c sqrt(log N) / sqrt(n[a])``. Both functions read a record with fields
+``n, w: float64[nodes, A]``, ``mean, rsqrt: float64[nodes, A]`` and ``visits: float64[nodes]``.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+
+from dynaplan._jit import kernel
+from dynaplan.rng import rand
+
+EVAL_ROLLOUT = 0
+EVAL_VALUE = 1
+EVAL_GREEDY_ROLLOUT = 2
+EVALUATIONS = {"rollout": EVAL_ROLLOUT, "value": EVAL_VALUE, "greedy-rollout": EVAL_GREEDY_ROLLOUT}
+
+
+@kernel(inline=True)
+def ucb_select(tree: Any, node: int, c: float, rng: np.ndarray) -> int:
+    """An untried action of ``node`` (uniformly among them), else the UCB1 maximiser (ties uniformly).
+
+    An untried action scores +inf; one uniform is drawn per selection, used only to break ties.
+    """
+    n_actions = tree.n.shape[1]
+    mean = tree.mean[node]
+    rsqrt = tree.rsqrt[node]
+    u = rand(rng)
+    bonus = c * math.sqrt(math.log(max(tree.visits[node], 1.0)))
+    best = -np.inf
+    ties = 0
+    for a in range(n_actions):
+        v = mean[a] + bonus * rsqrt[a]
+        if v > best:
+            best = v
+            ties = 1
+        elif v == best:
+            ties += 1
+    pick = int(u * ties)
+    best_a = 0
+    for a in range(n_actions):
+        if mean[a] + bonus * rsqrt[a] == best:
+            if pick == 0:
+                best_a = a
+                break
+            pick -= 1
+    return best_a
+
+
+@kernel
+def most_visited(tree: Any, node: int, rng: np.ndarray) -> int:
+    """The root action with the most visits; ties broken by the better mean, then at random."""
+    n_actions = tree.n.shape[1]
+    best = 0
+    ties = 1
+    for a in range(1, n_actions):
+        na, nb = tree.n[node, a], tree.n[node, best]
+        if na > nb:
+            best, ties = a, 1
+        elif na == nb and na > 0.0:
+            ma, mb = tree.w[node, a] / na, tree.w[node, best] / nb
+            if ma > mb:
+                best, ties = a, 1
+            elif ma == mb:
+                ties += 1
+                if rand(rng) * ties < 1.0:
+                    best = a
+        elif na == nb:
+            ties += 1
+            if rand(rng) * ties < 1.0:
+                best = a
+    return best
