@@ -209,7 +209,16 @@ def test_cli_runs_prioritized_sweeping(tmp_path):
         "--runs", "2", "--planning-steps", "5", "--out", str(tmp_path),
     ])
     assert code == 0
-    assert (tmp_path / "results.csv").exists()
+    import pandas as pd
+
+    table = pd.read_csv(tmp_path / "results.csv")
+    assert len(table) == 2 * 5 and table.seed.nunique() == 2
+    # every row is the run the library gives for that seed, and no episode beats the shortest path
+    problem = problem_of("dynaplan/DynaMaze-v0")
+    for seed, rows in table.groupby("seed"):
+        res = run_agent(PrioritizedSweeping, {"planning_steps": 5}, problem, int(seed), episodes=5)
+        assert rows.sort_values("episode").steps.tolist() == res.episode_steps.tolist()
+    assert (table.steps >= 14).all() and (table["return"] == 1.0).all()
 
 
 def test_reproduction_runs_from_its_spec_and_summarises(tmp_path):
