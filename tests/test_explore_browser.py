@@ -59,7 +59,7 @@ def _set_param(page, lane: int, name: str, value: str) -> None:
 
 
 def test_chromium_is_installed():
-    assert CHROMIUM.exists(), f"{CHROMIUM} is missing: apt-get install -y chromium chromium-driver"
+    assert CHROMIUM.exists(), f"{CHROMIUM} is missing: apt-get install -y chromium"
 
 
 def test_page_draws_planning_and_respects_walls():
