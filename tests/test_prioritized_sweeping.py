@@ -282,13 +282,15 @@ def test_distribution_model_beats_the_last_outcome_model_in_a_slippery_maze():
     # Slip 0.2: a move goes another way one time in five. The last-outcome model believes
     # whatever happened last; the count model learns the probabilities. After 20 episodes,
     # the value of each agent's greedy policy at the start, relative to v* (exact, policy
-    # evaluation on the true model). Measured over 10 seeds: 0.92 (min 0.85) vs 0.27.
+    # evaluation on the true model). Measured for these 5 runs each: 0.85-0.99 (mean 0.93) against
+    # 0.02-0.53 (mean 0.22). Every distribution-model run above every sample-model run: with 5
+    # independent runs each, chance alone would give that ordering once in C(10, 5) = 252.
     env_id, kwargs, gamma = "dynaplan/SlipperyDynaMaze-v0", {"slip": 0.2}, 0.95
     inner = gym.make(env_id, **kwargs).unwrapped
     start = inner.to_state(*inner.layout.start)
     v_star = value_iteration(inner.model, gamma, tol=1e-13).v[start]
     problem = problem_of(env_id, **kwargs)
-    ratio = {}
+    ratio: dict[str, list[float]] = {}
     for model in ("sample", "distribution"):
         values = []
         for seed in dynaplan.run_seeds(0, 5):
@@ -296,6 +298,6 @@ def test_distribution_model_beats_the_last_outcome_model_in_a_slippery_maze():
             res = run_agent(PrioritizedSweeping, params, problem, int(seed), episodes=20)
             v = dynaplan.policy_evaluation(inner.model, np.argmax(res.agent.q, axis=1), gamma)
             values.append(v[start] / v_star)
-        ratio[model] = float(np.mean(values))
-    assert ratio["distribution"] > 0.8
-    assert ratio["distribution"] > ratio["sample"] + 0.3
+        ratio[model] = values
+    assert np.mean(ratio["distribution"]) > 0.8
+    assert min(ratio["distribution"]) > max(ratio["sample"]), ratio
