@@ -59,7 +59,7 @@ def _set_param(page, lane: int, name: str, value: str) -> None:
 
 
 def test_chromium_is_installed():
-    assert CHROMIUM.exists(), f"{CHROMIUM} is missing: apt-get install -y chromium chromium-driver"
+    assert CHROMIUM.exists(), f"{CHROMIUM} is missing: apt-get install -y chromium"
 
 
 def test_page_draws_planning_and_respects_walls():
@@ -149,7 +149,12 @@ def test_frame_rate_and_side_by_side_screenshot(tmp_path):
         page.click("button.dp-pause")
         print(f"\nexplorer in Chromium, 10 x 10 maze, Dyna-Q n = 50: {rates.frames_per_second:.1f} frames/s, "
               f"{rates.backups_per_second:.0f} planning backups drawn/s")
-        assert rates.frames_per_second > 0 and rates.backups_per_second > 0
+        # one real step per frame, and each real step of Dyna-Q n = 50 makes exactly 50 backups: the
+        # page drew 50 per frame it drew, counted over the same window (the rates' floor is in
+        # benchmarks/explorer.py, not here)
+        frames = round(rates.frames_per_second * rates.seconds)
+        backups = round(rates.backups_per_second * rates.seconds)
+        assert frames >= 3 and backups == 50 * frames, (frames, backups)
 
         # two agents side by side on the Dyna maze and the same seed: n = 0 against n = 50
         page.select_option(".dp-layout", "dyna-maze")

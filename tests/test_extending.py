@@ -258,6 +258,19 @@ def test_own_algorithm_runs_both_ways_identically():
     assert "expected-sarsa" in AGENTS
 
 
+def test_own_algorithm_makes_the_expected_sarsa_update_by_hand():
+    # eq. 6.9 on a hand-set row: Q(s2) = [1, 3, 3, 0], epsilon = 0.1, two greedy actions, so
+    # pi(s2) = [0.025, 0.475, 0.475, 0.025] and the expectation is 0.025 + 2 * 0.475 * 3 = 2.875;
+    # target -1 + 0.9 * 2.875 = 1.5875, and alpha = 0.5 from Q = 0 gives 0.79375.
+    agent = ExpectedSarsa(gym.make("CliffWalking-v1"), alpha=0.5, gamma=0.9, epsilon=0.1, seed=0)
+    agent.q[5] = [1.0, 3.0, 3.0, 0.0]
+    agent.observe(4, 2, -1.0, 5, False)
+    assert agent.q[4, 2] == pytest.approx(0.79375, abs=1e-15)
+    agent.observe(6, 1, -1.0, 5, True)  # terminal: the target is the reward alone
+    assert agent.q[6, 1] == -0.5
+    assert np.count_nonzero(agent.q) == 5  # nothing else moved
+
+
 def test_own_model_type_in_search_and_planning():
     """Search over the user's model equals backward induction on the world's exact model, and
     Q-planning on it converges to the Q* value iteration gives."""
@@ -274,7 +287,8 @@ def test_own_model_type_in_search_and_planning():
     res = mcts_search(model, 17, simulations=3000, c=1.0, gamma=gamma, depth=6, key="horizon", seed=1)
     assert q3[17, res.action] == q3[17].max() and res.model_steps > 3000
     roll = rollout_search(model, 17, simulations=50, depth=6, gamma=gamma, seed=2)
-    assert roll.simulations == 50 and roll.model_steps > 0
+    # every simulation takes between 1 and depth = 6 model steps
+    assert roll.simulations == 50 and 50 <= roll.model_steps <= 50 * 6
 
     # Value iteration written out (deterministic maze): the fixed point Q-planning must reach.
     q_star = np.zeros((exact.n_states, exact.n_actions))

@@ -14,6 +14,15 @@ import dynaplan
 ROOT = Path(dynaplan.__file__).parent
 
 
+def absolute(package: str, level: int, module: str | None) -> str:
+    """The absolute name of ``from <level dots><module> import ...`` written in ``package``."""
+    if level == 0:
+        return module or ""
+    base = package.split(".")
+    base = base[: len(base) - (level - 1)]
+    return ".".join([*base, module] if module else base)
+
+
 def import_graph() -> dict[str, set[str]]:
     mods: dict[str, Path] = {}
     for f in ROOT.rglob("*.py"):
@@ -23,14 +32,16 @@ def import_graph() -> dict[str, set[str]]:
         mods[".".join(parts)] = f
     graph: dict[str, set[str]] = {m: set() for m in mods}
     for m, f in mods.items():
+        package = m if f.name == "__init__.py" else m.rpartition(".")[0]
         for node in ast.walk(ast.parse(f.read_text())):
-            if isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            if isinstance(node, ast.ImportFrom):
                 # ``from pkg import submodule`` depends on the submodule; ``from pkg import name``
-                # on the package
-                subs = [f"{node.module}.{a.name}" for a in node.names]
+                # on the package; a relative import is resolved against the importing package
+                module = absolute(package, node.level, node.module)
+                subs = [f"{module}.{a.name}" for a in node.names]
                 targets = [t for t in subs if t in mods]
                 if len(targets) < len(subs):
-                    targets.append(node.module)
+                    targets.append(module)
             elif isinstance(node, ast.Import):
                 targets = [a.name for a in node.names]
             else:
@@ -77,6 +88,13 @@ def cycles(graph: dict[str, set[str]]) -> list[list[str]]:
 def test_the_cycle_finder_finds_a_circle():
     assert cycles({"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}) == [["a", "b", "c"]]
     assert cycles({"a": {"b"}, "b": set()}) == []
+
+
+def test_relative_imports_resolve_to_absolute_names():
+    assert absolute("dynaplan.planning", 1, "loop") == "dynaplan.planning.loop"
+    assert absolute("dynaplan.planning", 2, "rng") == "dynaplan.rng"
+    assert absolute("dynaplan.planning", 1, None) == "dynaplan.planning"
+    assert absolute("dynaplan", 0, "dynaplan.rng") == "dynaplan.rng"
 
 
 def test_no_import_circle():

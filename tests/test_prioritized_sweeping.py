@@ -209,7 +209,16 @@ def test_cli_runs_prioritized_sweeping(tmp_path):
         "--runs", "2", "--planning-steps", "5", "--out", str(tmp_path),
     ])
     assert code == 0
-    assert (tmp_path / "results.csv").exists()
+    import pandas as pd
+
+    table = pd.read_csv(tmp_path / "results.csv")
+    assert len(table) == 2 * 5 and table.seed.nunique() == 2
+    # every row is the run the library gives for that seed, and no episode beats the shortest path
+    problem = problem_of("dynaplan/DynaMaze-v0")
+    for seed, rows in table.groupby("seed"):
+        res = run_agent(PrioritizedSweeping, {"planning_steps": 5}, problem, int(seed), episodes=5)
+        assert rows.sort_values("episode").steps.tolist() == res.episode_steps.tolist()
+    assert (table.steps >= 14).all() and (table["return"] == 1.0).all()
 
 
 def test_reproduction_runs_from_its_spec_and_summarises(tmp_path):
@@ -273,13 +282,15 @@ def test_distribution_model_beats_the_last_outcome_model_in_a_slippery_maze():
     # Slip 0.2: a move goes another way one time in five. The last-outcome model believes
     # whatever happened last; the count model learns the probabilities. After 20 episodes,
     # the value of each agent's greedy policy at the start, relative to v* (exact, policy
-    # evaluation on the true model). Measured over 10 seeds: 0.92 (min 0.85) vs 0.27.
+    # evaluation on the true model). Measured for these 5 runs each: 0.85-0.99 (mean 0.93) against
+    # 0.02-0.53 (mean 0.22). Every distribution-model run above every sample-model run: with 5
+    # independent runs each, chance alone would give that ordering once in C(10, 5) = 252.
     env_id, kwargs, gamma = "dynaplan/SlipperyDynaMaze-v0", {"slip": 0.2}, 0.95
     inner = gym.make(env_id, **kwargs).unwrapped
     start = inner.to_state(*inner.layout.start)
     v_star = value_iteration(inner.model, gamma, tol=1e-13).v[start]
     problem = problem_of(env_id, **kwargs)
-    ratio = {}
+    ratio: dict[str, list[float]] = {}
     for model in ("sample", "distribution"):
         values = []
         for seed in dynaplan.run_seeds(0, 5):
@@ -287,6 +298,6 @@ def test_distribution_model_beats_the_last_outcome_model_in_a_slippery_maze():
             res = run_agent(PrioritizedSweeping, params, problem, int(seed), episodes=20)
             v = dynaplan.policy_evaluation(inner.model, np.argmax(res.agent.q, axis=1), gamma)
             values.append(v[start] / v_star)
-        ratio[model] = float(np.mean(values))
-    assert ratio["distribution"] > 0.8
-    assert ratio["distribution"] > ratio["sample"] + 0.3
+        ratio[model] = values
+    assert np.mean(ratio["distribution"]) > 0.8
+    assert min(ratio["distribution"]) > max(ratio["sample"]), ratio
