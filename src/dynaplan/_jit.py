@@ -4,7 +4,8 @@
 Numba's reference counting. Kernels take NamedTuples of arrays; with reference counting on,
 every use of such a record inside a loop increfs and decrefs each of its arrays with atomic
 instructions through a function pointer, and a real step of the compiled episode loop took
-about 500 ns instead of 8 ns (measured; see benchmarks/dyna_q.py). A kernel may read and write
+about 500 ns instead of 8 ns (measured once when the decorator was chosen; no shipped benchmark
+repeats it). A kernel may read and write
 the arrays it is given and create views of them, but must not allocate arrays (use plain
 ``@njit(cache=True)`` for functions that do, such as the exact solvers).
 """

@@ -44,7 +44,7 @@ def serving(session: Session) -> Iterator[str]:
 def chromium(width: int = 1200, height: int = 900) -> Iterator[Any]:
     """A Playwright page in the system's headless Chromium, with a fresh user-data directory."""
     if not CHROMIUM.exists():
-        raise RuntimeError(f"{CHROMIUM} not found: apt-get install -y chromium chromium-driver (Debian's packages)")
+        raise RuntimeError(f"{CHROMIUM} not found: apt-get install -y chromium (Debian's packages)")
     from playwright.sync_api import sync_playwright
 
     with tempfile.TemporaryDirectory(prefix="dynaplan-chromium-") as profile, sync_playwright() as p:
