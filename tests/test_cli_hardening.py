@@ -184,6 +184,7 @@ def test_a_run_without_a_terminal_is_never_silent(tmp_path: Path, capsys: pytest
     assert rc == 0
     assert "small: 2 cells x 2 runs: at most 12 rows" in err  # the estimate, before anything runs
     assert "small: 4/4 runs done" in err  # progress lines where there is no progress bar
+    assert "small: episodes are cut off after 100,000 real steps (the default)" in err  # the step limit, stated
 
 
 def test_size_estimate_counts_rows_and_refuses_what_cannot_fit() -> None:

@@ -302,6 +302,22 @@ def resumed_spec(out_dir: Path, given: Spec | None = None, overrides: dict[str, 
     return spec
 
 
+def step_limit_line(spec: Spec) -> str:
+    """For ``episodes`` specs, the per-episode step limit(s) the runs have and where each comes
+    from (``max_episode_steps`` of the cell, the env's ``TimeLimit``, or the kind's default)."""
+    if spec.kind != "episodes":
+        return ""
+    from dynaplan.experiments.kinds import episode_step_limit
+
+    where = {"cell": "max_episode_steps", "env": "the env's TimeLimit", "default": "the default"}
+    limits: dict[tuple[int, str], None] = {}
+    for cell in spec.expand():
+        limits.setdefault(episode_step_limit(cell), None)
+    shown = " or ".join(f"{limit:,} real steps ({where.get(source, source)})" if limit else
+                        f"no limit ({where.get(source, source)})" for limit, source in limits)
+    return f"{spec.name}: episodes are cut off after {shown}; set max_episode_steps (0: no limit) to change it"
+
+
 def execute(spec: Spec, out_dir: Path, runner: Runner, *, overwrite: bool = False,
             extra: dict[str, Any] | None = None) -> Any:
     """Run a validated spec into the store ``out_dir`` with a progress bar; returns the ``SpecRun``.
@@ -320,6 +336,9 @@ def execute(spec: Spec, out_dir: Path, runner: Runner, *, overwrite: bool = Fals
         clear_outputs(out_dir)
         note(f"{out_dir}: replacing what was there")
     note(f"{spec.name}: {estimate.line()}")
+    limits = step_limit_line(spec)
+    if limits:
+        note(limits)
     try:
         with progress_bar(total_runs(spec), spec.name) as advance:
             result = run_spec(spec, out_dir, workers=runner.workers, backend=runner.backend, address=runner.address,
