@@ -325,20 +325,25 @@ def execute(spec: Spec, out_dir: Path, runner: Runner, *, overwrite: bool = Fals
     The directory must be new, hold this experiment (it resumes) or, with ``overwrite``, another
     one (its tables and figures are removed first); the results must fit in memory.
     """
-    from dynaplan.experiments.runner import run_spec, total_runs
+    from dynaplan.experiments.runner import plan_tasks, run_spec, total_runs
     from dynaplan.experiments.sizes import check_fits
     from dynaplan.experiments.store import clear_outputs, reuse_decision
 
     runner = runner.checked()
     estimate = check_fits(spec)
-    decision = reuse_decision(out_dir, spec, overwrite=overwrite)
+    planned = {t.config_hash for t in plan_tasks(spec.kind, spec.expand(), spec.run_seeds(), spec.batch_size())}
+    decision = reuse_decision(out_dir, spec, overwrite=overwrite, planned=planned)
+    # What is about to run, on standard output: standard error keeps to one line when it fails.
     if decision == "replace":
         clear_outputs(out_dir)
-        note(f"{out_dir}: replacing what was there")
-    note(f"{spec.name}: {estimate.line()}")
+        say(f"{out_dir}: replacing what was there")
+    elif decision == "extend":
+        clear_outputs(out_dir)
+        say(f"{out_dir}: extending the experiment there (every finished run is kept)")
+    say(f"{spec.name}: {estimate.line()}")
     limits = step_limit_line(spec)
     if limits:
-        note(limits)
+        say(limits)
     try:
         with progress_bar(total_runs(spec), spec.name) as advance:
             result = run_spec(spec, out_dir, workers=runner.workers, backend=runner.backend, address=runner.address,

@@ -501,15 +501,26 @@ def finished_runs(root: Path) -> int:
     return sum(len(e.get("seeds", ())) for e in batches if e.get("status") == "done")
 
 
-def reuse_decision(root: Path, spec: Any, *, overwrite: bool) -> str:
+def finished_batches(root: Path) -> set[str]:
+    """Config hashes of the batches the manifest of ``root`` records as done."""
+    manifest = read_manifest(root)
+    if manifest is None:
+        return set()
+    return {str(e["config_hash"]) for e in manifest["batches"]
+            if isinstance(e, dict) and e.get("status") == "done" and "config_hash" in e}
+
+
+def reuse_decision(root: Path, spec: Any, *, overwrite: bool, planned: set[str] | None = None) -> str:
     """What running ``spec`` (an ``experiments.spec.Spec``) in ``root`` does to what is there.
 
     Returns ``"new"`` (nothing there), ``"same"`` (the directory holds this experiment: it
-    resumes, or is already done) or ``"replace"`` (another experiment, or files that are not a
-    store, with ``overwrite``; or another experiment with no finished run). Raises ``StoreError``
-    (one line naming ``--overwrite`` and ``--out``) when finished runs of another experiment, or
-    files that are not a store, would otherwise be replaced. Runs both experiments share are kept
-    either way (a batch is a pure function of kind, cell and seeds).
+    resumes, or is already done), ``"extend"`` (another experiment whose finished batches are all
+    in ``planned``, the config hashes of the new plan: more seeds, say; nothing is lost) or
+    ``"replace"`` (another experiment, or files that are not a store, with ``overwrite``; or
+    another experiment with no finished run). Raises ``StoreError`` (one line naming
+    ``--overwrite`` and ``--out``) when finished runs of another experiment, or files that are not
+    a store, would otherwise be replaced. Runs both experiments share are kept either way (a batch
+    is a pure function of kind, cell and seeds).
     """
     from dynaplan.experiments.spec import SpecError, parse_spec
 
@@ -537,6 +548,8 @@ def reuse_decision(root: Path, spec: Any, *, overwrite: bool) -> str:
     done = finished_runs(root)
     if overwrite or done == 0:
         return "replace"
+    if planned is not None and finished_batches(root) <= planned:
+        return "extend"
     raise StoreError(f"{root} holds another experiment ({done} finished runs; {difference}); give --overwrite "
                      "to replace it (runs both share are kept) or choose a different --out")
 
