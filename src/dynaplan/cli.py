@@ -379,10 +379,16 @@ def agents() -> None:
     from dynaplan.agents import AGENTS
     from dynaplan.experiments.spec.writer import toml_value
 
+    def shown(value: Any) -> str:
+        try:
+            return toml_value(value)
+        except TypeError:  # no TOML form (None: unset)
+            return "(unset)" if value is None else repr(value)
+
     say("agent (class): parameters = defaults (TOML values); run/show --agent NAME, change one with --set key=value")
     for name in sorted(AGENTS):
         cls = AGENTS[name]
-        say(f"{name} ({cls.__name__}): {', '.join(f'{k}={toml_value(v)}' for k, v in cls.defaults().items())}")
+        say(f"{name} ({cls.__name__}): {', '.join(f'{k}={shown(v)}' for k, v in cls.defaults().items())}")
 
 
 # -- reproduce ----------------------------------------------------------------------------------
