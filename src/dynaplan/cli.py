@@ -1,42 +1,83 @@
 """The ``dynaplan`` command.
 
-Bad input (an unknown agent or env, an out-of-range value, a bad maze file) is one line on
-standard error and exit status 2, never a traceback.
+Bad input (an unknown agent or env, an out-of-range value, a bad maze file or spec, a usage
+error such as an unknown option) is one line on standard error and exit status 2, never a
+traceback.
+
+Layout: the option types are defined once (``Runs``, ``PlanningSteps``, ... below), so a flag
+has one name, one type and one meaning in every command; ``--runs`` (the spec's ``seeds``) and
+``--seed`` (``root_seed``) are the only aliases, and they exist only here. Each command (and each
+mode of ``run``) is one function; agents' options and defaults come from the agent classes
+(``TabularAgent.defaults``), so a registered agent appears in ``run``, ``show`` and ``agents``
+without editing this file. A new command is one more ``@app.command()`` function; a new runner
+option is one more field of ``Runner``.
 """
 
 from __future__ import annotations
 
+import os
 import sys
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 from rich.table import Table
+from rich.text import Text
+
+if TYPE_CHECKING:
+    from dynaplan.experiments.spec import Spec
 
 app = typer.Typer(
     add_completion=False,
     no_args_is_help=True,
+    rich_markup_mode="rich",
     help="Model-based RL planning: reproduce Sutton & Barto chapter 8, run agents on any discrete Gymnasium env.",
 )
 console = Console()
 err_console = Console(stderr=True)
+INT64_MAX = 2**63 - 1
 
 
 class UsageError(Exception):
     """Bad user input: printed as one line, exit status 2."""
 
 
-def fail(message: str) -> None:
+def fail(message: str) -> NoReturn:
+    """Stop with one line on standard error and exit status 2."""
     raise UsageError(message)
+
+
+def say(message: str) -> None:
+    """One line on standard output, exactly as given (no markup, no wrapping)."""
+    console.print(Text(message), soft_wrap=True, highlight=False)
+
+
+def note(message: str) -> None:
+    """One line on standard error, exactly as given (no markup, no wrapping)."""
+    err_console.print(Text(message), soft_wrap=True, highlight=False)
+
+
+def helptext(text: str) -> str:
+    """Help text shown as written: ``[agent default 0.1]`` is not taken for rich markup."""
+    return escape(text)
+
+
+#: Without a terminal (a log file, a batch job), a line of progress at most this often, in seconds.
+PROGRESS_EVERY = 10.0
 
 
 @contextmanager
 def progress_bar(total: int, label: str) -> Iterator[Callable[[int], None]]:
-    """A progress bar (runs done / total, throughput, ETA); yields ``advance(n)``."""
+    """A progress bar (runs done / total, throughput, ETA); yields ``advance(n)``. Without a
+    terminal the bar is off and a line ``LABEL: DONE/TOTAL runs done`` is written at most every
+    ``PROGRESS_EVERY`` seconds instead, so that a long run is never silent."""
     columns = [
         TextColumn("[bold]{task.description}"),
         BarColumn(),
@@ -47,88 +88,134 @@ def progress_bar(total: int, label: str) -> Iterator[Callable[[int], None]]:
         TimeRemainingColumn(),
     ]
     with Progress(*columns, console=err_console, transient=False, disable=not err_console.is_terminal) as bar:
-        task = bar.add_task(label, total=total, rate="")
+        task = bar.add_task(escape(label), total=total, rate="")
+        last_line = [time.monotonic()]
 
         def advance(n: int) -> None:
             bar.advance(task, n)
             t = bar.tasks[0]
             if t.elapsed:
                 bar.update(task, rate=f"{t.completed / t.elapsed:,.0f} runs/s")
+            if bar.disable and time.monotonic() - last_line[0] >= PROGRESS_EVERY:
+                last_line[0] = time.monotonic()
+                note(f"{label}: {t.completed:,.0f}/{t.total or 0:,.0f} runs done")
 
         def plan(total: int, done: int) -> None:
             """Runs found done in a result store: count only the runs left (true rate and ETA)."""
-            bar.update(task, total=total - done, description=f"{label} ({done} done before)" if done else label)
+            text = f"{label} ({done} done before)" if done else label
+            bar.update(task, total=total - done, description=escape(text))
 
         advance.plan = plan  # type: ignore[attr-defined]
         yield advance
 
 
 def print_table(frame: Any, title: str) -> None:
-    table = Table(title=title, title_justify="left")
+    """A table on standard output, every value and the title shown as they are."""
+    table = Table(title=Text(title), title_justify="left")
+    cells = [[f"{v:.2f}" if isinstance(v, float) else str(v) for v in row] for row in frame.itertuples(index=False)]
+    widths = [max([len(str(c)), *(len(r[i]) for r in cells)]) for i, c in enumerate(frame.columns)]
     for col in frame.columns:
-        table.add_column(str(col), justify="right")
-    for row in frame.itertuples(index=False):
-        table.add_row(*[f"{v:.2f}" if isinstance(v, float) else str(v) for v in row])
-    console.print(table)
+        table.add_column(Text(str(col)), justify="right", no_wrap=True)
+    for row in cells:
+        table.add_row(*map(Text, row))
+    needed = sum(widths) + 3 * len(widths) + 1
+    wide = console if console.is_terminal else Console(file=sys.stdout, width=max(needed, len(title), console.width))
+    wide.print(table)  # into a file or pipe: as wide as the table, never cut
+
+
+# -- checked option values ----------------------------------------------------------------------
+def int_option(value: int | None, name: str, low: int = 1) -> int | None:
+    """``value`` checked to be in ``[low, 2**63 - 1]`` (what the kernels take), or None."""
+    if value is not None and not low <= value <= INT64_MAX:
+        fail(f"{name} must be an integer in [{low}, {INT64_MAX}], got {value}")
+    return value
 
 
 def parse_int_list(text: str, name: str) -> list[int]:
+    """``0,5,50`` -> ``[0, 5, 50]``: one or more integers in [0, 2**63 - 1]."""
     try:
         values = [int(x) for x in text.split(",") if x.strip()]
     except ValueError:
         fail(f"{name} must be comma-separated integers, got {text!r}")
-    if not values or any(v < 0 for v in values):
-        fail(f"{name} must be one or more non-negative integers, got {text!r}")
+    if not values or any(not 0 <= v <= INT64_MAX for v in values):
+        fail(f"{name} must be one or more integers in [0, {INT64_MAX}], got {text!r}")
     return values
 
 
-def positive(value: int, name: str) -> int:
-    if value <= 0:
-        fail(f"{name} must be a positive integer, got {value}")
-    return value
+def set_items(items: list[str] | None) -> dict[str, Any]:
+    """``--set key=value`` items as overrides, each value checked like a spec value."""
+    from dynaplan.experiments.spec import SpecError, parse_set
+    from dynaplan.experiments.spec.parse import check_int, check_value
+
+    out: dict[str, Any] = {}
+    for item in items or []:
+        key, value = parse_set(item)
+
+        def err(message: str, key: str = key) -> SpecError:
+            return SpecError(f"--set {key}: {message}")
+
+        check_value(value, err)
+        if key in ("seeds", "root_seed", "batch"):  # top-level keys: checked here, named as the user gave them
+            check_int(value, 1 if key == "seeds" else 0, err)
+        out[key] = value
+    return out
 
 
-# -- experiments: specs, runner, store (issue 3) ------------------------------------------------
-RunnerWorkers = Annotated[
-    int | None,
-    typer.Option("--workers", help="Local worker processes \\[default: the cores; small jobs run in-process]."),
-]
-RunnerBackend = Annotated[
-    str, typer.Option("--backend", help="local (process pool), ray, or slurm (jobs through submitit; see --slurm).")
-]
-SlurmOptions = Annotated[
-    list[str] | None,
-    typer.Option("--slurm", metavar="KEY=VALUE",
-                 help="With --backend slurm, a job option KEY=VALUE as submitit takes it: partition, "
-                 "timeout_min, mem_gb, cpus_per_task, account, qos, additional_parameters...; also max_jobs "
-                 "(default 64), folder (logs), cluster=local (local processes). Repeatable."),
-]
-RunnerAddress = Annotated[
-    str | None, typer.Option("--address", help="Ray cluster address (with --backend ray), e.g. auto.")
-]
-RunnerRetries = Annotated[int, typer.Option("--max-retries", help="Re-runs of a task whose worker process died.")]
-RunnerResume = Annotated[
-    bool, typer.Option("--resume", help="Continue the experiment stored in --out: run only what is missing.")
-]
-SetOption = Annotated[
-    list[str] | None,
-    typer.Option("--set", help="Override a key of the spec: key=value (TOML; a list makes a grid axis). Repeatable."),
-]
+def spec_overrides(runs: int | None = None, episodes: int | None = None, seed: int | None = None,
+                   planning_steps: str | None = None, sets: list[str] | None = None) -> dict[str, Any]:
+    """The spec keys the common options set: ``--runs`` -> ``seeds``, ``--seed`` -> ``root_seed``,
+    ``--episodes``, ``--planning-steps`` (a list: a grid axis), then ``--set`` items."""
+    overrides: dict[str, Any] = {}
+    if int_option(runs, "--runs") is not None:
+        overrides["seeds"] = runs
+    if int_option(episodes, "--episodes") is not None:
+        overrides["episodes"] = episodes
+    if int_option(seed, "--seed", low=0) is not None:
+        overrides["root_seed"] = seed
+    if planning_steps is not None:
+        steps = parse_int_list(planning_steps, "--planning-steps")
+        overrides["planning_steps"] = steps if len(steps) > 1 else steps[0]
+    overrides.update(set_items(sets))
+    return overrides
 
 
-def _resume_spec(out_dir: Path, given: Any) -> Any:
-    """The spec stored in ``out_dir`` (for ``--resume``); ``given`` must match it if not None."""
-    from dynaplan.experiments.spec import parse_spec
-    from dynaplan.experiments.store import SPEC_FILE, Store
-
-    text = Store(out_dir).stored_spec()
-    if text is None:
-        fail(f"{out_dir}: nothing to resume (no {SPEC_FILE}); run without --resume first")
-    stored = parse_spec(str(text), source=str(out_dir / SPEC_FILE))
-    if given is not None and given.config_hash() != stored.config_hash():
-        fail(f"{out_dir} holds a different experiment than the spec given; drop --resume to run it there "
-             "(runs the two share are kept) or choose another --out")
-    return stored
+# -- option types, each defined once --------------------------------------------------------
+Runs = Annotated[int | None, typer.Option("--runs", help=helptext(
+    "Independent runs (seeds) per cell: the spec's seeds [default: the spec's; one-cell run: 10]."))]
+Episodes = Annotated[int | None, typer.Option("--episodes", help=helptext(
+    "Episodes per run: the spec's episodes [default: the spec's]."))]
+Seed = Annotated[int | None, typer.Option("--seed", help=helptext(
+    "Root seed: the spec's root_seed; run i uses SeedSequence(seed, spawn_key=(i,)) [default: the spec's; 0]."))]
+PlanningSteps = Annotated[str | None, typer.Option("--planning-steps", help=helptext(
+    "Planning steps per real step (planning_steps); a comma-separated list such as 0,5,50 makes a sweep "
+    "[default: the spec's, else the agent's]."))]
+Sets = Annotated[list[str] | None, typer.Option("--set", help=helptext(
+    "Set a key: key=value (TOML; a list such as 'alpha=[0.1, 0.5]' makes a grid axis). Repeatable."))]
+Workers = Annotated[int | None, typer.Option("--workers", help=helptext(
+    "Local worker processes, at most the usable cores [default: the cores; small jobs run in-process]."))]
+Backend = Annotated[str, typer.Option("--backend", help=helptext(
+    "local (process pool), ray, or slurm (jobs through submitit; see --slurm)."))]
+Slurm = Annotated[list[str] | None, typer.Option("--slurm", metavar="KEY=VALUE", help=helptext(
+    "With --backend slurm, a job option KEY=VALUE as submitit takes it: partition, timeout_min, mem_gb, "
+    "cpus_per_task, account, qos, additional_parameters...; also max_jobs (default 64), folder (logs), "
+    "cluster=local (local processes). Repeatable."))]
+Module = Annotated[str | None, typer.Option("--module", metavar="MODULE", help=helptext(
+    "Without SPEC: a module to import that registers your own agents (found from the current directory too); "
+    "workers import it as well."))]
+Address = Annotated[str | None, typer.Option("--address", help="Ray cluster address (with --backend ray), e.g. auto.")]
+MaxRetries = Annotated[int, typer.Option("--max-retries", help="Re-runs of a task whose worker process died.")]
+Resume = Annotated[bool, typer.Option("--resume", help=helptext(
+    "Continue the experiment stored in --out: run only what is missing (options given must agree with it)."))]
+Overwrite = Annotated[bool, typer.Option("--overwrite", help=helptext(
+    "Replace another experiment stored in --out (runs the two share are kept) instead of refusing."))]
+AgentName = Annotated[str | None, typer.Option("--agent", help=helptext(
+    "Agent name (dynaplan agents lists them with their parameters), e.g. q-learning, dyna-q, mcts."))]
+Alpha = Annotated[float | None, typer.Option("--alpha", help=helptext(
+    "Step size alpha, in (0, 1] [agent default 0.1]."))]
+Epsilon = Annotated[float | None, typer.Option("--epsilon", help=helptext(
+    "Exploration rate epsilon, in [0, 1] [agent default: 0.1; search agents 0]."))]
+Gamma = Annotated[float | None, typer.Option("--gamma", help=helptext(
+    "Discount gamma, in [0, 1] [agent default 0.95]."))]
 
 
 def parse_slurm(items: list[str] | None) -> dict[str, Any]:
@@ -151,49 +238,191 @@ def parse_slurm(items: list[str] | None) -> dict[str, Any]:
     return options
 
 
-def _execute(spec: Any, out_dir: Path, workers: int | None, backend: str, address: str | None, max_retries: int,
-             extra: dict[str, Any] | None = None, slurm: list[str] | None = None) -> Any:
-    """Run a validated spec into the store ``out_dir`` with a progress bar; returns the ``SpecRun``."""
-    from dynaplan.experiments.backends import check_backend
-    from dynaplan.experiments.runner import run_spec, total_runs
+@dataclass(frozen=True)
+class Runner:
+    """Where and how runs execute (``--workers``, ``--backend``, ``--address``, ``--max-retries``,
+    ``--slurm``)."""
 
-    if workers is not None:
-        positive(workers, "--workers")
-    if max_retries < 0:
-        fail(f"--max-retries must be >= 0, got {max_retries}")
-    options = parse_slurm(slurm)
-    check_backend(backend, workers, address, max_retries, options)
+    workers: int | None = None
+    backend: str = "local"
+    address: str | None = None
+    max_retries: int = 3
+    slurm: tuple[str, ...] = ()
+
+    def options(self) -> dict[str, Any]:
+        """The backend's own options (``--slurm KEY=VALUE``)."""
+        return parse_slurm(list(self.slurm))
+
+    def checked(self) -> Runner:
+        """The options checked; local ``--workers`` capped at the usable cores (with a line)."""
+        from dynaplan.experiments.backends import check_backend
+
+        workers = int_option(self.workers, "--workers")
+        int_option(self.max_retries, "--max-retries", low=0)
+        if workers is not None and self.backend == "local":
+            cores = usable_cores()
+            if workers > cores:
+                note(f"--workers {workers}: capped at the {cores} usable cores")
+                workers = cores
+        check_backend(self.backend, workers, self.address, self.max_retries, self.options())
+        return Runner(workers, self.backend, self.address, self.max_retries, self.slurm)
+
+
+def usable_cores() -> int:
+    """The cores this process may run on."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # pragma: no cover - not Linux
+        return os.cpu_count() or 1
+
+
+# -- running a spec into a store --------------------------------------------------------------
+def stored_spec(out_dir: Path) -> Spec:
+    """The spec stored in ``out_dir`` (validated)."""
+    from dynaplan.experiments.spec import parse_spec
+    from dynaplan.experiments.store import SPEC_FILE, Store
+
+    text = Store(out_dir).stored_spec()
+    if text is None:
+        fail(f"{out_dir}: nothing to resume (no {SPEC_FILE}); run without --resume first")
+    return parse_spec(text, source=str(out_dir / SPEC_FILE))
+
+
+def resumed_spec(out_dir: Path, given: Spec | None = None, overrides: dict[str, Any] | None = None) -> Spec:
+    """For ``--resume``: the stored spec, with ``overrides`` applied; ``given`` (or the overridden
+    spec) must describe the same experiment, else one line naming the first key that differs."""
+    from dynaplan.experiments.spec import validate_spec
+
+    stored = stored_spec(out_dir)
+    spec = given if given is not None else validate_spec(stored.with_overrides(overrides or {}))
+    difference = spec.difference(stored)
+    if difference:
+        fail(f"{out_dir}: --resume: not the stored experiment ({difference.replace(' there', ' in the store')}); "
+             "drop --resume and give --overwrite to replace it, or choose a different --out")
+    return spec
+
+
+def step_limit_line(spec: Spec) -> str:
+    """For ``episodes`` specs, the per-episode step limit(s) the runs have and where each comes
+    from (``max_episode_steps`` of the cell, the env's ``TimeLimit``, or the kind's default)."""
+    if spec.kind != "episodes":
+        return ""
+    from dynaplan.experiments.kinds import episode_step_limit
+
+    where = {"cell": "max_episode_steps", "env": "the env's TimeLimit", "default": "the default"}
+    limits: dict[tuple[int, str], None] = {}
+    for cell in spec.expand():
+        limits.setdefault(episode_step_limit(cell), None)
+    shown = " or ".join(f"{limit:,} real steps ({where.get(source, source)})" if limit else
+                        f"no limit ({where.get(source, source)})" for limit, source in limits)
+    return f"{spec.name}: episodes are cut off after {shown}; set max_episode_steps (0: no limit) to change it"
+
+
+def execute(spec: Spec, out_dir: Path, runner: Runner, *, overwrite: bool = False,
+            extra: dict[str, Any] | None = None) -> Any:
+    """Run a validated spec into the store ``out_dir`` with a progress bar; returns the ``SpecRun``.
+
+    The directory must be new, hold this experiment (it resumes) or, with ``overwrite``, another
+    one (its tables and figures are removed first); the results must fit in memory.
+    """
+    from dynaplan.experiments.runner import plan_tasks, run_spec, total_runs
+    from dynaplan.experiments.sizes import check_fits
+    from dynaplan.experiments.store import clear_outputs, reuse_decision
+
+    runner = runner.checked()
+    estimate = check_fits(spec)
+    planned = {t.config_hash for t in plan_tasks(spec.kind, spec.expand(), spec.run_seeds(), spec.batch_size())}
+    decision = reuse_decision(out_dir, spec, overwrite=overwrite, planned=planned)
+    # What is about to run, on standard output: standard error keeps to one line when it fails.
+    if decision == "replace":
+        clear_outputs(out_dir)
+        say(f"{out_dir}: replacing what was there")
+    elif decision == "extend":
+        clear_outputs(out_dir)
+        say(f"{out_dir}: extending the experiment there (every finished run is kept)")
+    say(f"{spec.name}: {estimate.line()}")
+    limits = step_limit_line(spec)
+    if limits:
+        say(limits)
     try:
         with progress_bar(total_runs(spec), spec.name) as advance:
-            result = run_spec(spec, out_dir, workers=workers, backend=backend, address=address,
-                              max_retries=max_retries, progress=advance, extra_manifest=extra,
-                              on_plan=getattr(advance, "plan", None), backend_options=options)
+            result = run_spec(spec, out_dir, workers=runner.workers, backend=runner.backend, address=runner.address,
+                              max_retries=runner.max_retries, progress=advance, extra_manifest=extra,
+                              on_plan=getattr(advance, "plan", None), backend_options=runner.options())
     except KeyboardInterrupt:
-        err_console.print(f"finished runs are saved in {out_dir}; continue with --resume --out {out_dir}",
-                          soft_wrap=True)
+        note(f"finished runs are saved in {out_dir}; continue with --resume --out {out_dir}")
         raise
     if result.runs_reused:
-        console.print(f"{result.runs_reused} of {result.runs_total} runs were already done in {out_dir}",
-                      soft_wrap=True)
+        say(f"{result.runs_reused} of {result.runs_total} runs were already done in {out_dir}")
     return result
 
 
-def _size_overrides(runs: int | None, episodes: int | None, seed: int | None, sets: list[str] | None) -> dict[str, Any]:
-    from dynaplan.experiments.spec import parse_set
+# -- agents -------------------------------------------------------------------------------------
+def agent_class(name: str) -> Any:
+    """The registered agent class ``name`` (one line listing the names otherwise)."""
+    from dynaplan.agents import AGENTS
 
-    overrides: dict[str, Any] = {}
-    if runs is not None:
-        overrides["seeds"] = positive(runs, "--runs")
-    if episodes is not None:
-        overrides["episodes"] = positive(episodes, "--episodes")
-    if seed is not None:
-        if seed < 0:
-            fail(f"--seed must be a non-negative integer, got {seed}")
-        overrides["root_seed"] = seed
-    for item in sets or []:
-        key, value = parse_set(item)
-        overrides[key] = value
-    return overrides
+    if name not in AGENTS:
+        fail(f"unknown agent {name!r}; choose from: {', '.join(sorted(AGENTS))}")
+    return AGENTS[name]
+
+
+def agent_flags(alpha: float | None, epsilon: float | None, gamma: float | None) -> dict[str, Any]:
+    """The agent parameters given as flags (the others keep the agent's defaults)."""
+    given = {"alpha": alpha, "epsilon": epsilon, "gamma": gamma}
+    return {k: v for k, v in given.items() if v is not None}
+
+
+@app.command()
+def agents() -> None:
+    """List the registered agents with every parameter and its default (from the agent class)."""
+    from dynaplan.agents import AGENTS
+    from dynaplan.experiments.spec.writer import toml_value
+
+    def shown(value: Any) -> str:
+        try:
+            return toml_value(value)
+        except TypeError:  # no TOML form (None: unset)
+            return "(unset)" if value is None else repr(value)
+
+    say("agent (class): parameters = defaults (TOML values); run/show --agent NAME, change one with --set key=value")
+    for name in sorted(AGENTS):
+        cls = AGENTS[name]
+        say(f"{name} ({cls.__name__}): {', '.join(f'{k}={shown(v)}' for k, v in cls.defaults().items())}")
+
+
+# -- reproduce ----------------------------------------------------------------------------------
+def list_reproductions(reps: dict[str, Any]) -> None:
+    listing = Table(title="Reproductions (--show NAME prints the spec)", title_justify="left")
+    listing.add_column("name")
+    listing.add_column("title")
+    for rep_name in sorted(reps):
+        listing.add_row(Text(rep_name), Text(reps[rep_name].title))
+    console.print(listing)
+
+
+def reproduction(reps: dict[str, Any], name: str | None) -> Any:
+    if name is None:
+        fail("give a reproduction NAME (see dynaplan reproduce --list)")
+    if name not in reps:
+        fail(f"unknown reproduction {name!r}; choose from: {', '.join(sorted(reps))}")
+    return reps[name]
+
+
+def reproduce_function(rep: Any, overrides: dict[str, Any], out_dir: Path, overwrite: bool) -> tuple[Any, tuple]:
+    """A reproduction that is only a ``run`` function (no shipped spec): its table, written."""
+    from dynaplan.experiments.store import StoreError, clear_outputs, write_table
+
+    if out_dir.exists() and any(out_dir.iterdir()):
+        if not overwrite:
+            raise StoreError(f"{out_dir}: not empty; give --overwrite to replace its tables and figures, "
+                             "or choose a different --out")
+        clear_outputs(out_dir)
+    back = {"seeds": "runs", "root_seed": "seed"}  # the run function's own names
+    options = {back.get(k, k): v for k, v in overrides.items()}
+    with progress_bar(int(options.get("runs", 30)), rep.name) as advance:
+        table = rep.run(progress=advance, **options)
+    return table, write_table(table, out_dir)
 
 
 @app.command()
@@ -201,200 +430,198 @@ def reproduce(
     name: Annotated[str | None, typer.Argument(help="Which result (see --list), e.g. dyna-maze.")] = None,
     list_: Annotated[bool, typer.Option("--list", help="List the reproductions and exit.")] = False,
     show: Annotated[str | None, typer.Option("--show", help="Print the spec of a reproduction and exit.")] = None,
-    runs: Annotated[int | None, typer.Option(help="Runs (seeds) per curve \\[default: the spec's].")] = None,
-    episodes: Annotated[int | None, typer.Option(help="Episodes per run \\[default: the spec's].")] = None,
-    planning_steps: Annotated[
-        str | None, typer.Option(help="Planning steps per real step, comma-separated (dyna-maze).")
-    ] = None,
-    seed: Annotated[int | None, typer.Option(help="Root seed; run i uses SeedSequence(seed, spawn_key=(i,)).")] = None,
-    set_: SetOption = None,
-    out: Annotated[Path | None, typer.Option(help="Output directory \\[default: results/NAME].")] = None,
-    workers: RunnerWorkers = None,
-    backend: RunnerBackend = "local",
-    address: RunnerAddress = None,
-    max_retries: RunnerRetries = 3,
-    resume: RunnerResume = False,
-    slurm: SlurmOptions = None,
+    runs: Runs = None,
+    episodes: Episodes = None,
+    planning_steps: PlanningSteps = None,
+    seed: Seed = None,
+    set_: Sets = None,
+    out: Annotated[Path | None, typer.Option("--out", help=helptext(
+        "Output directory [default: results/NAME]."))] = None,
+    overwrite: Overwrite = False,
+    resume: Resume = False,
+    workers: Workers = None,
+    backend: Backend = "local",
+    address: Address = None,
+    max_retries: MaxRetries = 3,
+    slurm: Slurm = None,
 ) -> None:
     """Reproduce a result of Sutton & Barto chapter 8: runs its shipped spec, then table, figure, summary.
 
-    Blocking/shortcut maze: alpha, n, kappa are our choice (1.0, 10, 5e-4); see --show NAME, change with --set.
+    Every key of the spec is an option: --set key=value (see --show NAME). Where the book is silent
+    the choice is ours and stated in the spec (blocking/shortcut maze: alpha 1.0, n 10, kappa 5e-4).
     """
     from dynaplan.experiments.reproductions import load_all
     from dynaplan.experiments.spec import load_spec, shipped_specs, validate_spec
+    from dynaplan.experiments.summaries import grouped_summary, spec_changes, spec_title
+    from dynaplan.plot.curves import figure_note
 
     reps = load_all()
     if list_:
-        listing = Table(title="Reproductions (--show NAME prints the spec)", title_justify="left")
-        listing.add_column("name")
-        listing.add_column("title")
-        for rep_name in sorted(reps):
-            listing.add_row(rep_name, reps[rep_name].title)
-        console.print(listing)
+        list_reproductions(reps)
         return
     if show is not None:
-        if show not in reps:
-            fail(f"unknown reproduction {show!r}; choose from: {', '.join(sorted(reps))}")
-        spec_name = reps[show].spec
-        if not spec_name:
+        shown = reproduction(reps, show)
+        if not shown.spec:
             fail(f"reproduction {show!r} has no shipped spec")
-        sys.stdout.write(shipped_specs()[spec_name].read_text())
+        sys.stdout.write(shipped_specs()[shown.spec].read_text())
         return
-    if name is None:
-        fail("give a reproduction NAME (see dynaplan reproduce --list)")
-    assert name is not None
-    if name not in reps:
-        fail(f"unknown reproduction {name!r}; choose from: {', '.join(sorted(reps))}")
-    rep = reps[name]
-    overrides = _size_overrides(runs, episodes, seed, set_)
-    if planning_steps is not None:
-        overrides["planning_steps"] = parse_int_list(planning_steps, "--planning-steps")
-    out_dir = out or Path("results") / name
-    if not rep.spec:  # a reproduction that is only a function
-        from dynaplan.experiments.store import write_table
+    rep = reproduction(reps, name)
+    overrides = spec_overrides(runs, episodes, seed, planning_steps, set_)
+    out_dir = out or Path("results") / rep.name
+    if not rep.spec:
+        table, paths = reproduce_function(rep, overrides, out_dir, overwrite)
+        fig = rep.figure(table, out_dir / "figure.png")
+        print_table(rep.summary(table), rep.title)
+        say(f"wrote {', '.join(map(str, paths))}, {fig}")
+        return
+    shipped = load_spec(shipped_specs()[rep.spec], validate=False)
+    if resume:
+        from dynaplan.experiments.store import read_manifest
 
-        back = {"seeds": "runs", "root_seed": "seed"}  # the run function's own names
-        options = {back.get(k, k): v for k, v in overrides.items()}
-        with progress_bar(int(options.get("runs", 30)), name) as advance:
-            table = rep.run(progress=advance, **options)
-        paths = write_table(table, out_dir)
+        held = (read_manifest(out_dir) or {}).get("reproduction", rep.name)
+        if held != rep.name:
+            fail(f"{out_dir} holds the reproduction {held!r}, not {rep.name!r}; resume it with "
+                 f"dynaplan reproduce {held} --resume --out {out_dir}")
+        spec = resumed_spec(out_dir, overrides=overrides)
     else:
-        if resume:
-            if overrides:
-                fail("--resume continues the experiment stored in --out; give no --runs/--episodes/--seed/--set")
-            from dynaplan.experiments.store import read_manifest
+        spec = validate_spec(shipped.with_overrides(overrides))
+    result = execute(spec, out_dir, Runner(workers, backend, address, max_retries, tuple(slurm or ())),
+                     overwrite=overwrite, extra={"reproduction": rep.name})
+    changes = spec_changes(spec, shipped)
+    with figure_note(spec_title(spec, shipped, rep.title) if changes else ""):
+        fig = rep.figure(result.table, out_dir / "figure.png")
+    print_table(grouped_summary(rep.summary, result.table, spec.varying_keys()), spec_title(spec, shipped, rep.title))
+    say(f"wrote {', '.join(map(str, result.paths))}, {fig}")
 
-            stored = read_manifest(out_dir) or {}
-            if stored.get("reproduction", name) != name:
-                fail(f"{out_dir} holds the reproduction {stored.get('reproduction')!r}, not {name!r}")
-            spec = _resume_spec(out_dir, None)
+
+# -- run: three modes, one function each ------------------------------------------------------
+def run_spec_file(spec_file: Path, overrides: dict[str, Any], out: Path | None, resume: bool) -> tuple[Spec, Path]:
+    """``run SPEC``: the spec file with the options applied; ``--out`` defaults to results/NAME."""
+    from dynaplan.experiments.spec import load_spec, validate_spec
+
+    spec = validate_spec(load_spec(spec_file, validate=False).with_overrides(overrides))
+    out_dir = out or Path("results") / spec.name
+    if resume:
+        resumed_spec(out_dir, given=spec)
+    return spec, out_dir
+
+
+def one_cell_spec(agent: str, env: str | None, maze: Path | None, params: dict[str, Any],
+                  overrides: dict[str, Any], module: str = "") -> Spec:
+    """``run --agent A --env ID|--maze FILE``: one agent on one env as a spec (kind ``episodes``).
+
+    ``--set`` keys that are not spec sizes (``seeds``, ...) are the agent's parameters, or the
+    env's keyword arguments as ``env_kwargs={...}``: a scalar is fixed, a list makes a grid axis.
+    """
+    from dynaplan.experiments.spec import SETTABLE_TOP, Spec, validate_spec
+
+    if module:  # it registers the agent
+        import importlib
+
+        try:
+            importlib.import_module(module)
+        except ImportError as exc:
+            fail(f"--module: cannot import {module!r}: {' '.join(str(exc).split())}")
+    agent_class(agent)
+    if (env is None) == (maze is None):
+        fail("give exactly one of --env ENV_ID or --maze FILE")
+    cell: dict[str, Any] = {"agent": agent, **({"env": env} if env is not None else {"maze": str(maze)})}
+    grid: dict[str, Any] = {}
+    sizes: dict[str, Any] = {}
+    for key, value in {**params, **overrides}.items():
+        if key in SETTABLE_TOP:
+            sizes[key] = value
+        elif isinstance(value, list) and key != "env_kwargs":
+            grid[key] = value
         else:
-            base = load_spec(shipped_specs()[rep.spec], validate=False)
-            spec = validate_spec(base.with_overrides(overrides))
-        result = _execute(spec, out_dir, workers, backend, address, max_retries, {"reproduction": name}, slurm)
-        table, paths = result.table, result.paths
-    fig = rep.figure(table, out_dir / "figure.png")
-    print_table(rep.summary(table), rep.title)
-    console.print(f"wrote {', '.join(map(str, paths))}, {fig}", soft_wrap=True)
+            cell[key] = value
+    if "episodes" not in cell and "steps" not in cell and "episodes" not in grid and "steps" not in grid:
+        fail("without SPEC, give --episodes (or --set steps=N), --agent, and --env or --maze")
+    base = Spec(name=agent, kind="episodes", seeds=10, params=cell, grid=grid, source="command line", module=module)
+    return validate_spec(base.with_overrides(sizes))
 
 
 @app.command()
 def run(
-    spec_file: Annotated[Path | None, typer.Argument(metavar="[SPEC]", help="An experiment spec (TOML).")] = None,
-    out: Annotated[Path | None, typer.Option(help="Output directory \\[default: results/NAME].")] = None,
-    runs: Annotated[int | None, typer.Option(help="Independent runs (seeds) \\[spec: its seeds; else 10].")] = None,
-    episodes: Annotated[int | None, typer.Option(help="Episodes per run.")] = None,
-    seed: Annotated[int | None, typer.Option(help="Root seed.")] = None,
-    set_: SetOption = None,
-    workers: RunnerWorkers = None,
-    backend: RunnerBackend = "local",
-    address: RunnerAddress = None,
-    max_retries: RunnerRetries = 3,
-    resume: RunnerResume = False,
-    slurm: SlurmOptions = None,
-    module: Annotated[
-        str | None,
-        typer.Option(metavar="MODULE",
-                     help="Without SPEC: a module to import that registers your own agents (found from the "
-                     "current directory too); workers import it as well."),
-    ] = None,
-    agent: Annotated[str | None, typer.Option(help="Without SPEC: agent name, e.g. q-learning, dyna-q.")] = None,
-    env: Annotated[str | None, typer.Option(help="Without SPEC: a Gymnasium env id (Discrete spaces).")] = None,
-    maze: Annotated[Path | None, typer.Option(help="Without SPEC: a maze layout file (# wall, S, G, . free).")] = None,
-    planning_steps: Annotated[int | None, typer.Option(help="Without SPEC: planning steps per real step.")] = None,
-    alpha: Annotated[float | None, typer.Option(help="Without SPEC: step size, in (0, 1] [agent default 0.1].")] = None,
-    epsilon: Annotated[
-        float | None, typer.Option(help="Without SPEC: exploration rate, in [0, 1] [agent's default: 0.1].")
-    ] = None,
-    gamma: Annotated[float | None, typer.Option(help="Without SPEC: discount, in [0, 1] [agent default 0.95].")] = None,
+    spec_file: Annotated[Path | None, typer.Argument(metavar="SPEC", show_default=False,
+                                                     help="An experiment spec (TOML); optional.")] = None,
+    out: Annotated[Path | None, typer.Option("--out", help=helptext(
+        "Output directory (the result store) [with SPEC: default results/NAME; else required]."))] = None,
+    runs: Runs = None,
+    episodes: Episodes = None,
+    seed: Seed = None,
+    set_: Sets = None,
+    overwrite: Overwrite = False,
+    resume: Resume = False,
+    workers: Workers = None,
+    backend: Backend = "local",
+    address: Address = None,
+    max_retries: MaxRetries = 3,
+    slurm: Slurm = None,
+    module: Module = None,
+    agent: AgentName = None,
+    env: Annotated[str | None, typer.Option("--env", help=helptext(
+        "Without SPEC: a Gymnasium env id (Discrete spaces); its own options: --set 'env_kwargs={is_slippery=false}'."
+    ))] = None,
+    maze: Annotated[Path | None, typer.Option(
+        "--maze", help="Without SPEC: a maze layout file (# wall, S, G, . free).")] = None,
+    planning_steps: PlanningSteps = None,
+    alpha: Alpha = None,
+    epsilon: Epsilon = None,
+    gamma: Gamma = None,
 ) -> None:
-    """Run an experiment spec (or one agent on one env for many seeds) into a resumable result store.
+    """Run an experiment spec, or one agent on one env for many seeds, into a resumable result store.
 
-    `dynaplan run SPEC.toml [--out DIR]`; `dynaplan run --resume --out DIR` continues an interrupted
-    one; `dynaplan run --agent dyna-q --env ID --episodes 50 --out DIR` runs a one-cell sweep, where
-    `--set key=value` also sets the agent's own parameters (`--set kappa=1e-3`, `--set theta=1e-6`;
-    a list such as `--set 'alpha=[0.1, 0.5]'` makes a sweep).
+    `dynaplan run SPEC.toml [--out DIR]` runs a spec; `dynaplan run --resume --out DIR` continues the
+    one stored there; `dynaplan run --agent dyna-q --env ID --episodes 50 --out DIR` runs one agent on
+    one env (one cell), where `--set key=value` also sets the agent's own parameters (`--set kappa=1e-3`;
+    a list such as `--set 'alpha=[0.1, 0.5]'` makes a sweep) and `--set 'env_kwargs={...}'` the env's.
+    A directory holding another experiment is refused unless --overwrite is given.
     """
-    from dynaplan.experiments.spec import SETTABLE_TOP, Spec, load_spec, validate_spec
+    from dynaplan.experiments.summaries import episodes_summary
 
-    legacy = agent is not None or env is not None or maze is not None
-    if spec_file is not None and legacy:
+    one_cell = agent is not None or env is not None or maze is not None
+    flags = agent_flags(alpha, epsilon, gamma)
+    if spec_file is not None and one_cell:
         fail("give either SPEC or --agent/--env/--maze, not both")
+    if not one_cell and flags:
+        fail(f"--{next(iter(flags))} is an option of the one-cell form (--agent ...); with a spec use --set")
     if module is not None:
-        if not legacy:
+        if not one_cell:
             fail("--module is for the form without SPEC (a spec names its module with module = \"...\")")
-        import os
-
         if os.getcwd() not in sys.path and "" not in sys.path:  # as `python -m` would find it
             sys.path.insert(0, os.getcwd())
     if spec_file is not None:
-        overrides = _size_overrides(runs, episodes, seed, set_)
-        spec = validate_spec(load_spec(spec_file, validate=False).with_overrides(overrides))
-        out_dir = out or Path("results") / spec.name
-        if resume:
-            _resume_spec(out_dir, spec)
-    elif legacy:
-        if agent is None or episodes is None:
-            fail("without SPEC, give --agent and --episodes (and --env or --maze)")
-        if (env is None) == (maze is None):
-            fail("give exactly one of --env ENV_ID or --maze FILE")
+        spec, out_dir = run_spec_file(spec_file, spec_overrides(runs, episodes, seed, planning_steps, set_), out,
+                                      resume)
+    elif one_cell:
+        if agent is None:
+            fail("without SPEC, give --agent (and --episodes, and --env or --maze)")
         if out is None:
             fail("without SPEC, give --out DIR")
-        params: dict[str, Any] = {"agent": agent, "episodes": episodes}
-        given = {"alpha": alpha, "epsilon": epsilon, "gamma": gamma}
-        params.update({k: v for k, v in given.items() if v is not None})  # else the agent's own defaults
-        if planning_steps is not None:
-            params["planning_steps"] = planning_steps
-        if maze is not None:
-            from dynaplan.envs.layouts import load_layout
-
-            load_layout(maze)  # validates, naming file, line and column
-            params["maze"] = str(maze)
-        else:
-            params["env"] = env
-        sizes = _size_overrides(runs, None, seed, set_)
-        # Without a spec, --set also passes the agent's own parameters (kappa, theta, simulations...):
-        # a scalar is fixed, a list makes a grid axis.
-        grid: dict[str, Any] = {}
-        for key in [k for k in sizes if k not in SETTABLE_TOP]:
-            value = sizes.pop(key)
-            if isinstance(value, list):
-                grid[key] = value
-            else:
-                params[key] = value
-        base = Spec(name=str(agent), kind="episodes", seeds=10, params=params, grid=grid, source="command line",
-                    module=module or "")
-        spec = validate_spec(base.with_overrides(sizes))
-        if env is not None:  # the env must also have an exact model to step in compiled code
-            import gymnasium as gym
-
-            import dynaplan
-
-            probe = gym.make(env)
-            dynaplan.agents.discrete_sizes(probe)
-            dynaplan.model_of(probe)
-        assert out is not None
+        spec = one_cell_spec(agent, env, maze, flags, spec_overrides(runs, episodes, seed, planning_steps, set_),
+                             module or "")
         out_dir = out
         if resume:
-            _resume_spec(out_dir, spec)
+            resumed_spec(out_dir, given=spec)
     else:
         if not resume or out is None:
-            fail("give a SPEC file, or --resume --out DIR, or --agent/--episodes/--env (see --help)")
-        assert out is not None
+            fail("give a SPEC file, or --resume --out DIR, or --agent/--episodes/--env (see dynaplan run --help)")
         out_dir = out
-        spec = _resume_spec(out_dir, None)
-    result = _execute(spec, out_dir, workers, backend, address, max_retries, slurm=slurm)
+        spec = resumed_spec(out_dir, overrides=spec_overrides(runs, episodes, seed, planning_steps, set_))
+    result = execute(spec, out_dir, Runner(workers, backend, address, max_retries, tuple(slurm or ())),
+                     overwrite=overwrite)
     table = result.table
-    if {"episode", "steps"} <= set(table.columns):
-        last = table[table.episode > table.episode.max() - 10]
-        line = f"{spec.name}: mean steps over the last 10 episodes {last.steps.mean():.2f}"
-        if "return" in table.columns:
-            line += f", mean return {last['return'].mean():.3f}"
-        console.print(line)
-    console.print(f"{result.runs_done} runs in {result.elapsed:.1f} s; wrote {', '.join(map(str, result.paths))}",
-                  soft_wrap=True)
+    if {"episode", "steps", "seed"} <= set(table.columns):
+        summary = episodes_summary(table, spec.varying_keys())
+        if len(summary):
+            print_table(summary, f"{spec.name}: steps per episode, mean over runs (95% interval)")
+        else:
+            say(f"{spec.name}: no episode finished")
+    say(f"{result.runs_done} runs in {result.elapsed:.1f} s; wrote {', '.join(map(str, result.paths))}")
 
 
+# -- reading an experiment directory -----------------------------------------------------------
 def _experiment(directory: Path) -> tuple[Any, Any, list[str]]:
     """(table, stored spec or None, the keys that vary between cells) of an experiment directory."""
     from dynaplan.experiments.spec import SpecError, parse_spec
@@ -425,12 +652,11 @@ def _columns(text: str | None, table: Any, option: str) -> list[str]:
 @app.command()
 def plot(
     directory: Annotated[Path, typer.Argument(metavar="DIR", help="An experiment directory (run/reproduce --out).")],
-    x: Annotated[str | None, typer.Option(help="Column on the x axis \\[default: episode, else step].")] = None,
-    y: Annotated[str | None, typer.Option(help="Column to average \\[default: steps, else return].")] = None,
-    group: Annotated[
-        str | None, typer.Option(help="Columns, one curve each, comma-separated \\[default: what the spec varies].")
-    ] = None,
-    out: Annotated[Path | None, typer.Option(help="Figure file \\[default: DIR/plot-Y.png].")] = None,
+    x: Annotated[str | None, typer.Option(help=helptext("Column on the x axis [default: episode, else step]."))] = None,
+    y: Annotated[str | None, typer.Option(help=helptext("Column to average [default: steps, else return]."))] = None,
+    group: Annotated[str | None, typer.Option(help=helptext(
+        "Columns, one curve each, comma-separated [default: what the spec varies]."))] = None,
+    out: Annotated[Path | None, typer.Option(help=helptext("Figure file [default: DIR/plot-Y.png]."))] = None,
     logy: Annotated[bool, typer.Option(help="Log scale on y.")] = False,
 ) -> None:
     """Learning curves of any experiment: mean over runs with 95% bands, one curve per group."""
@@ -457,20 +683,22 @@ def plot(
     for key, part in parts:
         key = key if isinstance(key, tuple) else (key,)
         label = ", ".join(f"{g}={v}" for g, v in zip(groups, key)) or str(ycol)
-        g = part.groupby(xcol)[ycol].agg(["mean", "std", "count"]).reset_index()
+        per_run = part.groupby([xcol, "seed"])[ycol].mean().reset_index() if "seed" in part else part
+        g = per_run.groupby(xcol)[ycol].agg(["mean", "std", "count"]).reset_index()
         g["sem"] = g["std"] / np.sqrt(g["count"])
         series[label] = g
-    title = spec.title or spec.name if spec is not None else str(directory)
+    title = (spec.title or spec.name) if spec is not None else str(directory)
     path = line_with_band(series, x=str(xcol), path=out or directory / f"plot-{ycol}.png", xlabel=str(xcol),
-                          ylabel=f"{ycol} (mean, 95% band)", title=title, logy=logy)
-    console.print(f"wrote {path}", soft_wrap=True)
+                          ylabel=f"{ycol} (mean over runs, 95% band)", title=title, logy=logy)
+    say(f"wrote {path}")
 
 
 @app.command()
 def summarize(
     directory: Annotated[Path, typer.Argument(metavar="DIR", help="An experiment directory (run/reproduce --out).")],
-    y: Annotated[str | None, typer.Option(help="Column to summarize \\[default: steps, else return].")] = None,
-    by: Annotated[str | None, typer.Option(help="Group columns, comma-separated \\[default: what varies].")] = None,
+    y: Annotated[str | None, typer.Option(help=helptext("Column to summarize [default: steps, else return]."))] = None,
+    by: Annotated[str | None, typer.Option(help=helptext(
+        "Group columns, comma-separated [default: every key the spec varies]."))] = None,
     last: Annotated[int, typer.Option(help="Also average the last K values of the x column (episode).")] = 10,
 ) -> None:
     """A table of an experiment: runs, mean with 95% interval over runs, and the last-K mean per group."""
@@ -481,8 +709,9 @@ def summarize(
     from pandas.api.types import is_numeric_dtype
 
     from dynaplan.experiments.store import MANIFEST
+    from dynaplan.experiments.summaries import grouped_summary
 
-    positive(last, "--last")
+    int_option(last, "--last")
     table, spec, varying = _experiment(directory)
     cols = list(map(str, table.columns))
     ycol = _columns(y, table, "--y")[0] if y else next((c for c in ("steps", "return") if c in cols), None)
@@ -520,16 +749,18 @@ def summarize(
 
         rep = load_all().get(str(rep_name))
         if rep is not None:
-            print_table(rep.summary(table), rep.title)
+            print_table(grouped_summary(rep.summary, table, varying), spec.title if spec else rep.title)
 
 
+# -- show -------------------------------------------------------------------------------------
 @app.command()
 def show(
     env: Annotated[str, typer.Option(help="A dynaplan maze env id, e.g. dynaplan/ShortcutMaze-v0.")] = (
         "dynaplan/DynaMaze-v0"
     ),
     maze: Annotated[Path | None, typer.Option(help="A maze layout file instead of --env.")] = None,
-    agent: Annotated[str, typer.Option(help="Agent name, e.g. dyna-q, dyna-q-plus.")] = "dyna-q-plus",
+    agent: Annotated[str, typer.Option("--agent", help=helptext(
+        "Agent name (dynaplan agents lists them with their parameters)."))] = "dyna-q-plus",
     steps: Annotated[int, typer.Option(help="Real time steps to play.")] = 3000,
     out: Annotated[
         Path | None,
@@ -538,34 +769,42 @@ def show(
     ] = None,
     frames: Annotated[int, typer.Option(help="At most about this many GIF frames (steps are subsampled).")] = 150,
     fps: Annotated[float, typer.Option(help="GIF frames per second.")] = 10.0,
-    planning_steps: Annotated[int, typer.Option(help="Planning steps per real step (n).")] = 10,
-    alpha: Annotated[float, typer.Option(help="Step size, in (0, 1].")] = 1.0,
-    epsilon: Annotated[float, typer.Option(help="Exploration rate, in [0, 1].")] = 0.1,
-    gamma: Annotated[float, typer.Option(help="Discount, in [0, 1].")] = 0.95,
-    kappa: Annotated[float | None, typer.Option(help="Dyna-Q+ bonus weight [default 5e-4].")] = None,
-    bonus: Annotated[str | None, typer.Option(help="Dyna-Q+: planning (section 8.3) or action (Exercise 8.4).")] = None,
-    seed: Annotated[int, typer.Option(help="Seed of the run (agent and env streams).")] = 0,
+    planning_steps: PlanningSteps = None,
+    alpha: Alpha = None,
+    epsilon: Epsilon = None,
+    gamma: Gamma = None,
+    set_: Sets = None,
+    seed: Annotated[int, typer.Option("--seed", help="Seed of the run (agent and env streams).")] = 0,
 ) -> None:
     """Watch an agent learn in a maze: animated GIF, policy/value picture, or terminal text.
 
-    Defaults are those of the blocking/shortcut-maze reproductions (alpha 1.0, n 10, kappa 5e-4: our choice).
+    The agent runs with its own defaults (dynaplan agents lists them); change any with --alpha,
+    --planning-steps, ... or --set key=value (e.g. --set kappa=1e-3 for dyna-q-plus).
 
     Example: dynaplan show --env dynaplan/ShortcutMaze-v0 --agent dyna-q-plus --steps 6000 --out run.gif
     """
     import gymnasium as gym
 
     import dynaplan
-    from dynaplan.agents import AGENTS
     from dynaplan.plot.animation import frame_every, maze_layout, record_run
 
-    if agent not in AGENTS:
-        fail(f"unknown agent {agent!r}; choose from: {', '.join(sorted(AGENTS))}")
-    positive(steps, "--steps")
-    positive(frames, "--frames")
+    cls = agent_class(agent)
+    int_option(steps, "--steps")
+    int_option(frames, "--frames")
+    int_option(seed, "--seed", low=0)
     if not fps > 0:
         fail(f"--fps must be positive, got {fps}")
     if out is not None and out.suffix.lower() not in (".gif", ".png"):
         fail(f"--out must end in .gif or .png, got {str(out)!r}")
+    params = {**agent_flags(alpha, epsilon, gamma), **spec_overrides(planning_steps=planning_steps, sets=set_)}
+    for key, value in params.items():
+        if isinstance(value, list):
+            fail(f"{'--planning-steps' if key == 'planning_steps' else '--set ' + key}: show runs one agent; "
+                 f"give one value, got {value}")
+    try:
+        params = cls.check_params(params)
+    except (ValueError, TypeError) as exc:
+        fail(f"{agent}: {' '.join(str(exc).split())}")
     if maze is not None:
         environment = gym.make("dynaplan/GridMaze-v0", layout=maze)
     else:
@@ -573,24 +812,14 @@ def show(
             fail(f"unknown env {env!r} (not a registered Gymnasium id)")
         environment = gym.make(env)
     maze_layout(environment)  # ValueError unless it is a maze
-    params: dict[str, Any] = {"alpha": alpha, "epsilon": epsilon, "gamma": gamma}
-    if agent != "q-learning":
-        params["planning_steps"] = planning_steps
-    if agent == "dyna-q-plus":
-        params["kappa"] = 5e-4 if kappa is None else kappa
-        if bonus is not None:
-            params["bonus"] = bonus
-    else:
-        if kappa is not None or bonus is not None:
-            fail(f"--kappa and --bonus are options of dyna-q-plus, not of {agent}")
-    learner = AGENTS[agent](environment, seed=seed, **params)
+    learner = cls(environment, seed=seed, **params)
     every = frame_every(steps, frames) if out is not None and out.suffix.lower() == ".gif" else steps
     snaps = record_run(environment, learner, steps, every=every, seed=seed)
     last = snaps[-1]
     from dynaplan.plot.maze import policy_text
 
     console.print(policy_text(last.layout, last.q, agent_state=last.state), highlight=False, markup=False)
-    console.print(f"{agent} after {last.step} steps: {last.episode} episodes, reward {last.total_reward:g}")
+    say(f"{agent} after {last.step} steps: {last.episode} episodes, reward {last.total_reward:g}")
     if out is None:
         return
     label = f"{agent} in {env if maze is None else maze.name}"
@@ -598,7 +827,7 @@ def show(
         from dynaplan.plot.animation import write_gif
 
         path = write_gif(snaps, out, title=label, fps=fps)
-        console.print(f"wrote {path} ({len(snaps)} frames, one every {every} steps)")
+        say(f"wrote {path} ({len(snaps)} frames, one every {every} steps)")
         return
     from dynaplan.plot.maze import model_figure, policy_figure
 
@@ -607,9 +836,10 @@ def show(
     if isinstance(model, dynaplan.SampleModel):
         paths.append(model_figure(last.layout, model.last_tried, last.step, out.with_name(out.stem + "-model.png"),
                                   title=f"what the model of {label} knows, step {last.step}"))
-    console.print(f"wrote {', '.join(map(str, paths))}")
+    say(f"wrote {', '.join(map(str, paths))}")
 
 
+# -- explore ------------------------------------------------------------------------------------
 @app.command()
 def explore(
     maze: Annotated[Path | None, typer.Option(help="layout file (# wall, S start, G goal, . free)")] = None,
@@ -623,32 +853,84 @@ def explore(
     serve(maze, agent=agent, host=host, port=port)
 
 
+# -- the entry point ------------------------------------------------------------------------------
+def _version(value: bool) -> None:
+    if value:
+        from importlib.metadata import PackageNotFoundError, version
+
+        try:
+            text = version("dynaplan")
+        except PackageNotFoundError:  # running from a source tree
+            from dynaplan import __version__ as text
+        say(f"dynaplan {text}")
+        raise typer.Exit(0)
+
+
+@app.callback()
+def _root(
+    version: Annotated[bool, typer.Option("--version", is_eager=True, callback=_version,
+                                          help="Print the version and exit.")] = False,
+) -> None:
+    """Model-based RL planning: reproduce Sutton & Barto chapter 8, run agents on any discrete Gymnasium env."""
+
+
+def _click_errors() -> tuple[type[BaseException], ...]:
+    """Click's exception classes: typer's vendored copy (``typer._click``) and/or click itself."""
+    found: list[type[BaseException]] = []
+    for module in ("typer._click.exceptions", "click.exceptions"):
+        try:
+            mod = __import__(module, fromlist=["ClickException"])
+        except ImportError:
+            continue
+        found.append(mod.ClickException)
+    return tuple(found)
+
+
+def _usage_line(exc: BaseException) -> str:
+    """A click usage error as one line: ``dynaplan run: Option '--runs' requires an argument.``"""
+    ctx = getattr(exc, "ctx", None)
+    where = str(getattr(ctx, "command_path", "") or "dynaplan")
+    format_message = getattr(exc, "format_message", None)
+    message = format_message() if callable(format_message) else str(exc)
+    return f"{where}: {' '.join(str(message).split())} (see {where} --help)"
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point: runs the app, turning bad input into one line and exit status 2."""
     from dynaplan.envs.layouts import LayoutError
 
+    click_errors = _click_errors()
     try:
-        rc = app(args=argv, standalone_mode=False)
+        rc = app(args=argv, standalone_mode=False, prog_name="dynaplan")
         if isinstance(rc, int) and rc != 0:  # typer turns Ctrl-C into Exit(130), returned here
             if rc == 130:
-                err_console.print("interrupted")
+                note("interrupted")
             return rc
     except (UsageError, LayoutError, ValueError) as exc:
-        err_console.print(f"[red]error:[/red] {exc}", highlight=False, soft_wrap=True)
+        err_console.print(Text.assemble(("error: ", "red"), " ".join(str(exc).split())), soft_wrap=True,
+                          highlight=False)
         return 2
     except typer.Abort:
-        err_console.print("aborted")
+        note("aborted")
         return 130
     except KeyboardInterrupt:
-        err_console.print("interrupted")
+        note("interrupted")
         return 130
-    except Exception as exc:  # click usage errors
-        import click
-
-        if isinstance(exc, click.exceptions.ClickException):
-            exc.show()
-            return 2
-        raise
+    except OSError as exc:  # a file or directory that cannot be read or written
+        where = f"{exc.filename}: " if exc.filename else ""
+        err_console.print(Text.assemble(("error: ", "red"), f"{where}{exc.strerror or exc}"), soft_wrap=True,
+                          highlight=False)
+        return 2
+    except Exception as exc:
+        if not isinstance(exc, click_errors):
+            raise
+        if type(exc).__name__ == "NoArgsIsHelpError":  # plain `dynaplan`: the help (already printed by typer)
+            help_text = str(getattr(exc, "message", "") or "")
+            if help_text.strip():
+                sys.stdout.write(help_text if help_text.endswith("\n") else help_text + "\n")
+            return 0
+        err_console.print(Text.assemble(("error: ", "red"), _usage_line(exc)), soft_wrap=True, highlight=False)
+        return 2
     return 0
 
 

@@ -137,6 +137,12 @@ class TabularAgent:
         raise NotImplementedError
 
     @classmethod
+    def defaults(cls) -> dict[str, Any]:
+        """Every hyperparameter the agent accepts, with its default (``check_params({})``): the one
+        source of the options and defaults the CLI and specs show."""
+        return cls.check_params({})
+
+    @classmethod
     def needs_model_for(cls, params: Mapping[str, Any]) -> bool:
         """Whether ``build_state`` needs the env's exact model for these parameters."""
         return cls.needs_model

@@ -30,7 +30,7 @@ class Dyna2(TabularAgent):
     """
 
     name = "dyna-2"
-    defaults: ClassVar[dict[str, Any]] = {
+    DEFAULTS: ClassVar[dict[str, Any]] = {
         "simulations": 20, "model_steps": 0, "depth": 50, "alpha": 0.1, "alpha_transient": 0.1, "gamma": 0.95,
         "epsilon": 0.0,
         "search_epsilon": 0.1, "reset": "episode", "model": "exact", "max_outcomes": 8, "q_init": 0.0,
@@ -50,10 +50,10 @@ class Dyna2(TabularAgent):
 
     @classmethod
     def check_params(cls, params: Mapping[str, Any]) -> dict[str, Any]:
-        unknown = set(params) - set(cls.defaults)
+        unknown = set(params) - set(cls.DEFAULTS)
         if unknown:
             raise ValueError(f"unknown parameter(s) for {cls.name}: {', '.join(sorted(unknown))}")
-        out = {**cls.defaults, **params}
+        out = {**cls.DEFAULTS, **params}
         out["simulations"] = check_count("simulations", out["simulations"])
         out["model_steps"] = check_count("model_steps", out["model_steps"])
         out["depth"] = check_count("depth", out["depth"])

@@ -173,7 +173,19 @@ def check_episodes(cell: Mapping[str, Any]) -> None:
         if not isinstance(cell.get("env_kwargs", {}), dict):
             raise ParamError("env_kwargs", f"env_kwargs must be a table, got {cell['env_kwargs']!r}")
         _check_problem(cell["env"], json.dumps(cell.get("env_kwargs", {}), sort_keys=True))
-    AGENTS[str(agent)].check_params(agent_params(cell))
+    cls = AGENTS[str(agent)]
+    params = agent_params(cell)
+    unknown = sorted(set(params) - set(cls.defaults()))
+    try:
+        cls.check_params(params)
+    except ValueError as exc:
+        if not unknown:
+            raise
+        from dynaplan.experiments.spec.writer import toml_value
+
+        example = f"env_kwargs = {{{unknown[0]} = {toml_value(params[unknown[0]])}}}"
+        raise ParamError(unknown[0], f"{exc} (`dynaplan agents` lists the parameters of {agent}; keyword "
+                         f"arguments of the env go in env_kwargs, e.g. {example})") from None
 
 
 def agent_params(cell: Mapping[str, Any]) -> dict[str, Any]:

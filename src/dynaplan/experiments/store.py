@@ -484,3 +484,83 @@ class Store:
             raise StoreError(f"{exc.filename or self.root}: cannot write: {_os_problem(exc)}") from None
         self.mark("done")
         return paths
+
+
+# -- reusing a directory: continue the same experiment, never discard another one silently ------
+#: Files an experiment writes at the top of its directory (tables, reproduction figures, ``plot``).
+OUTPUT_PATTERNS = ("results.parquet", "results.csv", "figure*.png", "plot-*.png")
+STORE_FILES = (SPEC_FILE, MANIFEST, RUNS_DIR)
+
+
+def finished_runs(root: Path) -> int:
+    """Runs recorded as done in the manifest of ``root`` (0 without a readable one)."""
+    manifest = read_manifest(root)
+    if manifest is None:
+        return 0
+    batches = [e for e in manifest["batches"] if isinstance(e, dict)]
+    return sum(len(e.get("seeds", ())) for e in batches if e.get("status") == "done")
+
+
+def finished_batches(root: Path) -> set[str]:
+    """Config hashes of the batches the manifest of ``root`` records as done."""
+    manifest = read_manifest(root)
+    if manifest is None:
+        return set()
+    return {str(e["config_hash"]) for e in manifest["batches"]
+            if isinstance(e, dict) and e.get("status") == "done" and "config_hash" in e}
+
+
+def reuse_decision(root: Path, spec: Any, *, overwrite: bool, planned: set[str] | None = None) -> str:
+    """What running ``spec`` (an ``experiments.spec.Spec``) in ``root`` does to what is there.
+
+    Returns ``"new"`` (nothing there), ``"same"`` (the directory holds this experiment: it
+    resumes, or is already done), ``"extend"`` (another experiment whose finished batches are all
+    in ``planned``, the config hashes of the new plan: more seeds, say; nothing is lost) or
+    ``"replace"`` (another experiment, or files that are not a store, with ``overwrite``; or
+    another experiment with no finished run). Raises ``StoreError`` (one line naming
+    ``--overwrite`` and ``--out``) when finished runs of another experiment, or files that are not
+    a store, would otherwise be replaced. Runs both experiments share are kept either way (a batch
+    is a pure function of kind, cell and seeds).
+    """
+    from dynaplan.experiments.spec import SpecError, parse_spec
+
+    root = Path(root)
+    if root.exists() and not root.is_dir():
+        raise StoreError(f"{root}: exists and is not a directory; choose another --out")
+    if not root.exists() or not any(root.iterdir()):
+        return "new"
+    if not any((root / name).exists() for name in STORE_FILES):
+        if overwrite:
+            return "replace"
+        raise StoreError(f"{root}: not empty and not a dynaplan result store; choose a new or empty --out "
+                         "(or give --overwrite to write the results into it)")
+    text = Store(root).stored_spec()
+    difference = "its spec.toml is missing or unreadable"
+    if text is not None:
+        try:
+            stored = parse_spec(text, source=str(root / SPEC_FILE), validate=False)
+        except SpecError:
+            stored = None
+        if stored is not None:
+            if stored.config_hash() == spec.config_hash():
+                return "same"
+            difference = spec.difference(stored).replace(" there", " in the store")
+    done = finished_runs(root)
+    if overwrite or done == 0:
+        return "replace"
+    if planned is not None and finished_batches(root) <= planned:
+        return "extend"
+    raise StoreError(f"{root} holds another experiment ({done} finished runs; {difference}); give --overwrite "
+                     "to replace it (runs both share are kept) or choose a different --out")
+
+
+def clear_outputs(root: Path) -> list[Path]:
+    """Remove the tables and figures at the top of ``root`` (``OUTPUT_PATTERNS``), so that what
+    a directory shows always describes the runs it holds; returns the files removed."""
+    removed = []
+    for pattern in OUTPUT_PATTERNS:
+        for path in sorted(Path(root).glob(pattern)):
+            if path.is_file():
+                path.unlink()
+                removed.append(path)
+    return removed

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from contextvars import ContextVar
 from pathlib import Path
 
 import pandas as pd
@@ -17,8 +19,27 @@ def _pyplot():  # type: ignore[no-untyped-def]
     return plt
 
 
+_NOTE: ContextVar[str] = ContextVar("figure_note", default="")
+
+
+@contextmanager
+def figure_note(note: str) -> Iterator[None]:
+    """While active, every figure written by ``save_figure`` carries ``note`` above its panels:
+    how the runs drawn differ from the ones a figure function's own title describes (e.g. a
+    reproduction run with ``--set agent=mcts`` still draws "Figure 8.2")."""
+    token = _NOTE.set(note)
+    try:
+        yield
+    finally:
+        _NOTE.reset(token)
+
+
 def save_figure(fig, path: Path | str, **savefig_kwargs) -> Path:  # type: ignore[no-untyped-def]
-    """Lay out, write (creating the directory) and close a figure; returns the path."""
+    """Lay out, write (creating the directory) and close a figure; returns the path. Inside
+    ``figure_note(text)`` the figure carries ``text`` as its top line."""
+    note = _NOTE.get()
+    if note:
+        fig.suptitle(note, fontsize=8, color="dimgray")
     fig.tight_layout()
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
