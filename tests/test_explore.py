@@ -130,14 +130,33 @@ def test_prioritized_sweeping_queue_top():
 
 
 def test_mcts_root_visits_and_reuse():
+    # the book's tree (the default): the root's visits are the simulations of this decision plus
+    # those kept from the subtree reused; reuse is the kept share of the root's visits
     session = Session(agent="mcts", params={"simulations": 40, "depth": 20}, seed=0)
+    shares = []
+    for _ in range(30):
+        lane = session.handle({"type": "step", "steps": 1})["lanes"][0]
+        root = lane["root"]
+        total = sum(root["visits"])
+        assert 40 <= total <= 40 * 31
+        # the share of the root's visits that this search's 40 simulations did not make
+        assert root["reused"] == pytest.approx(max(0.0, 1.0 - 40 / (total + 1)), abs=0.03)
+        assert 1 < root["nodes"] <= total + 1
+        shares.append(root["reused"])
+    assert max(shares) > 0.0  # persistent: some decision started from a kept subtree
+    fresh = Session(agent="mcts", params={"simulations": 40, "depth": 20, "persist": False}, seed=0)
+    root = fresh.handle({"type": "step", "steps": 5})["lanes"][0]["root"]
+    assert root["reused"] == 0.0 and sum(root["visits"]) == 40
+
+    # the state-keyed table: a persistent table's root statistics are those of the table
+    session = Session(agent="mcts", params={"simulations": 40, "depth": 20, "key": "state"}, seed=0)
     lane = session.handle({"type": "step", "steps": 30})["lanes"][0]
     tree = session.lanes[0].agent.tree
     root = lane["root"]
     assert sum(root["visits"]) == pytest.approx(tree.n[root["state"]].sum())
     assert 0.0 <= root["reused"] < 1.0
     assert root["nodes"] == int((tree.visits > 0).sum())
-    fresh = Session(agent="mcts", params={"simulations": 40, "depth": 20, "persist": False}, seed=0)
+    fresh = Session(agent="mcts", params={"simulations": 40, "depth": 20, "persist": False, "key": "state"}, seed=0)
     root = fresh.handle({"type": "step", "steps": 5})["lanes"][0]["root"]
     # without persistence nothing is reused; a state-keyed tree revisits its root inside simulations
     assert root["reused"] == 0.0 and sum(root["visits"]) >= 40
@@ -147,7 +166,9 @@ def test_every_registered_agent_runs_in_the_explorer():
     catalog = agent_catalog()
     assert set(catalog) == set(dynaplan.AGENTS)
     for name, entry in catalog.items():
-        assert entry["params"] == {k: v for k, v in dynaplan.AGENTS[name].check_params({}).items()}
+        # the form edits scalar parameters; one whose default is None ("automatic") keeps its default
+        defaults = dynaplan.AGENTS[name].check_params({})
+        assert entry["params"] == {k: v for k, v in defaults.items() if v is not None}
         small = {"simulations": 10, "depth": 10} if "simulations" in entry["params"] else {}
         session = Session(agent=name, params=small, seed=0)
         lane = session.handle({"type": "step", "steps": 5})["lanes"][0]

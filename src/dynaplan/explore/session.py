@@ -59,6 +59,7 @@ from dynaplan.models.protocol import kernels_of
 from dynaplan.models.sample import SampleModel
 from dynaplan.search.agent import METHOD_MCTS
 from dynaplan.search.mcts import KEY_STATE
+from dynaplan.search.tree import MCTSTree
 
 MAZE_10X10 = """
 .........G
@@ -165,10 +166,25 @@ class Lane:
         agent, s = self.agent, self.s
         st: Any = agent.state
         tree = getattr(st, "tree", None)
-        persist = bool(getattr(st, "persist", False)) and tree is not None and tree.visits.shape[0] > 1
-        root = s if not persist or st.key == KEY_STATE else int(st.depth) * agent.n_states + s
-        before = float(tree.visits[root]) if persist and tree is not None else 0.0
-        a = agent.act(s)
+        if isinstance(tree, MCTSTree):
+            # the book's tree: the root is node 0 and each simulation of this search visits it once,
+            # so the root's visits beyond this search's simulations came with the reused subtree
+            a = agent.act(s)
+            tree = agent.state.tree
+            after = float(tree.visits[0])
+            before = after - float(tree.info[2])
+            self.root = {
+                "state": s,
+                "visits": [_finite(v) for v in st.root_n],
+                "reused": _finite(before / after) if after > 0 else 0.0,
+                "nodes": int(tree.info[0]),
+            }
+            tree = None
+        else:
+            persist = bool(getattr(st, "persist", False)) and tree is not None and tree.visits.shape[0] > 1
+            root = s if not persist or st.key == KEY_STATE else int(st.depth) * agent.n_states + s
+            before = float(tree.visits[root]) if persist and tree is not None else 0.0
+            a = agent.act(s)
         if tree is not None and hasattr(agent, "last_search") and int(st.method) == METHOD_MCTS:
             visits = st.root_n
             after = float(tree.visits[root]) if persist else float(visits.sum())
