@@ -148,8 +148,8 @@ def summary(table: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def figure(table: pd.DataFrame, path: Path) -> Path:
-    """Figure 10.2: mean steps per episode (log scale), 95% bands over runs, one line per method."""
+def steps_figure(table: pd.DataFrame, path: Path, title: str) -> Path:
+    """Mean steps per episode (log scale), 95% bands over runs, one line per method."""
     from dynaplan.plot.curves import line_with_band
 
     curves = mean_curves(table)
@@ -157,22 +157,18 @@ def figure(table: pd.DataFrame, path: Path) -> Path:
     runs = int(table.groupby("method")["seed"].nunique().min())
     return line_with_band(
         series, x="episode", path=path, xlabel="Episode",
-        ylabel=f"Steps per episode (log scale, mean of {runs} runs)",
-        title="Mountain Car, 8 tilings (Sutton & Barto, Figure 10.2)", logy=True,
+        ylabel=f"Steps per episode (log scale, mean of {runs} runs)", title=title, logy=True,
     )
+
+
+def figure(table: pd.DataFrame, path: Path) -> Path:
+    """Figure 10.2: :func:`steps_figure` of Sarsa with 8 tilings at three step sizes."""
+    return steps_figure(table, path, "Mountain Car, 8 tilings (Sutton & Barto, Figure 10.2)")
 
 
 def planning_figure(table: pd.DataFrame, path: Path) -> Path:
-    from dynaplan.plot.curves import line_with_band
-
-    curves = mean_curves(table)
-    series = {str(m): c for m, c in curves.groupby("method", sort=False)}
-    runs = int(table.groupby("method")["seed"].nunique().min())
-    return line_with_band(
-        series, x="episode", path=path, xlabel="Episode",
-        ylabel=f"Steps per episode (log scale, mean of {runs} runs)",
-        title="Mountain Car: Sarsa(lambda) vs linear Dyna-Q and linear PS", logy=True,
-    )
+    """:func:`steps_figure` of Sarsa(lambda) against the linear planners."""
+    return steps_figure(table, path, "Mountain Car: Sarsa(lambda) vs linear Dyna-Q and linear PS")
 
 
 REPRODUCTION = register_reproduction(spec_reproduction("mountain-car", figure, summary))
