@@ -33,7 +33,7 @@ from dynaplan._jit import kernel
 from dynaplan.models.linear import LinearModel, model_update, predicted_value, predicted_value_basis
 from dynaplan.planning.egreedy import epsilon_greedy
 from dynaplan.planning.linear_protocol import register_linear_kernels
-from dynaplan.planning.linear_td import dot, policy_act
+from dynaplan.planning.linear_td import dot, policy_act, td_update
 from dynaplan.planning.pqueue import PairQueue, pq_pop, pq_push
 from dynaplan.rng import randint
 
@@ -114,18 +114,6 @@ class LinearPSState(NamedTuple):
 
 
 @kernel(inline=True)
-def _td_direct(theta: np.ndarray, idx: np.ndarray, val: np.ndarray, r: float,
-               idx2: np.ndarray, val2: np.ndarray, terminated: bool, alpha: float, gamma: float) -> float:
-    target = r
-    if not terminated:
-        target += gamma * dot(theta, idx2, val2)
-    delta = target - dot(theta, idx, val)
-    for j in range(idx.shape[0]):
-        theta[idx[j]] += alpha * delta * val[j]
-    return delta
-
-
-@kernel(inline=True)
 def _store(src_idx: np.ndarray, src_val: np.ndarray, src_count: np.ndarray, idx: np.ndarray, val: np.ndarray) -> None:
     slot = src_count[1]
     for j in range(idx.shape[0]):
@@ -151,7 +139,7 @@ def linear_dyna_observe(
     agent: LinearDynaState, idx: np.ndarray, val: np.ndarray, a: int, r: float,
     idx2: np.ndarray, val2: np.ndarray, terminated: bool, truncated: bool, rng: np.ndarray,
 ) -> None:
-    _td_direct(agent.theta, idx, val, r, idx2, val2, terminated, agent.alpha, agent.gamma)
+    td_update(agent.theta, idx, val, r, idx2, val2, terminated, agent.alpha, agent.gamma)
     agent.updates[0] += 1
     model_update(agent.model, 0, idx, val, r, idx2, val2, terminated)
     _store(agent.src_idx, agent.src_val, agent.src_count, idx, val)
@@ -171,7 +159,7 @@ def linear_dyna_q_observe(
     agent: LinearDynaQState, idx: np.ndarray, val: np.ndarray, a: int, r: float,
     idx2: np.ndarray, val2: np.ndarray, terminated: bool, truncated: bool, rng: np.ndarray,
 ) -> None:
-    _td_direct(agent.theta, idx, val, r, idx2, val2, terminated, agent.alpha, agent.gamma)
+    td_update(agent.theta, idx, val, r, idx2, val2, terminated, agent.alpha, agent.gamma)
     agent.updates[0] += 1
     model_update(agent.model, a, idx, val, r, idx2, val2, terminated)
     _store(agent.src_idx, agent.src_val, agent.src_count, idx, val)
@@ -225,7 +213,7 @@ def linear_ps_observe(
     agent: LinearPSState, idx: np.ndarray, val: np.ndarray, a: int, r: float,
     idx2: np.ndarray, val2: np.ndarray, terminated: bool, truncated: bool, rng: np.ndarray,
 ) -> None:
-    delta = _td_direct(agent.theta, idx, val, r, idx2, val2, terminated, agent.alpha, agent.gamma)
+    delta = td_update(agent.theta, idx, val, r, idx2, val2, terminated, agent.alpha, agent.gamma)
     agent.updates[0] += 1
     model_update(agent.model, a if agent.control else 0, idx, val, r, idx2, val2, terminated)
     for j in range(idx.shape[0]):
