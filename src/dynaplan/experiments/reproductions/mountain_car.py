@@ -32,6 +32,7 @@ import pandas as pd
 
 from dynaplan.experiments.kinds import register_kind
 from dynaplan.experiments.reproductions import register_reproduction, spec_reproduction
+from dynaplan.plot.curves import mean_sem
 
 RUN_KEYS = {
     "method", "agent", "env", "episodes", "max_episode_steps", "tilings", "tiles_per_dim", "size", "low", "high",
@@ -110,10 +111,7 @@ def run_kind(cell: Mapping[str, Any], seeds: Sequence[int]) -> pd.DataFrame:
 
 def mean_curves(table: pd.DataFrame) -> pd.DataFrame:
     """Mean, standard error and run count of steps per (method, episode); runs are the unit."""
-    g = table.groupby(["method", "episode"])["steps"]
-    out = g.agg(["mean", "std", "count"]).reset_index()
-    out["sem"] = out["std"] / np.sqrt(out["count"])
-    return out
+    return mean_sem(table, ["method", "episode"], "steps")
 
 
 def _ci(x: np.ndarray) -> tuple[float, float]:
