@@ -14,6 +14,25 @@ from dynaplan.planning.protocol import act_once, observe_once
 from dynaplan.rng import agent_stream
 
 
+def play_episode(
+    agent: Any, env: gym.Env[Any, Any], *, seed: int | None = None, learn: bool = True
+) -> tuple[int, float]:
+    """One episode of ``agent`` (any object with ``act`` / ``observe``) in ``env``, reset with
+    ``seed``; ``observe`` is called only when ``learn``. Returns (steps, undiscounted return)."""
+    obs, _ = env.reset(seed=seed)
+    steps, total = 0, 0.0
+    while True:
+        action = agent.act(obs)
+        next_obs, reward, terminated, truncated, _ = env.step(action)
+        if learn:
+            agent.observe(obs, action, float(reward), next_obs, terminated, truncated)
+        steps += 1
+        total += float(reward)
+        obs = next_obs
+        if terminated or truncated:
+            return steps, total
+
+
 class ParamError(ValueError):
     """A bad parameter: ``key`` names it (``"alpha"``, ``"planning_steps"``), ``str(err)`` is the
     one-line message (``"alpha must be in (0, 1], got 2"``).
@@ -48,6 +67,24 @@ def check_count(name: str, value: Any) -> int:
     if isinstance(value, bool) or not isinstance(value, numbers.Integral) or int(value) < 0:
         raise ParamError(name, f"{name} must be a non-negative integer, got {value!r}")
     return int(value)
+
+
+def check_td_params(params: Mapping[str, Any], allowed: set[str], **defaults: Any) -> dict[str, Any]:
+    """Common hyperparameters of TD agents (tabular and linear): alpha in (0, 1], epsilon and gamma
+    in [0, 1], q_init a number; ``allowed`` names the agent's other keys, ``defaults`` overrides
+    the defaults (alpha 0.1, epsilon 0.1, gamma 0.95, q_init 0)."""
+    unknown = set(params) - allowed - {"alpha", "epsilon", "gamma", "q_init"}
+    if unknown:
+        raise ValueError(f"unknown parameter(s): {', '.join(sorted(unknown))}")
+    out = {"alpha": 0.1, "epsilon": 0.1, "gamma": 0.95, "q_init": 0.0, **defaults, **params}
+    out["alpha"] = check_unit("alpha", out["alpha"], low_open=True)
+    out["epsilon"] = check_unit("epsilon", out["epsilon"])
+    out["gamma"] = check_unit("gamma", out["gamma"])
+    try:
+        out["q_init"] = float(out["q_init"])
+    except (TypeError, ValueError):
+        raise ValueError(f"q_init must be a number, got {out['q_init']!r}") from None
+    return out
 
 
 def check_positive(name: str, value: Any) -> float:
@@ -193,18 +230,7 @@ class TabularAgent:
 
     def run_episode(self, env: gym.Env[Any, Any], *, seed: int | None = None, learn: bool = True) -> tuple[int, float]:
         """Play one episode in ``env`` (reset with ``seed``); returns (steps, return)."""
-        obs, _ = env.reset(seed=seed)
-        steps, total = 0, 0.0
-        while True:
-            action = self.act(obs)
-            next_obs, reward, terminated, truncated, _ = env.step(action)
-            if learn:
-                self.observe(obs, action, float(reward), next_obs, terminated, truncated)
-            steps += 1
-            total += float(reward)
-            obs = next_obs
-            if terminated or truncated:
-                return steps, total
+        return play_episode(self, env, seed=seed, learn=learn)
 
     def __repr__(self) -> str:
         args = ", ".join(f"{k}={v!r}" for k, v in self.params.items())

@@ -30,7 +30,7 @@ from typing import Any, ClassVar, NamedTuple
 import gymnasium as gym
 import numpy as np
 
-from dynaplan.agents.base import check_count, check_positive, check_unit
+from dynaplan.agents.base import check_count, check_positive, check_td_params, check_unit, play_episode
 from dynaplan.features.onehot import OneHot
 from dynaplan.models.linear import new_linear_model
 from dynaplan.planning.linear_dyna import (
@@ -46,8 +46,6 @@ from dynaplan.planning.linear_td import LinearQState, LinearSarsaState, LSTDStat
 from dynaplan.planning.pqueue import new_pair_queue
 from dynaplan.rng import agent_stream
 
-COMMON = {"alpha", "gamma", "epsilon", "q_init"}
-
 
 def default_features(space: gym.Space[Any]) -> Any:
     """``OneHot`` for a Discrete observation space; a Box needs features given explicitly."""
@@ -60,18 +58,8 @@ def default_features(space: gym.Space[Any]) -> Any:
 
 
 def check_linear_params(params: Mapping[str, Any], allowed: set[str], **defaults: Any) -> dict[str, Any]:
-    """alpha in (0, 1], gamma and epsilon in [0, 1], q_init a number, plus ``allowed`` keys."""
-    unknown = set(params) - allowed - COMMON
-    if unknown:
-        raise ValueError(f"unknown parameter(s): {', '.join(sorted(unknown))}")
-    out = {"alpha": 0.1, "gamma": 1.0, "epsilon": 0.1, "q_init": 0.0, **defaults, **params}
-    out["alpha"] = check_unit("alpha", out["alpha"], low_open=True)
-    out["gamma"] = check_unit("gamma", out["gamma"])
-    out["epsilon"] = check_unit("epsilon", out["epsilon"])
-    try:
-        out["q_init"] = float(out["q_init"])
-    except (TypeError, ValueError):
-        raise ValueError(f"q_init must be a number, got {out['q_init']!r}") from None
+    """:func:`check_td_params` with gamma 1 by default, plus the keys of the linear agents."""
+    out = check_td_params(params, allowed, **{"gamma": 1.0, **defaults})
     for key in ("lam", "beta"):
         if key in out:
             out[key] = check_unit(key, out[key])
@@ -143,18 +131,7 @@ class LinearAgent:
 
     def run_episode(self, env: gym.Env[Any, Any], *, seed: int | None = None, learn: bool = True) -> tuple[int, float]:
         """Play one episode in ``env`` (reset with ``seed``); returns (steps, return)."""
-        obs, _ = env.reset(seed=seed)
-        steps, total = 0, 0.0
-        while True:
-            action = self.act(obs)
-            next_obs, reward, terminated, truncated, _ = env.step(action)
-            if learn:
-                self.observe(obs, action, float(reward), next_obs, terminated, truncated)
-            steps += 1
-            total += float(reward)
-            obs = next_obs
-            if terminated or truncated:
-                return steps, total
+        return play_episode(self, env, seed=seed, learn=learn)
 
     def __repr__(self) -> str:
         args = ", ".join(f"{k}={v!r}" for k, v in self.params.items())

@@ -7,28 +7,12 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-from dynaplan.agents.base import TabularAgent, check_budget, check_count, check_unit
+from dynaplan.agents.base import TabularAgent, check_budget, check_count, check_td_params
 from dynaplan.envs.tabular import TabularModel
 from dynaplan.models.sample import new_sample_model
 from dynaplan.planning.dyna_q import DynaQState, dyna_planning
 from dynaplan.planning.q_learning import QLearningState
 from dynaplan.planning.q_planning import ExactQPlanningState, QPlanningState, q_planning
-
-
-def check_td_params(params: Mapping[str, Any], allowed: set[str], **defaults: Any) -> dict[str, Any]:
-    """Common hyperparameters: alpha in (0, 1], epsilon and gamma in [0, 1], q_init a number."""
-    unknown = set(params) - allowed - {"alpha", "epsilon", "gamma", "q_init"}
-    if unknown:
-        raise ValueError(f"unknown parameter(s): {', '.join(sorted(unknown))}")
-    out = {"alpha": 0.1, "epsilon": 0.1, "gamma": 0.95, "q_init": 0.0, **defaults, **params}
-    out["alpha"] = check_unit("alpha", out["alpha"], low_open=True)
-    out["epsilon"] = check_unit("epsilon", out["epsilon"])
-    out["gamma"] = check_unit("gamma", out["gamma"])
-    try:
-        out["q_init"] = float(out["q_init"])
-    except (TypeError, ValueError):
-        raise ValueError(f"q_init must be a number, got {out['q_init']!r}") from None
-    return out
 
 
 def initial_q(n_states: int, n_actions: int, params: Mapping[str, Any]) -> np.ndarray:

@@ -51,3 +51,19 @@ def _encode_impl(features, obs, idx, val):  # type: ignore[no-untyped-def]
 def encode_once(features: Any, obs: np.ndarray, idx: np.ndarray, val: np.ndarray) -> None:
     """``encode`` callable from Python (the object API)."""
     encode(features, obs, idx, val)
+
+
+@kernel(inline=True)
+def raise_bound(bound: np.ndarray, idx: np.ndarray, idx2: np.ndarray) -> int:
+    """Raise ``bound[0]`` (int64[1]) to at least one past every index in ``idx`` and ``idx2``, the
+    active features of a transition; returns it. Sparse kernels visit features ``0 .. bound - 1``
+    only, the ones seen so far."""
+    hi = bound[0]
+    for j in range(idx.shape[0]):
+        if idx[j] + 1 > hi:
+            hi = idx[j] + 1
+    for j in range(idx2.shape[0]):
+        if idx2[j] + 1 > hi:
+            hi = idx2[j] + 1
+    bound[0] = hi
+    return hi

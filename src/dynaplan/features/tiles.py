@@ -120,6 +120,16 @@ def _index_of(rec: TileCoderRecord, coords: np.ndarray) -> int:
     return count
 
 
+@kernel(inline=True)
+def _coord(q: int, b: int, nt: int, width: int) -> int:
+    """The tile coordinate of one float (already times ``n_tilings``, floored to ``q``) in the
+    tiling with offset ``b``: ``(q + b) // nt``, or with ``b % nt`` taken modulo ``width`` when
+    the dimension wraps (``width > 0``), as ``tiles3.tileswrap`` does."""
+    if width > 0:
+        return ((q + b % nt) // nt) % width
+    return (q + b) // nt
+
+
 @kernel
 def tiles_into(rec: TileCoderRecord, floats: np.ndarray, ints: np.ndarray, out: np.ndarray) -> None:
     """``tiles3.tileswrap(iht, n_tilings, floats, wrap, ints)`` into ``out: int64[n_tilings]``.
@@ -133,13 +143,7 @@ def tiles_into(rec: TileCoderRecord, floats: np.ndarray, ints: np.ndarray, out: 
         coords[0] = tiling
         b = tiling
         for j in range(nf):
-            q = int(np.floor(floats[j] * nt))
-            width = rec.wrap[j]
-            if width > 0:
-                c = (q + b % nt) // nt
-                coords[1 + j] = c % width
-            else:
-                coords[1 + j] = (q + b) // nt
+            coords[1 + j] = _coord(int(np.floor(floats[j] * nt)), b, nt, rec.wrap[j])
             b += 2 * tiling
         for j in range(ints.shape[0]):
             coords[1 + nf + j] = ints[j]
@@ -156,13 +160,7 @@ def tile_encode(rec: TileCoderRecord, obs: np.ndarray, idx: np.ndarray, val: np.
         coords[0] = tiling
         b = tiling
         for j in range(nf):
-            q = int(np.floor(obs[j] * rec.scale[j] * nt))
-            width = rec.wrap[j]
-            if width > 0:
-                c = (q + b % nt) // nt
-                coords[1 + j] = c % width
-            else:
-                coords[1 + j] = (q + b) // nt
+            coords[1 + j] = _coord(int(np.floor(obs[j] * rec.scale[j] * nt)), b, nt, rec.wrap[j])
             b += 2 * tiling
         for j in range(rec.ints.shape[0]):
             coords[1 + nf + j] = rec.ints[j]

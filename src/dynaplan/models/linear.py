@@ -26,6 +26,7 @@ from typing import NamedTuple
 import numpy as np
 
 from dynaplan._jit import kernel
+from dynaplan.features.base import raise_bound
 
 #: Largest dense model built (bytes); above it construction fails with a message naming ``size``.
 MAX_MODEL_BYTES = 2 * 1024**3
@@ -83,14 +84,7 @@ def model_update(
 ) -> None:
     """Learn from one transition ``(phi, a, r, phi')`` (``phi' = 0`` when ``terminated``)."""
     ft, e = m.ft, m.e
-    hi = m.hi[0]
-    for j in range(idx.shape[0]):
-        if idx[j] + 1 > hi:
-            hi = idx[j] + 1
-    for j in range(idx2.shape[0]):
-        if idx2[j] + 1 > hi:
-            hi = idx2[j] + 1
-    m.hi[0] = hi
+    hi = raise_bound(m.hi, idx, idx2)
     d = ft.shape[1] if m.dinv.shape[1] > 0 else hi
     # e = phi' - F_a phi, re = r - b_a^T phi
     for i in range(d):

@@ -33,7 +33,7 @@ from dynaplan._jit import kernel
 from dynaplan.models.linear import LinearModel, model_update, predicted_value, predicted_value_basis
 from dynaplan.planning.egreedy import epsilon_greedy
 from dynaplan.planning.linear_protocol import register_linear_kernels
-from dynaplan.planning.linear_td import dot, policy_act
+from dynaplan.planning.linear_td import dot, policy_act, td_update
 from dynaplan.planning.pqueue import PairQueue, pq_pop, pq_push
 from dynaplan.rng import randint
 
@@ -114,18 +114,6 @@ class LinearPSState(NamedTuple):
 
 
 @kernel(inline=True)
-def _td_direct(theta: np.ndarray, idx: np.ndarray, val: np.ndarray, r: float,
-               idx2: np.ndarray, val2: np.ndarray, terminated: bool, alpha: float, gamma: float) -> float:
-    target = r
-    if not terminated:
-        target += gamma * dot(theta, idx2, val2)
-    delta = target - dot(theta, idx, val)
-    for j in range(idx.shape[0]):
-        theta[idx[j]] += alpha * delta * val[j]
-    return delta
-
-
-@kernel(inline=True)
 def _store(src_idx: np.ndarray, src_val: np.ndarray, src_count: np.ndarray, idx: np.ndarray, val: np.ndarray) -> None:
     slot = src_count[1]
     for j in range(idx.shape[0]):
@@ -146,16 +134,27 @@ def _backup(m: LinearModel, theta: np.ndarray, idx: np.ndarray, val: np.ndarray,
     return best
 
 
+@kernel(inline=True)
+def _dyna_step(
+    agent: LinearDynaState, model_action: int, n_model: int, idx: np.ndarray, val: np.ndarray, r: float,
+    idx2: np.ndarray, val2: np.ndarray, terminated: bool, rng: np.ndarray,
+) -> None:
+    """One real step of linear Dyna (Algorithm 1): a TD(0) update, the model of ``model_action``
+    learns the transition, ``phi`` joins the buffer of sources, then planning over ``n_model``
+    model actions."""
+    td_update(agent.theta, idx, val, r, idx2, val2, terminated, agent.alpha, agent.gamma)
+    agent.updates[0] += 1
+    model_update(agent.model, model_action, idx, val, r, idx2, val2, terminated)
+    _store(agent.src_idx, agent.src_val, agent.src_count, idx, val)
+    dyna_plan(agent, n_model, agent.planning_steps, rng)
+
+
 @kernel
 def linear_dyna_observe(
     agent: LinearDynaState, idx: np.ndarray, val: np.ndarray, a: int, r: float,
     idx2: np.ndarray, val2: np.ndarray, terminated: bool, truncated: bool, rng: np.ndarray,
 ) -> None:
-    _td_direct(agent.theta, idx, val, r, idx2, val2, terminated, agent.alpha, agent.gamma)
-    agent.updates[0] += 1
-    model_update(agent.model, 0, idx, val, r, idx2, val2, terminated)
-    _store(agent.src_idx, agent.src_val, agent.src_count, idx, val)
-    dyna_plan(agent, 1, agent.planning_steps, rng)
+    _dyna_step(agent, 0, 1, idx, val, r, idx2, val2, terminated, rng)
 
 
 @kernel(inline=True)
@@ -171,11 +170,7 @@ def linear_dyna_q_observe(
     agent: LinearDynaQState, idx: np.ndarray, val: np.ndarray, a: int, r: float,
     idx2: np.ndarray, val2: np.ndarray, terminated: bool, truncated: bool, rng: np.ndarray,
 ) -> None:
-    _td_direct(agent.theta, idx, val, r, idx2, val2, terminated, agent.alpha, agent.gamma)
-    agent.updates[0] += 1
-    model_update(agent.model, a, idx, val, r, idx2, val2, terminated)
-    _store(agent.src_idx, agent.src_val, agent.src_count, idx, val)
-    dyna_plan(agent, agent.n_actions, agent.planning_steps, rng)
+    _dyna_step(agent, a, agent.n_actions, idx, val, r, idx2, val2, terminated, rng)
 
 
 @kernel
@@ -211,13 +206,10 @@ def ps_plan(agent: LinearPSState, n_steps: int) -> None:
 
 @kernel(inline=True)
 def ps_act(agent: LinearPSState, idx: np.ndarray, val: np.ndarray, rng: np.ndarray) -> int:
+    """Evaluation: the uniform random policy (``policy_act``); control: ``lookahead_act``."""
     if not agent.control:
-        if agent.n_actions == 1:
-            return 0
-        return randint(rng, agent.n_actions)
-    for b in range(agent.n_actions):
-        agent.qbuf[b] = predicted_value(agent.model, b, agent.theta, idx, val, agent.gamma)
-    return epsilon_greedy(agent.qbuf, agent.epsilon, rng)
+        return policy_act(agent, idx, val, rng)
+    return lookahead_act(agent, idx, val, rng)
 
 
 @kernel
@@ -225,7 +217,7 @@ def linear_ps_observe(
     agent: LinearPSState, idx: np.ndarray, val: np.ndarray, a: int, r: float,
     idx2: np.ndarray, val2: np.ndarray, terminated: bool, truncated: bool, rng: np.ndarray,
 ) -> None:
-    delta = _td_direct(agent.theta, idx, val, r, idx2, val2, terminated, agent.alpha, agent.gamma)
+    delta = td_update(agent.theta, idx, val, r, idx2, val2, terminated, agent.alpha, agent.gamma)
     agent.updates[0] += 1
     model_update(agent.model, a if agent.control else 0, idx, val, r, idx2, val2, terminated)
     for j in range(idx.shape[0]):

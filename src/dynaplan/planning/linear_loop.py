@@ -18,6 +18,7 @@ from dynaplan._stamp import generic
 from dynaplan.envs.continuous.base import world_reset, world_step
 from dynaplan.features.base import encode
 from dynaplan.planning.linear_protocol import linear_act, linear_observe
+from dynaplan.planning.loop import budget_left, is_truncated, record_episode
 
 
 class LoopBuffers:
@@ -66,9 +67,7 @@ def run_linear_loop(
     ret = 0.0
     k = idx.shape[0]
     while True:
-        if n_episodes > 0 and episodes >= n_episodes:
-            break
-        if total_steps > 0 and t >= total_steps:
+        if not budget_left(n_episodes, total_steps, episodes, t):
             break
         a = linear_act(agent, idx, val, agent_rng)
         r, terminated = world_step(world, t, state, a, obs, env_rng)
@@ -76,19 +75,16 @@ def run_linear_loop(
         t += 1
         steps += 1
         ret += r
-        truncated = (not terminated) and max_episode_steps > 0 and steps >= max_episode_steps
+        truncated = is_truncated(terminated, steps, max_episode_steps)
         linear_observe(agent, idx, val, a, r, idx2, val2, terminated, truncated, agent_rng)
         for j in range(k):
             idx[j] = idx2[j]
             val[j] = val2[j]
         if terminated or truncated:
-            if episodes < episode_steps.shape[0]:
-                episode_steps[episodes] = steps
-                episode_returns[episodes] = ret
-            episodes += 1
+            episodes = record_episode(episode_steps, episode_returns, episodes, steps, ret)
             steps = 0
             ret = 0.0
-            if (n_episodes <= 0 or episodes < n_episodes) and (total_steps <= 0 or t < total_steps):
+            if budget_left(n_episodes, total_steps, episodes, t):
                 world_reset(world, t, state, obs, env_rng)
                 encode(features, obs, idx, val)
     return episodes, t

@@ -18,6 +18,7 @@ from typing import NamedTuple
 import numpy as np
 
 from dynaplan._jit import kernel
+from dynaplan.features.base import raise_bound
 from dynaplan.planning.egreedy import epsilon_greedy, max_value
 from dynaplan.planning.linear_protocol import register_linear_kernels
 from dynaplan.rng import randint
@@ -50,6 +51,27 @@ def dot(theta: np.ndarray, idx: np.ndarray, val: np.ndarray) -> float:
     for j in range(idx.shape[0]):
         total += theta[idx[j]] * val[j]
     return total
+
+
+@kernel(inline=True)
+def semi_gradient_q(w: np.ndarray, idx: np.ndarray, val: np.ndarray, a: int, alpha: float, delta: float) -> None:
+    """``w[:, a] += alpha delta phi`` for a sparse ``phi``: the semi-gradient step of eq. 10.1."""
+    for j in range(idx.shape[0]):
+        w[idx[j], a] += alpha * delta * val[j]
+
+
+@kernel(inline=True)
+def td_update(theta: np.ndarray, idx: np.ndarray, val: np.ndarray, r: float,
+              idx2: np.ndarray, val2: np.ndarray, terminated: bool, alpha: float, gamma: float) -> float:
+    """Semi-gradient TD(0) (eq. 9.7): ``theta += alpha delta phi`` with
+    ``delta = r + gamma theta^T phi' - theta^T phi`` (``phi' = 0`` when ``terminated``); returns delta."""
+    target = r
+    if not terminated:
+        target += gamma * dot(theta, idx2, val2)
+    delta = target - dot(theta, idx, val)
+    for j in range(idx.shape[0]):
+        theta[idx[j]] += alpha * delta * val[j]
+    return delta
 
 
 class LinearQState(NamedTuple):
@@ -112,6 +134,21 @@ def _egreedy_act(agent: LinearQState, idx: np.ndarray, val: np.ndarray, rng: np.
     return epsilon_greedy(agent.qbuf, agent.epsilon, rng)
 
 
+@kernel(inline=True)
+def sarsa_next_action(
+    agent: LinearSarsaState, idx2: np.ndarray, val2: np.ndarray, terminated: bool, truncated: bool, rng: np.ndarray
+) -> int:
+    """Sarsa's next action ``a'``, epsilon-greedy on ``q(s', .)`` (left in ``agent.qbuf``), kept in
+    ``agent.pending`` as the next ``act`` unless the episode ends; -1 (no draw) when ``terminated``."""
+    if terminated:
+        agent.pending[0] = -1
+        return -1
+    q_values(agent.w, idx2, val2, agent.qbuf)
+    a2 = epsilon_greedy(agent.qbuf, agent.epsilon, rng)
+    agent.pending[0] = -1 if truncated else a2
+    return a2
+
+
 @kernel
 def linear_q_observe(
     agent: LinearQState, idx: np.ndarray, val: np.ndarray, a: int, r: float,
@@ -122,9 +159,7 @@ def linear_q_observe(
     if not terminated:
         q_values(agent.w, idx2, val2, agent.qbuf)
         target += agent.gamma * max_value(agent.qbuf)
-    delta = target - q_value(agent.w, idx, val, a)
-    for j in range(idx.shape[0]):
-        agent.w[idx[j], a] += agent.alpha * delta * val[j]
+    semi_gradient_q(agent.w, idx, val, a, agent.alpha, target - q_value(agent.w, idx, val, a))
 
 
 @kernel
@@ -134,16 +169,10 @@ def linear_sarsa_observe(
 ) -> None:
     """w += alpha [r + gamma q(s', a') - q(s, a)] x(s, a), a' epsilon-greedy in s' (eq. 10.1)."""
     target = r
-    if not terminated:
-        q_values(agent.w, idx2, val2, agent.qbuf)
-        a2 = epsilon_greedy(agent.qbuf, agent.epsilon, rng)
+    a2 = sarsa_next_action(agent, idx2, val2, terminated, truncated, rng)
+    if a2 >= 0:
         target += agent.gamma * agent.qbuf[a2]
-        agent.pending[0] = -1 if truncated else a2
-    else:
-        agent.pending[0] = -1
-    delta = target - q_value(agent.w, idx, val, a)
-    for j in range(idx.shape[0]):
-        agent.w[idx[j], a] += agent.alpha * delta * val[j]
+    semi_gradient_q(agent.w, idx, val, a, agent.alpha, target - q_value(agent.w, idx, val, a))
 
 
 @kernel
@@ -154,22 +183,12 @@ def sarsa_lambda_observe(
     w, z = agent.w, agent.z
     n_actions = w.shape[1]
     delta = r - q_value(w, idx, val, a)
-    hi = agent.hi[0]
     for j in range(idx.shape[0]):
         z[idx[j], a] = val[j]
-        if idx[j] + 1 > hi:
-            hi = idx[j] + 1
-    for j in range(idx2.shape[0]):
-        if idx2[j] + 1 > hi:
-            hi = idx2[j] + 1
-    agent.hi[0] = hi
-    if not terminated:
-        q_values(w, idx2, val2, agent.qbuf)
-        a2 = epsilon_greedy(agent.qbuf, agent.epsilon, rng)
+    hi = raise_bound(agent.hi, idx, idx2)
+    a2 = sarsa_next_action(agent, idx2, val2, terminated, truncated, rng)
+    if a2 >= 0:
         delta += agent.gamma * agent.qbuf[a2]
-        agent.pending[0] = -1 if truncated else a2
-    else:
-        agent.pending[0] = -1
     step = agent.alpha * delta
     decay = agent.gamma * agent.lam
     end = terminated or truncated
@@ -229,12 +248,7 @@ def td_observe(
     idx2: np.ndarray, val2: np.ndarray, terminated: bool, truncated: bool, rng: np.ndarray,
 ) -> None:
     """theta += alpha [r + gamma theta^T phi' - theta^T phi] phi  (eq. 9.7 with TD(0) target)."""
-    target = r
-    if not terminated:
-        target += agent.gamma * dot(agent.theta, idx2, val2)
-    delta = target - dot(agent.theta, idx, val)
-    for j in range(idx.shape[0]):
-        agent.theta[idx[j]] += agent.alpha * delta * val[j]
+    td_update(agent.theta, idx, val, r, idx2, val2, terminated, agent.alpha, agent.gamma)
 
 
 @kernel

@@ -111,6 +111,29 @@ def _store_impl(loop, t, episodes, s, steps, ret, phase, done, stopped):  # type
     return impl
 
 
+@kernel(inline=True)
+def budget_left(n_episodes: int, total_steps: int, episodes: int, t: int) -> bool:
+    """Whether a run goes on: fewer than ``n_episodes`` episodes finished (if > 0) and fewer than
+    ``total_steps`` real steps taken (if > 0)."""
+    return (n_episodes <= 0 or episodes < n_episodes) and (total_steps <= 0 or t < total_steps)
+
+
+@kernel(inline=True)
+def is_truncated(terminated: bool, steps: int, max_episode_steps: int) -> bool:
+    """Gymnasium's ``TimeLimit``: an episode not terminated is cut after ``max_episode_steps`` (if > 0)."""
+    return (not terminated) and max_episode_steps > 0 and steps >= max_episode_steps
+
+
+@kernel(inline=True)
+def record_episode(episode_steps: np.ndarray, episode_returns: np.ndarray, episodes: int, steps: int,
+                   ret: float) -> int:
+    """Write the finished episode number ``episodes + 1`` (if the outputs have room); returns it."""
+    if episodes < episode_steps.shape[0]:
+        episode_steps[episodes] = steps
+        episode_returns[episodes] = ret
+    return episodes + 1
+
+
 @generic
 @kernel
 def run_loop(
@@ -150,7 +173,7 @@ def run_loop(
     done = False
     t_end = t + chunk_steps
     while True:
-        if (n_episodes > 0 and episodes >= n_episodes) or (total_steps > 0 and t >= total_steps):
+        if not budget_left(n_episodes, total_steps, episodes, t):
             done = True
             break
         if chunk_steps > 0 and t >= t_end:
@@ -164,14 +187,11 @@ def run_loop(
         ret += r
         if step_rewards.shape[0] > 0 and t <= step_rewards.shape[0]:
             step_rewards[t - 1] = r
-        truncated = (not terminated) and max_episode_steps > 0 and steps >= max_episode_steps
+        truncated = is_truncated(terminated, steps, max_episode_steps)
         observe(agent, s, a, r, s2, terminated, truncated, agent_rng)
         ended = terminated or truncated
         if ended:
-            if episodes < episode_steps.shape[0]:
-                episode_steps[episodes] = steps
-                episode_returns[episodes] = ret
-            episodes += 1
+            episodes = record_episode(episode_steps, episode_returns, episodes, steps, ret)
             steps = 0
             ret = 0.0
         if after_step(hook, agent, t, episodes, s, a, r, s2, terminated, truncated):
@@ -187,10 +207,7 @@ def run_loop(
         if ended:
             # Reset now unless the run is over: a later call with a larger budget resets first
             # (the same draw at the same point of the stream either way).
-            if (n_episodes <= 0 or episodes < n_episodes) and (total_steps <= 0 or t < total_steps):
-                s = world_reset(world, t, env_rng)
-            else:
-                s = -1
+            s = world_reset(world, t, env_rng) if budget_left(n_episodes, total_steps, episodes, t) else -1
     _store(loop, t, episodes, s, steps, ret, phase, done, stopped)
     return episodes, t
 

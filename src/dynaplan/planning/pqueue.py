@@ -44,6 +44,14 @@ def new_pair_queue(n_pairs: int) -> PairQueue:
     )
 
 
+@njit(cache=True, inline="always")
+def _put(pq: PairQueue, i: int, pair: int, p: float) -> None:
+    """Heap slot ``i`` holds ``pair`` with priority ``p`` (and ``pos`` points back at it)."""
+    pq.heap[i] = pair
+    pq.prio[i] = p
+    pq.pos[pair] = i
+
+
 @njit(cache=True)
 def _sift_up(pq: PairQueue, i: int) -> None:
     pair = pq.heap[i]
@@ -52,13 +60,9 @@ def _sift_up(pq: PairQueue, i: int) -> None:
         parent = (i - 1) >> 1
         if pq.prio[parent] >= p:
             break
-        pq.heap[i] = pq.heap[parent]
-        pq.prio[i] = pq.prio[parent]
-        pq.pos[pq.heap[i]] = i
+        _put(pq, i, pq.heap[parent], pq.prio[parent])
         i = parent
-    pq.heap[i] = pair
-    pq.prio[i] = p
-    pq.pos[pair] = i
+    _put(pq, i, pair, p)
 
 
 @njit(cache=True)
@@ -74,13 +78,9 @@ def _sift_down(pq: PairQueue, i: int) -> None:
             child += 1
         if pq.prio[child] <= p:
             break
-        pq.heap[i] = pq.heap[child]
-        pq.prio[i] = pq.prio[child]
-        pq.pos[pq.heap[i]] = i
+        _put(pq, i, pq.heap[child], pq.prio[child])
         i = child
-    pq.heap[i] = pair
-    pq.prio[i] = p
-    pq.pos[pair] = i
+    _put(pq, i, pair, p)
 
 
 @njit(cache=True, inline="always")
@@ -97,9 +97,7 @@ def pq_push(pq: PairQueue, pair: int, priority: float) -> bool:
         _sift_up(pq, i)
         return True
     n = pq.size[0]
-    pq.heap[n] = pair
-    pq.prio[n] = priority
-    pq.pos[pair] = n
+    _put(pq, n, pair, priority)
     pq.size[0] = n + 1
     _sift_up(pq, n)
     return True
@@ -114,9 +112,7 @@ def pq_pop(pq: PairQueue) -> tuple[int, float]:
     pq.size[0] = n
     pq.pos[top] = -1
     if n > 0:
-        pq.heap[0] = pq.heap[n]
-        pq.prio[0] = pq.prio[n]
-        pq.pos[pq.heap[0]] = 0
+        _put(pq, 0, pq.heap[n], pq.prio[n])
         _sift_down(pq, 0)
     return top, p
 

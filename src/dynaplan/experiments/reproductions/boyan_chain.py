@@ -27,6 +27,7 @@ import pandas as pd
 
 from dynaplan.experiments.kinds import register_kind
 from dynaplan.experiments.reproductions import register_reproduction, spec_reproduction
+from dynaplan.plot.curves import mean_sem
 
 RUN_KEYS = {"method", "agent", "episodes"}
 
@@ -97,9 +98,7 @@ def run_kind(cell: Mapping[str, Any], seeds: Sequence[int]) -> pd.DataFrame:
 
 def curves(table: pd.DataFrame) -> pd.DataFrame:
     """Mean RMS error, its standard error over runs and the run count per (method, episode)."""
-    out = table.groupby(["method", "episode"])["rms"].agg(["mean", "std", "count"]).reset_index()
-    out["sem"] = out["std"] / np.sqrt(out["count"])
-    return out
+    return mean_sem(table, ["method", "episode"], "rms")
 
 
 def summary(table: pd.DataFrame) -> pd.DataFrame:

@@ -38,6 +38,7 @@ import pandas as pd
 
 from dynaplan.experiments.kinds import register_kind
 from dynaplan.experiments.reproductions import register_reproduction, spec_reproduction
+from dynaplan.plot.curves import mean_sem
 
 #: Labels of the agent column: AGENTS name, plus ``-action`` for the Exercise 8.4 variant.
 LABELS = {"dyna-q": "Dyna-Q", "dyna-q-plus": "Dyna-Q+", "dyna-q-plus-action": "Dyna-Q+ with action bonus (Ex. 8.4)"}
@@ -139,10 +140,7 @@ def run_cumulative_reward(cell: Mapping[str, Any], seeds: Sequence[int]) -> pd.D
 # -- figure and summary, from the table only -------------------------------------------------
 def mean_curves(table: pd.DataFrame) -> pd.DataFrame:
     """Mean, standard error and count of the cumulative reward per (agent, step)."""
-    g = table.groupby(["agent", "step"])["cumulative_reward"]
-    out = g.agg(["mean", "std", "count"]).reset_index()
-    out["sem"] = out["std"] / np.sqrt(out["count"])
-    return out
+    return mean_sem(table, ["agent", "step"], "cumulative_reward")
 
 
 RECOVERY_GOALS = 3

@@ -16,16 +16,14 @@ import numpy as np
 import pandas as pd
 
 from dynaplan.experiments.reproductions import register_reproduction, spec_reproduction
+from dynaplan.plot.curves import mean_sem
 
 ENV_ID = "dynaplan/DynaMaze-v0"
 
 
 def mean_curves(table: pd.DataFrame) -> pd.DataFrame:
     """Mean, standard error and run count of steps per (planning_steps, episode)."""
-    g = table.groupby(["planning_steps", "episode"])["steps"]
-    out = g.agg(["mean", "std", "count"]).reset_index()
-    out["sem"] = out["std"] / np.sqrt(out["count"])
-    return out
+    return mean_sem(table, ["planning_steps", "episode"], "steps")
 
 
 def summary(table: pd.DataFrame, last: int = 10) -> pd.DataFrame:

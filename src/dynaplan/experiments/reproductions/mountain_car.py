@@ -32,6 +32,7 @@ import pandas as pd
 
 from dynaplan.experiments.kinds import register_kind
 from dynaplan.experiments.reproductions import register_reproduction, spec_reproduction
+from dynaplan.plot.curves import mean_sem
 
 RUN_KEYS = {
     "method", "agent", "env", "episodes", "max_episode_steps", "tilings", "tiles_per_dim", "size", "low", "high",
@@ -110,10 +111,7 @@ def run_kind(cell: Mapping[str, Any], seeds: Sequence[int]) -> pd.DataFrame:
 
 def mean_curves(table: pd.DataFrame) -> pd.DataFrame:
     """Mean, standard error and run count of steps per (method, episode); runs are the unit."""
-    g = table.groupby(["method", "episode"])["steps"]
-    out = g.agg(["mean", "std", "count"]).reset_index()
-    out["sem"] = out["std"] / np.sqrt(out["count"])
-    return out
+    return mean_sem(table, ["method", "episode"], "steps")
 
 
 def _ci(x: np.ndarray) -> tuple[float, float]:
@@ -148,8 +146,8 @@ def summary(table: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def figure(table: pd.DataFrame, path: Path) -> Path:
-    """Figure 10.2: mean steps per episode (log scale), 95% bands over runs, one line per method."""
+def steps_figure(table: pd.DataFrame, path: Path, title: str) -> Path:
+    """Mean steps per episode (log scale), 95% bands over runs, one line per method."""
     from dynaplan.plot.curves import line_with_band
 
     curves = mean_curves(table)
@@ -157,22 +155,18 @@ def figure(table: pd.DataFrame, path: Path) -> Path:
     runs = int(table.groupby("method")["seed"].nunique().min())
     return line_with_band(
         series, x="episode", path=path, xlabel="Episode",
-        ylabel=f"Steps per episode (log scale, mean of {runs} runs)",
-        title="Mountain Car, 8 tilings (Sutton & Barto, Figure 10.2)", logy=True,
+        ylabel=f"Steps per episode (log scale, mean of {runs} runs)", title=title, logy=True,
     )
+
+
+def figure(table: pd.DataFrame, path: Path) -> Path:
+    """Figure 10.2: :func:`steps_figure` of Sarsa with 8 tilings at three step sizes."""
+    return steps_figure(table, path, "Mountain Car, 8 tilings (Sutton & Barto, Figure 10.2)")
 
 
 def planning_figure(table: pd.DataFrame, path: Path) -> Path:
-    from dynaplan.plot.curves import line_with_band
-
-    curves = mean_curves(table)
-    series = {str(m): c for m, c in curves.groupby("method", sort=False)}
-    runs = int(table.groupby("method")["seed"].nunique().min())
-    return line_with_band(
-        series, x="episode", path=path, xlabel="Episode",
-        ylabel=f"Steps per episode (log scale, mean of {runs} runs)",
-        title="Mountain Car: Sarsa(lambda) vs linear Dyna-Q and linear PS", logy=True,
-    )
+    """:func:`steps_figure` of Sarsa(lambda) against the linear planners."""
+    return steps_figure(table, path, "Mountain Car: Sarsa(lambda) vs linear Dyna-Q and linear PS")
 
 
 REPRODUCTION = register_reproduction(spec_reproduction("mountain-car", figure, summary))

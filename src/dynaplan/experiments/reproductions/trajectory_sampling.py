@@ -21,6 +21,7 @@ from dynaplan.envs.random_mdp import check_random_mdp_params, random_mdp_model
 from dynaplan.experiments.kinds import register_kind
 from dynaplan.experiments.reproductions import register_reproduction, spec_reproduction
 from dynaplan.planning.trajectory_sampling import METHODS, run_trajectory_sampling
+from dynaplan.plot.curves import mean_sem
 from dynaplan.rng import agent_stream
 
 CELL_KEYS = {"n_states", "branching", "method", "updates", "points", "epsilon", "termination"}
@@ -84,10 +85,7 @@ def run_kind(cell: Mapping[str, Any], seeds: Sequence[int]) -> pd.DataFrame:
 
 def curves(table: pd.DataFrame) -> pd.DataFrame:
     """Mean, SE and count of the start value per (n_states, branching, method, updates)."""
-    g = table.groupby(["n_states", "branching", "method", "updates"])["value"]
-    out = g.agg(["mean", "std", "count"]).reset_index()
-    out["sem"] = out["std"] / np.sqrt(out["count"])
-    return out
+    return mean_sem(table, ["n_states", "branching", "method", "updates"], "value")
 
 
 def summary(table: pd.DataFrame) -> pd.DataFrame:
