@@ -145,7 +145,7 @@ def parse_int_list(text: str, name: str) -> list[int]:
 def set_items(items: list[str] | None) -> dict[str, Any]:
     """``--set key=value`` items as overrides, each value checked like a spec value."""
     from dynaplan.experiments.spec import SpecError, parse_set
-    from dynaplan.experiments.spec.parse import check_int, check_value
+    from dynaplan.experiments.spec.structure import check_int, check_value
 
     out: dict[str, Any] = {}
     for item in items or []:

@@ -170,7 +170,8 @@ class Lane:
             # the book's tree: the root is node 0 and each simulation of this search visits it once,
             # so the root's visits beyond this search's simulations came with the reused subtree
             a = agent.act(s)
-            tree = agent.state.tree
+            now: Any = agent.state
+            tree = now.tree
             after = float(tree.visits[0])
             before = after - float(tree.info[2])
             self.root = {

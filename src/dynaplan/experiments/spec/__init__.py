@@ -46,7 +46,7 @@ Rules for writers of kinds and reproductions:
   so a typo is an error, not a silently ignored option.
 
 The package is split by job: ``model`` (the ``Spec`` dataclass, its identity and expansion),
-``parse`` (TOML text to a ``Spec``, structure and types), ``validate`` (the kind's checks, errors
+``parse`` (TOML text to a ``Spec``), ``structure`` (its structure and types), ``validate`` (the kind's checks, errors
 located in the spec), ``overrides`` (``--set key=value``), ``writer`` (a ``Spec`` back to TOML).
 
 Validation: ``load_spec`` / ``parse_spec`` raise ``SpecError`` (a ``ValueError``) with one line
@@ -64,7 +64,8 @@ from dynaplan.experiments.spec.model import (
     one_line,
 )
 from dynaplan.experiments.spec.overrides import apply_overrides, parse_set, parse_value
-from dynaplan.experiments.spec.parse import load_spec, parse_spec, shipped_specs, spec_from_dict, specs_dir
+from dynaplan.experiments.spec.parse import load_spec, parse_spec, shipped_specs, specs_dir
+from dynaplan.experiments.spec.structure import spec_from_dict
 from dynaplan.experiments.spec.validate import MAX_CELLS, validate_spec
 from dynaplan.experiments.spec.writer import dump_toml
 

@@ -7,7 +7,7 @@ import itertools
 import json
 import math
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 TOP_KEYS = ("name", "title", "kind", "module", "seeds", "root_seed", "batch", "columns", "params", "grid", "cells")
@@ -151,10 +151,48 @@ class Spec:
 
     # -- overrides ------------------------------------------------------------------------
     def with_overrides(self, sets: Mapping[str, Any]) -> Spec:
-        """A copy with keys changed (``--set key=value``): see ``overrides.apply_overrides``."""
-        from dynaplan.experiments.spec.overrides import apply_overrides
+        """A copy of ``spec`` with keys changed; re-validate it with ``validate_spec``.
 
-        return apply_overrides(self, sets)
+        Top-level keys: ``seeds``, ``root_seed``, ``batch``, ``title``. Any other key must be one
+        the spec already has in ``params`` or ``grid`` (a list value makes it a grid axis, a scalar
+        a fixed parameter; a key that holds a list in ``params`` stays there), or in every
+        ``[[cells]]`` entry (then a scalar replaces it in each). A key made a grid axis joins the
+        spec's ``columns`` if it lists them.
+        """
+        params = dict(self.params)
+        grid = {k: list(v) for k, v in self.grid.items()}
+        cells = [dict(c) for c in self.cells]
+        top: dict[str, Any] = {}
+        for raw_key, value in sets.items():
+            key = raw_key.removeprefix("params.").removeprefix("grid.")
+            if key in SETTABLE_TOP:
+                top[key] = value
+            elif key in params:
+                if isinstance(value, list) and not isinstance(params[key], list):
+                    del params[key]
+                    grid[key] = value
+                else:
+                    params[key] = value
+            elif key in grid:
+                if isinstance(value, list):
+                    grid[key] = value
+                else:
+                    del grid[key]
+                    params[key] = value
+            elif cells and all(key in c for c in cells):
+                if isinstance(value, list):
+                    raise SpecError(f"{self.source}: {raw_key}: set per [[cells]] entry; give one value, not a list")
+                for c in cells:
+                    c[key] = value
+            else:
+                known = sorted({*SETTABLE_TOP, *params, *grid} | ({k for c in cells for k in c} if cells else set()))
+                raise SpecError(f"{self.source}: {raw_key}: unknown key; this spec has: {', '.join(known)}")
+        columns = list(self.columns)
+        if columns:  # a key made a grid axis must be a column, or its cells could not be told apart
+            for key in grid:
+                if key not in columns:
+                    columns.insert(columns.index("seed") if "seed" in columns else len(columns), key)
+        return replace(self, params=params, grid=grid, cells=tuple(cells), columns=tuple(columns), **top)
 
 
 def _flatten(d: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:

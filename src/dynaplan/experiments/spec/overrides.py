@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import tomllib
 from collections.abc import Mapping
-from dataclasses import replace
 from typing import Any
 
-from dynaplan.experiments.spec.model import SETTABLE_TOP, Spec, SpecError
+from dynaplan.experiments.spec.model import Spec, SpecError
 
 
 def parse_set(item: str) -> tuple[str, Any]:
@@ -47,45 +46,5 @@ def parse_value(text: str) -> Any:
 
 
 def apply_overrides(spec: Spec, sets: Mapping[str, Any]) -> Spec:
-    """A copy of ``spec`` with keys changed; re-validate it with ``validate_spec``.
-
-    Top-level keys: ``seeds``, ``root_seed``, ``batch``, ``title``. Any other key must be one
-    the spec already has in ``params`` or ``grid`` (a list value makes it a grid axis, a scalar
-    a fixed parameter; a key that holds a list in ``params`` stays there), or in every
-    ``[[cells]]`` entry (then a scalar replaces it in each). A key made a grid axis joins the
-    spec's ``columns`` if it lists them.
-    """
-    params = dict(spec.params)
-    grid = {k: list(v) for k, v in spec.grid.items()}
-    cells = [dict(c) for c in spec.cells]
-    top: dict[str, Any] = {}
-    for raw_key, value in sets.items():
-        key = raw_key.removeprefix("params.").removeprefix("grid.")
-        if key in SETTABLE_TOP:
-            top[key] = value
-        elif key in params:
-            if isinstance(value, list) and not isinstance(params[key], list):
-                del params[key]
-                grid[key] = value
-            else:
-                params[key] = value
-        elif key in grid:
-            if isinstance(value, list):
-                grid[key] = value
-            else:
-                del grid[key]
-                params[key] = value
-        elif cells and all(key in c for c in cells):
-            if isinstance(value, list):
-                raise SpecError(f"{spec.source}: {raw_key}: set per [[cells]] entry; give one value, not a list")
-            for c in cells:
-                c[key] = value
-        else:
-            known = sorted({*SETTABLE_TOP, *params, *grid} | ({k for c in cells for k in c} if cells else set()))
-            raise SpecError(f"{spec.source}: {raw_key}: unknown key; this spec has: {', '.join(known)}")
-    columns = list(spec.columns)
-    if columns:  # a key made a grid axis must be a column, or its cells could not be told apart
-        for key in grid:
-            if key not in columns:
-                columns.insert(columns.index("seed") if "seed" in columns else len(columns), key)
-    return replace(spec, params=params, grid=grid, cells=tuple(cells), columns=tuple(columns), **top)
+    """A copy of ``spec`` with keys changed (``Spec.with_overrides``); re-validate it with ``validate_spec``."""
+    return spec.with_overrides(sets)

@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from dynaplan.experiments.spec.model import Spec, SpecError, canonical_json, one_line
-from dynaplan.experiments.spec.parse import spec_from_dict
+from dynaplan.experiments.spec.structure import spec_from_dict
 
 #: At most this many cells in one spec (each is checked before anything runs).
 MAX_CELLS = 100_000
