@@ -8,9 +8,8 @@ from typing import Any, ClassVar, NamedTuple
 import numpy as np
 
 from dynaplan.agents.base import TabularAgent, check_count, check_unit
+from dynaplan.agents.search import searched_model
 from dynaplan.envs.tabular import TabularModel
-from dynaplan.models.distribution import new_distribution_model
-from dynaplan.models.sample import new_sample_model
 from dynaplan.planning.dyna2 import RESETS, Dyna2State
 
 MODELS = ("exact", "sample", "distribution")
@@ -81,16 +80,7 @@ class Dyna2(TabularAgent):
     def build_state(
         cls, n_states: int, n_actions: int, model: TabularModel | None, params: Mapping[str, Any]
     ) -> NamedTuple:
-        kind = params["model"]
-        searched: Any
-        if kind == "exact":
-            if model is None:
-                raise ValueError("dyna-2 with model='exact' needs an env with an exact model")
-            searched = model
-        elif kind == "sample":
-            searched = new_sample_model(n_states, n_actions)
-        else:
-            searched = new_distribution_model(n_states, n_actions, params["max_outcomes"])
+        searched = searched_model(cls.name, n_states, n_actions, model, params)
         return Dyna2State(
             q=np.full((n_states, n_actions), params["q_init"]),
             transient=np.zeros((n_states, n_actions)),
@@ -98,7 +88,7 @@ class Dyna2(TabularAgent):
             row=np.zeros(n_actions),
             counters=np.zeros(4, dtype=np.int64),
             flags=np.ones(1, dtype=np.int64),
-            learned=kind != "exact",
+            learned=params["model"] != "exact",
             simulations=2**62 if params["model_steps"] > 0 and params["simulations"] > 0 else params["simulations"],
             max_steps=params["model_steps"],
             depth=params["depth"],

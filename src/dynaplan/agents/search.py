@@ -75,6 +75,21 @@ def _simulations(params: Mapping[str, Any]) -> int:
     return int(params.get("simulations", 1))
 
 
+
+def searched_model(
+    name: str, n_states: int, n_actions: int, model: TabularModel | None, params: Mapping[str, Any]
+) -> Any:
+    """The model a searching agent plans over: the env's exact one, or a fresh learned sample /
+    distribution model (``params["model"]``; ``max_outcomes`` slots per pair for the latter)."""
+    kind = params["model"]
+    if kind == "exact":
+        if model is None:
+            raise ValueError(f"{name} with model='exact' needs an env with an exact model")
+        return model
+    if kind == "sample":
+        return new_sample_model(n_states, n_actions)
+    return new_distribution_model(n_states, n_actions, params["max_outcomes"])
+
 class SearchAgent(TabularAgent):
     """Base of the search agents: ``Cls(env_or_model, seed=None, **params)``."""
 
@@ -149,16 +164,7 @@ class SearchAgent(TabularAgent):
     def build_state(
         cls, n_states: int, n_actions: int, model: TabularModel | None, params: Mapping[str, Any]
     ) -> NamedTuple:
-        kind = params["model"]
-        searched: Any
-        if kind == "exact":
-            if model is None:
-                raise ValueError(f"{cls.name} with model='exact' needs an env with an exact model")
-            searched = model
-        elif kind == "sample":
-            searched = new_sample_model(n_states, n_actions)
-        else:
-            searched = new_distribution_model(n_states, n_actions, params["max_outcomes"])
+        searched = searched_model(cls.name, n_states, n_actions, model, params)
         depth = params["depth"]
         if cls.method == METHOD_MCTS and params["key"] == "path":
             return cls.build_tree_state(n_states, n_actions, searched, params)
@@ -178,7 +184,7 @@ class SearchAgent(TabularAgent):
             sums=np.zeros(n_actions),
             expanded=np.zeros(1, dtype=np.int64),
             method=cls.method,
-            learned=kind != "exact",
+            learned=params["model"] != "exact",
             learn=params["learn"],
             simulations=_simulations(params),
             depth=depth,

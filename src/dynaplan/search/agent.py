@@ -32,13 +32,11 @@ import numpy as np
 
 from dynaplan._jit import kernel
 from dynaplan._stamp import generic
-from dynaplan.models.protocol import model_update
-from dynaplan.planning.dyna_q import dyna_planning
 from dynaplan.planning.protocol import register_kernels
-from dynaplan.planning.q_learning import q_update
 from dynaplan.rng import rand, randint
 from dynaplan.search.lookahead import lookahead_act
 from dynaplan.search.mcts import SearchTree, mcts_decide, node_of
+from dynaplan.search.real_step import learn_real_step, write_back_root
 from dynaplan.search.rollout import best_mean, rollout_run
 
 METHOD_LOOKAHEAD = 0
@@ -139,10 +137,7 @@ def search_act(agent: SearchAgentState, s: int, rng: np.ndarray) -> int:
         a, steps = lookahead_act(agent.model, agent.q, s, agent.depth, agent.gamma, agent.root_q, agent.expanded, rng)
         agent.root_n[:] = 1.0
     cnt[MODEL_STEPS] += steps
-    if agent.write_back:
-        for b in range(n_actions):
-            if agent.root_n[b] > 0.0:
-                agent.q[s, b] = agent.root_q[b]
+    write_back_root(agent, s)
     return a
 
 
@@ -152,13 +147,7 @@ def search_observe(
     agent: SearchAgentState, s: int, a: int, r: float, s2: int, terminated: bool, truncated: bool, rng: np.ndarray
 ) -> None:
     """Learn from a real step: model update (learned model), direct Q-learning, background planning."""
-    if agent.learned:
-        model_update(agent.model, s, a, r, s2, terminated, agent.counters[REAL_STEPS])
-    if agent.learn:
-        q_update(agent.q, s, a, r, s2, terminated, agent.alpha, agent.gamma)
-    agent.counters[REAL_STEPS] += 1
-    if agent.planning_steps > 0:
-        dyna_planning(agent.q, agent.model, agent.planning_steps, agent.alpha, agent.gamma, rng)
+    learn_real_step(agent, s, a, r, s2, terminated, rng)
 
 
 register_kernels(SearchAgentState, act=search_act, observe=search_observe)

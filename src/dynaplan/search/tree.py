@@ -51,12 +51,10 @@ import numpy as np
 
 from dynaplan._jit import kernel
 from dynaplan._stamp import generic
-from dynaplan.models.protocol import model_update
-from dynaplan.planning.dyna_q import dyna_planning
 from dynaplan.planning.protocol import register_kernels
-from dynaplan.planning.q_learning import q_update
 from dynaplan.rng import rand, randint
 from dynaplan.search.models import model_known, model_sample
+from dynaplan.search.real_step import learn_real_step, write_back_root
 from dynaplan.search.rollout import rollout_return, vmax
 from dynaplan.search.ucb import EVAL_GREEDY_ROLLOUT, EVAL_VALUE, most_visited, ucb_select
 
@@ -392,10 +390,7 @@ def tree_act(agent: TreeAgentState, s: int, rng: np.ndarray) -> int:
         agent.root_q[b] = tree.w[0, b] / nb if nb > 0.0 else np.nan
     cnt[SIMULATIONS] += tree.info[RAN]
     cnt[MODEL_STEPS] += steps
-    if agent.write_back:
-        for b in range(n_actions):
-            if agent.root_n[b] > 0.0:
-                agent.q[s, b] = agent.root_q[b]
+    write_back_root(agent, s)
     return a
 
 
@@ -405,13 +400,7 @@ def tree_observe(
     agent: TreeAgentState, s: int, a: int, r: float, s2: int, terminated: bool, truncated: bool, rng: np.ndarray
 ) -> None:
     """Learn from a real step (model update, direct Q-learning, background planning) and note it for reuse."""
-    if agent.learned:
-        model_update(agent.model, s, a, r, s2, terminated, agent.counters[REAL_STEPS])
-    if agent.learn:
-        q_update(agent.q, s, a, r, s2, terminated, agent.alpha, agent.gamma)
-    agent.counters[REAL_STEPS] += 1
-    if agent.planning_steps > 0:
-        dyna_planning(agent.q, agent.model, agent.planning_steps, agent.alpha, agent.gamma, rng)
+    learn_real_step(agent, s, a, r, s2, terminated, rng)
     tree = agent.tree
     agent.last[0] = a
     agent.last[1] = s2
