@@ -57,7 +57,7 @@ import numpy as np
 from dynaplan._jit import kernel
 from dynaplan._stamp import generic
 from dynaplan.rng import from_seed
-from dynaplan.search.models import check_model, model_known, model_outcome, model_sample, model_sizes, model_width
+from dynaplan.search.models import check_model, model_known, model_outcome, model_sizes, model_width
 from dynaplan.search.result import SearchResult
 from dynaplan.search.rollout import _check_search_args, rollout_return, vmax
 from dynaplan.search.tree import tree_search
@@ -67,6 +67,7 @@ from dynaplan.search.ucb import (  # noqa: F401  (EVAL_ROLLOUT re-exported for c
     EVAL_VALUE,
     EVALUATIONS,
     most_visited,
+    tree_step,
     ucb_select,
 )
 
@@ -210,20 +211,9 @@ def mcts_run(
             a = ucb_select(tree, node, c, rng)
             nodes[length] = node
             acts[length] = a
-            if not model_known(model, s, a):
-                rews[length] = q[s, a]
-                length += 1
-                break
-            s2, r, term = model_sample(model, s, a, rng)
-            steps += 1
-            rews[length] = r
-            length += 1
-            if term:
-                break
-            h -= 1
-            s = s2
-            if h == 0:
-                leaf = vmax(q, s)
+            s, h, length, k, stop, leaf = tree_step(model, q, s, a, h, rews, length, rng)
+            steps += k
+            if stop:
                 break
             child = node_of(s, h, n_states, key)
             if tree.visits[child] == 0.0:

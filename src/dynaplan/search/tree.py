@@ -53,10 +53,9 @@ from dynaplan._jit import kernel
 from dynaplan._stamp import generic
 from dynaplan.planning.protocol import register_kernels
 from dynaplan.rng import rand, randint
-from dynaplan.search.models import model_known, model_sample
 from dynaplan.search.real_step import learn_real_step, write_back_root
 from dynaplan.search.rollout import rollout_return, vmax
-from dynaplan.search.ucb import EVAL_GREEDY_ROLLOUT, EVAL_VALUE, most_visited, ucb_select
+from dynaplan.search.ucb import EVAL_GREEDY_ROLLOUT, EVAL_VALUE, most_visited, tree_step, ucb_select
 
 SIZE, REUSED, RAN = 0, 1, 2
 
@@ -259,20 +258,9 @@ def tree_run(
             a = ucb_select(tree, node, c, rng)
             nodes[length] = node
             acts[length] = a
-            if not model_known(model, s, a):
-                rews[length] = q[s, a]
-                length += 1
-                break
-            s2, r, term = model_sample(model, s, a, rng)
-            steps += 1
-            rews[length] = r
-            length += 1
-            if term:
-                break
-            h -= 1
-            s = s2
-            if h == 0:
-                leaf = vmax(q, s)
+            s, h, length, k, stop, leaf = tree_step(model, q, s, a, h, rews, length, rng)
+            steps += k
+            if stop:
                 break
             child = tree_child(tree, node, a, s)
             if child < 0:

@@ -1,4 +1,5 @@
-"""UCB1 action selection and the final move choice, shared by the state-keyed tables and the tree.
+"""UCB1 action selection, one model step inside the tree and the final move choice, shared by
+the state-keyed tables and the tree.
 
 UCB1 (Auer, Cesa-Bianchi & Fischer 2002) as used by UCT (Kocsis & Szepesvari 2006) and the
 book's MCTS (section 8.11): an untried action first, else the maximiser of
@@ -15,6 +16,8 @@ import numpy as np
 
 from dynaplan._jit import kernel
 from dynaplan.rng import rand
+from dynaplan.search.models import model_known, model_sample
+from dynaplan.search.rollout import vmax
 
 EVAL_ROLLOUT = 0
 EVAL_VALUE = 1
@@ -51,6 +54,29 @@ def ucb_select(tree: Any, node: int, c: float, rng: np.ndarray) -> int:
                 break
             pick -= 1
     return best_a
+
+
+@kernel(inline=True)
+def tree_step(
+    model: Any, q: np.ndarray, s: int, a: int, h: int, rews: np.ndarray, length: int, rng: np.ndarray
+) -> tuple[int, int, int, int, bool, float]:
+    """Take the selected action ``a`` in ``s`` inside the tree, recording its reward in ``rews[length]``.
+
+    Returns ``(state, steps left, length + 1, model steps drawn, stop, leaf)``. The simulation
+    stops at an unknown pair of a learned model (its reward is ``q[s, a]``, no draw), at a
+    terminal outcome (leaf 0) or at the horizon (leaf ``max_a q[s', a]``); state and steps left
+    move on only when it does not end at a terminal or an unknown pair.
+    """
+    if not model_known(model, s, a):
+        rews[length] = q[s, a]
+        return s, h, length + 1, 0, True, 0.0
+    s2, r, term = model_sample(model, s, a, rng)
+    rews[length] = r
+    if term:
+        return s, h, length + 1, 1, True, 0.0
+    if h == 1:
+        return s2, 0, length + 1, 1, True, vmax(q, s2)
+    return s2, h - 1, length + 1, 1, False, 0.0
 
 
 @kernel
