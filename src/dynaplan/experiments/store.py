@@ -312,6 +312,16 @@ class Store:
             self._files.setdefault(p.name.split("-", 1)[0], []).append(p)
         return manifest
 
+    def _adopt_saved(self) -> None:
+        """Record the batches whose files are on disk and verify but whose entries are not done yet:
+        an interrupt can land between a batch's file and its entry."""
+        self._files = {}
+        for p in (self.root / RUNS_DIR).glob("*-*.parquet"):
+            self._files.setdefault(p.name.split("-", 1)[0], []).append(p)
+        for h, entry in self._entries.items():
+            if entry.get("status") != "done" and (found := self._recover(h)) is not None:
+                entry.update(found)
+
     def _recover(self, config_hash: str) -> dict[str, Any] | None:
         """The entry fields of a batch whose file is on disk and verifies by the sha256 in its name."""
         import pyarrow as pa
@@ -456,6 +466,8 @@ class Store:
 
     def mark(self, status: str, **fields: Any) -> None:
         """Set the experiment's status (``running``, ``interrupted``, ``failed``, ``done``)."""
+        if status in ("interrupted", "failed"):
+            self._adopt_saved()
         self.manifest["status"] = status
         self.manifest.update(fields)
         self.flush(force=True)
