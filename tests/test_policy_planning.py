@@ -30,6 +30,9 @@ CASES = [
     ("FrozenLake-v1", {"is_slippery": True}, DynaAC, {"planning_steps": 3, "gamma": 0.99}),
     ("FrozenLake-v1", {"is_slippery": True}, ImaginedPolicyGradient, {"rollouts": 2, "horizon": 5, "epsilon": 0.3}),
     ("FrozenLake-v1", {"is_slippery": True}, ImaginedPolicyGradient, {"rollouts": 3, "update": "natural"}),
+    ("FrozenLake-v1", {"is_slippery": True}, ImaginedPolicyGradient, {"rollouts": 3, "min_count": 4, "epsilon": 0.5}),
+    ("FrozenLake-v1", {"is_slippery": True}, ImaginedPolicyGradient,
+     {"rollouts": 3, "min_count": 4, "update": "natural"}),
     ("FrozenLake-v1", {"is_slippery": True}, CertaintyEquivalence, {"gamma": 0.99, "epsilon": 0.2}),
 ]
 
@@ -163,13 +166,42 @@ def test_imagined_natural_policy_gradient_is_near_optimal_on_slippery_frozen_lak
     assert np.mean(_pg_success_rates(problem, params, 3, 20)) >= _frozen_lake_optimum(problem.model) - 0.03
 
 
-def test_imagined_reinforce_learns_slippery_frozen_lake_but_short_of_the_optimum():
-    """REINFORCE with baseline in imagination: mean greedy success 0.69 (20 runs), below 0.714."""
+def test_imagined_reinforce_is_near_optimal_on_slippery_frozen_lake():
+    """REINFORCE with baseline in imagination, pairs known after 30 real samples (``min_count``).
+
+    The configuration was chosen on run_seeds(100, 40) (0.737 +- 0.007) and confirmed on
+    run_seeds(200, 100) (0.732 +- 0.006); these runs use a third root. Without the threshold the
+    same agent reaches 0.692 +- 0.016 on the confirmation seeds (README).
+    """
     problem = problem_of("FrozenLake-v1", is_slippery=True)
-    params = {"gamma": 0.999, "rollouts": 10, "horizon": 3, "alpha_actor": 0.03, "alpha_critic": 0.1, "epsilon": 0.5}
-    rates = np.array(_pg_success_rates(problem, params, 3, 10))
-    always_left = _frozen_lake_success(problem.model, np.zeros(16, dtype=np.int64))
-    assert np.mean(rates) >= 0.65 > always_left
+    params = {"gamma": 0.999, "rollouts": 10, "horizon": 3, "alpha_actor": 0.1, "alpha_critic": 0.1, "epsilon": 0.5,
+              "min_count": 30}
+    rates = np.array(_pg_success_rates(problem, params, 3, 30))
+    assert np.mean(rates) >= _frozen_lake_optimum(problem.model) - 0.03
+
+
+def test_imagination_uses_only_known_pairs():
+    """A pair tried fewer than ``min_count`` times is never imagined: a state none of whose actions
+    is known keeps its initial preferences and baseline, and under the natural step (which moves
+    only the preferences of the known actions it reads) so does every pair below the threshold.
+    (v_init = 1 makes every imagined step move the actor, goal seen or not.)"""
+    problem = problem_of("FrozenLake-v1", is_slippery=True)
+    for update in ("reinforce", "natural"):
+        params = {"rollouts": 5, "min_count": 40, "epsilon": 0.5, "v_init": 1.0, "update": update}
+        res = run_agent(ImaginedPolicyGradient, params, problem, 11, steps=3000)
+        total = res.agent.model.total
+        unknown = (total < 40).all(axis=1)
+        assert (unknown & (total.sum(axis=1) > 0)).any() and (~unknown).any()
+        assert np.all(res.agent.h[unknown] == 0.0) and np.all(res.agent.v[unknown] == 1.0)
+        assert res.agent.model_steps[0] > 0
+        if update == "reinforce":
+            assert np.all(res.agent.h[~unknown] != 0.0)
+        else:  # with one known action its advantage is 0: the states with two or more move
+            assert np.all(res.agent.h[total < 40] == 0.0) and (total[~unknown] < 40).any()
+            assert np.any(res.agent.h[(total >= 40).sum(axis=1) >= 2] != 0.0, axis=1).all()
+    # above every count reached: nothing is imagined
+    res = run_agent(ImaginedPolicyGradient, {"min_count": 10**6, "v_init": 1.0}, problem, 11, steps=500)
+    assert res.agent.model_steps[0] == 0 and np.all(res.agent.h == 0.0) and np.all(res.agent.v == 1.0)
 
 
 @pytest.mark.parametrize(
@@ -180,6 +212,7 @@ def test_imagined_reinforce_learns_slippery_frozen_lake_but_short_of_the_optimum
         (DynaAC, {"epsilon": 0.1}, "epsilon"),
         (ImaginedPolicyGradient, {"horizon": 0}, "horizon"),
         (ImaginedPolicyGradient, {"alpha_critic": 2}, "alpha_critic"),
+        (ImaginedPolicyGradient, {"min_count": 0}, "min_count"),
         (CertaintyEquivalence, {"solve_every": 0}, "solve_every"),
         (CertaintyEquivalence, {"tol": -1}, "tol"),
     ],

@@ -155,12 +155,15 @@ class ImaginedPolicyGradient(_SoftmaxAgent):
     The policy learns from imagined trajectories only (real steps teach the model).
 
     ``ImaginedPolicyGradient(env, rollouts=10, horizon=3, alpha_actor=0.03, alpha_critic=0.1,
-    gamma=0.95, epsilon=0.1, update="reinforce", h_init=0.0, v_init=0.0, max_outcomes=8,
-    seed=None)``. ``update="natural"``: the natural-gradient actor-critic step with the model's
-    expected action values at each imagined state instead of REINFORCE. Real actions
-    are uniform with probability ``epsilon``, else drawn from the softmax policy. A branch stops
-    at a pair never tried in the real world. ``agent.q`` is the preferences h; ``agent.v`` the
-    baseline; ``agent.model_steps`` the imagined transitions so far.
+    gamma=0.95, epsilon=0.1, update="reinforce", min_count=1, h_init=0.0, v_init=0.0,
+    max_outcomes=8, seed=None)``. ``update="natural"``: the natural-gradient actor-critic step
+    with the model's expected action values at each imagined state instead of REINFORCE. Real
+    actions are uniform with probability ``epsilon``, else drawn from the softmax policy. A
+    branch stops at a pair tried fewer than ``min_count`` times in the real world (R-max's
+    known-state threshold; 1: only untried pairs are excluded; on a stochastic world a larger
+    threshold keeps REINFORCE from committing to what a handful of samples said, see
+    ``planning/imagined_pg.py``). ``agent.q`` is the preferences h; ``agent.v`` the baseline;
+    ``agent.model_steps`` the imagined transitions so far.
     """
 
     name = "dyna-pg"
@@ -168,12 +171,12 @@ class ImaginedPolicyGradient(_SoftmaxAgent):
 
     @classmethod
     def check_params(cls, params: Mapping[str, Any]) -> dict[str, Any]:
-        out = _check_ac(params, {"rollouts", "horizon", "max_outcomes", "epsilon", "update"}, rollouts=10, horizon=3,
-                        max_outcomes=8, epsilon=0.1, alpha_critic=0.1, update="reinforce")
+        out = _check_ac(params, {"rollouts", "horizon", "max_outcomes", "epsilon", "update", "min_count"}, rollouts=10,
+                        horizon=3, max_outcomes=8, epsilon=0.1, alpha_critic=0.1, update="reinforce", min_count=1)
         out["update"] = _check_choice("update", out["update"], ("reinforce", "natural"))
         out["epsilon"] = check_unit("epsilon", out["epsilon"])
         out["rollouts"] = check_count("rollouts", out["rollouts"])
-        for key in ("horizon", "max_outcomes"):
+        for key in ("horizon", "max_outcomes", "min_count"):
             out[key] = check_count(key, out[key])
             if out[key] < 1:
                 raise ParamError(key, f"{key} must be a positive integer, got {out[key]!r}")
@@ -203,6 +206,7 @@ class ImaginedPolicyGradient(_SoftmaxAgent):
             horizon=k,
             epsilon=params["epsilon"],
             update=UPDATE_REINFORCE if params["update"] == "reinforce" else UPDATE_NATURAL,
+            min_count=params["min_count"],
         )
 
     @property
