@@ -898,13 +898,19 @@ def _usage_line(exc: BaseException) -> str:
 def main(argv: list[str] | None = None) -> int:
     """Entry point: runs the app, turning bad input into one line and exit status 2."""
     from dynaplan.envs.layouts import LayoutError
+    from dynaplan.experiments.interrupts import exit_status, signals_interrupt
 
     click_errors = _click_errors()
+    received: list[int] = []
     try:
-        rc = app(args=argv, standalone_mode=False, prog_name="dynaplan")
-        if isinstance(rc, int) and rc != 0:  # typer turns Ctrl-C into Exit(130), returned here
+        # SIGTERM and SIGHUP end any command as Ctrl-C does (finished runs saved, lock released),
+        # with their own exit status: 143, 129 (130 for Ctrl-C).
+        with signals_interrupt() as received:
+            rc = app(args=argv, standalone_mode=False, prog_name="dynaplan")
+        if isinstance(rc, int) and rc != 0:  # typer turns any KeyboardInterrupt into Exit(130), returned here
             if rc == 130:
                 note("interrupted")
+                return exit_status(None, received)
             return rc
     except (UsageError, LayoutError, ValueError) as exc:
         err_console.print(Text.assemble(("error: ", "red"), " ".join(str(exc).split())), soft_wrap=True,
@@ -913,9 +919,9 @@ def main(argv: list[str] | None = None) -> int:
     except typer.Abort:
         note("aborted")
         return 130
-    except KeyboardInterrupt:
+    except KeyboardInterrupt as exc:
         note("interrupted")
-        return 130
+        return exit_status(exc, received)
     except OSError as exc:  # a file or directory that cannot be read or written
         where = f"{exc.filename}: " if exc.filename else ""
         err_console.print(Text.assemble(("error: ", "red"), f"{where}{exc.strerror or exc}"), soft_wrap=True,

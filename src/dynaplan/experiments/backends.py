@@ -6,7 +6,7 @@ backend. ``ray`` is imported only when the Ray backend is chosen (``pip install 
 ``submitit`` only for the SLURM backend (``pip install dynaplan[slurm]``).
 
 Workers never outlive the run: local pool workers ignore SIGINT, SIGTERM and SIGHUP (the parent
-handles them, see ``runner.signals_interrupt``, and kills its workers), die with their parent
+handles them, see ``interrupts.signals_interrupt``, and kills its workers), die with their parent
 (``PR_SET_PDEATHSIG`` on Linux), and close the store lock they inherit by forking. Ray tasks and
 SLURM jobs still running when a run is interrupted are cancelled.
 """

@@ -18,12 +18,9 @@ Seeds: run ``i`` of every cell uses ``run_seeds(root_seed, n)[i]``, the first wo
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
-import signal
-import threading
 import time
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -31,6 +28,8 @@ from typing import Any
 import pandas as pd
 
 from dynaplan.experiments.backends import Backend, check_backend, make_backend
+from dynaplan.experiments.interrupts import Terminated as Terminated  # re-exported: the runner's interrupt
+from dynaplan.experiments.interrupts import signals_interrupt
 from dynaplan.experiments.kinds import get_kind
 from dynaplan.experiments.spec import Spec, SpecError, canonical_json
 from dynaplan.experiments.store import Store, to_parquet_bytes
@@ -150,39 +149,6 @@ def varying_keys(cells: Sequence[Mapping[str, Any]]) -> list[str]:
     for c in cells:
         keys += [k for k in c if k not in keys]
     return [k for k in keys if len({canonical_json(c.get(k)) for c in cells}) > 1]
-
-
-class Terminated(KeyboardInterrupt):
-    """SIGTERM or SIGHUP during a run: handled like Ctrl-C (workers stopped, finished runs kept,
-    the store marked ``interrupted`` and its lock released). ``signum``: the signal."""
-
-    def __init__(self, signum: int) -> None:
-        super().__init__(f"terminated by {signal.Signals(signum).name}")
-        self.signum = signum
-
-
-@contextlib.contextmanager
-def signals_interrupt() -> Iterator[None]:
-    """While inside, SIGTERM and SIGHUP raise ``Terminated`` in the main thread, as SIGINT raises
-    ``KeyboardInterrupt``: the same clean-up runs for ``kill``, a closed terminal or Ctrl-C
-    (the default action would end the process at once, leaving its workers running).
-    Outside the main thread (where Python cannot handle signals) it does nothing."""
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-
-    def handler(signum: int, frame: Any) -> None:
-        raise Terminated(signum)
-
-    previous = {}
-    for sig in (signal.SIGTERM, getattr(signal, "SIGHUP", None)):
-        if sig is not None and signal.getsignal(sig) in (signal.SIG_DFL, None):
-            previous[sig] = signal.signal(sig, handler)
-    try:
-        yield
-    finally:
-        for sig, old in previous.items():
-            signal.signal(sig, old)
 
 
 def _run(tasks: Sequence[Task], backend: Backend, on_done: Callable[[Task, bytes, int, float], None]) -> None:
