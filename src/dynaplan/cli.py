@@ -279,26 +279,20 @@ def usable_cores() -> int:
 # -- running a spec into a store --------------------------------------------------------------
 def stored_spec(out_dir: Path) -> Spec:
     """The spec stored in ``out_dir`` (validated)."""
-    from dynaplan.experiments.spec import parse_spec
-    from dynaplan.experiments.store import SPEC_FILE, Store
+    from dynaplan.experiments.store import stored_experiment
 
-    text = Store(out_dir).stored_spec()
-    if text is None:
-        fail(f"{out_dir}: nothing to resume (no {SPEC_FILE}); run without --resume first")
-    return parse_spec(text, source=str(out_dir / SPEC_FILE))
+    return stored_experiment(out_dir)  # type: ignore[no-any-return]
 
 
 def resumed_spec(out_dir: Path, given: Spec | None = None, overrides: dict[str, Any] | None = None) -> Spec:
     """For ``--resume``: the stored spec, with ``overrides`` applied; ``given`` (or the overridden
     spec) must describe the same experiment, else one line naming the first key that differs."""
     from dynaplan.experiments.spec import validate_spec
+    from dynaplan.experiments.store import check_resume
 
     stored = stored_spec(out_dir)
     spec = given if given is not None else validate_spec(stored.with_overrides(overrides or {}))
-    difference = spec.difference(stored)
-    if difference:
-        fail(f"{out_dir}: --resume: not the stored experiment ({difference.replace(' there', ' in the store')}); "
-             "drop --resume and give --overwrite to replace it, or choose a different --out")
+    check_resume(out_dir, spec, stored)
     return spec
 
 
@@ -327,18 +321,18 @@ def execute(spec: Spec, out_dir: Path, runner: Runner, *, overwrite: bool = Fals
     """
     from dynaplan.experiments.runner import plan_tasks, run_spec, total_runs
     from dynaplan.experiments.sizes import check_fits
-    from dynaplan.experiments.store import clear_outputs, reuse_decision
+    from dynaplan.experiments.store import reuse_decision
 
     runner = runner.checked()
     estimate = check_fits(spec)
     planned = {t.config_hash for t in plan_tasks(spec.kind, spec.expand(), spec.run_seeds(), spec.batch_size())}
+    # The decision for the line below; run_spec applies the same rule itself (and clears the
+    # tables and figures of a replaced or extended experiment).
     decision = reuse_decision(out_dir, spec, overwrite=overwrite, planned=planned)
     # What is about to run, on standard output: standard error keeps to one line when it fails.
     if decision == "replace":
-        clear_outputs(out_dir)
         say(f"{out_dir}: replacing what was there")
     elif decision == "extend":
-        clear_outputs(out_dir)
         say(f"{out_dir}: extending the experiment there (every finished run is kept)")
     say(f"{spec.name}: {estimate.line()}")
     limits = step_limit_line(spec)
@@ -348,7 +342,8 @@ def execute(spec: Spec, out_dir: Path, runner: Runner, *, overwrite: bool = Fals
         with progress_bar(total_runs(spec), spec.name) as advance:
             result = run_spec(spec, out_dir, workers=runner.workers, backend=runner.backend, address=runner.address,
                               max_retries=runner.max_retries, progress=advance, extra_manifest=extra,
-                              on_plan=getattr(advance, "plan", None), backend_options=runner.options())
+                              on_plan=getattr(advance, "plan", None), backend_options=runner.options(),
+                              overwrite=overwrite)
     except KeyboardInterrupt:
         note(f"finished runs are saved in {out_dir}; continue with --resume --out {out_dir}")
         raise

@@ -32,7 +32,7 @@ from dynaplan.experiments.interrupts import Terminated as Terminated  # re-expor
 from dynaplan.experiments.interrupts import signals_interrupt
 from dynaplan.experiments.kinds import get_kind
 from dynaplan.experiments.spec import Spec, SpecError, canonical_json
-from dynaplan.experiments.store import Store, to_parquet_bytes
+from dynaplan.experiments.store import Store, check_resume, clear_outputs, reuse_decision, to_parquet_bytes
 
 Progress = Callable[[int], None]
 
@@ -277,6 +277,8 @@ def run_spec(
     extra_manifest: Mapping[str, Any] | None = None,
     on_plan: Callable[[int, int], None] | None = None,
     backend_options: Mapping[str, Any] | None = None,
+    overwrite: bool = False,
+    resume: bool = False,
 ) -> SpecRun:
     """Run a (validated) spec; with ``out``, through a ``Store`` there (resuming what is done).
 
@@ -289,6 +291,13 @@ def run_spec(
     was. ``on_plan(total, reused)``: called once with the number
     of runs and of those found done in the store; ``progress(n)``: called with the runs
     finished by each task (with the reused runs first if there is no ``on_plan``).
+
+    The store follows the CLI's rule (``store.reuse_decision``): ``out`` may be new, hold this
+    experiment (its finished runs are reused) or another one whose finished runs are all part of
+    this plan (more seeds: extended); finished runs of another experiment are never discarded
+    unless ``overwrite`` (``--overwrite``), else ``StoreError`` (a ``ValueError``; its one line
+    names the CLI's flags). ``resume`` (``--resume``): ``out`` must hold this very experiment
+    (``store.check_resume``). Every check runs before anything is written.
     """
     t0 = time.perf_counter()
     check_backend(backend, workers, address, max_retries, backend_options)
@@ -296,9 +305,16 @@ def run_spec(
     cells = spec.expand()
     tasks = plan_tasks(spec.kind, cells, spec.run_seeds(), spec.batch_size(), spec.module or kind.module)
     blobs: dict[str, bytes] = {}
+    decision = None
+    if out is not None:
+        if resume:
+            check_resume(out, spec)
+        decision = reuse_decision(out, spec, overwrite=overwrite, planned={t.config_hash for t in tasks})
     remote = None
     if backend != "local":  # connect first: a missing cluster must not touch the store
         remote = make_backend(backend, address=address, max_retries=max_retries, options=backend_options)
+    if out is not None and decision in ("replace", "extend"):  # what the top of the store shows is redone
+        clear_outputs(out)
 
     def new_backend(n_tasks: int) -> Backend:
         if remote is not None:
