@@ -101,6 +101,38 @@ def test_validation_names_file_and_key() -> None:
     assert str(info.value) == "exp.toml: grid.alpha: alpha must be in (0, 1], got 1.5"
 
 
+def test_errors_are_placed_by_their_key_never_by_their_message() -> None:
+    """A kind's ``ParamError`` is placed where its key is set, whatever its message says; a plain
+    ``ValueError`` is placed at the cell, even when its message starts with a key of the cell."""
+    from dynaplan.agents.base import ParamError
+    from dynaplan.experiments.kinds import KINDS, register_kind
+
+    def keyed(cell: Any) -> None:
+        if cell["scale"] > 1:
+            raise ParamError("scale", "too large for this kind (at most 1)")
+
+    def plain(cell: Any) -> None:
+        if cell["scale"] > 1:
+            raise ValueError("scale must be at most 1")
+
+    def run(cell: Any, seeds: Any) -> Any:
+        raise AssertionError("not run")
+
+    text = 'name = "k"\nkind = "KIND"\nseeds = 1\n[grid]\nscale = [1, 2]\n'
+    try:
+        for kind, check in (("test-keyed", keyed), ("test-plain", plain)):
+            register_kind(kind, check=check)(run)
+        with pytest.raises(SpecError) as info:
+            parse_spec(text.replace("KIND", "test-keyed"), source="k.toml")
+        assert str(info.value) == "k.toml: grid.scale: too large for this kind (at most 1)"
+        with pytest.raises(SpecError) as info:
+            parse_spec(text.replace("KIND", "test-plain"), source="k.toml")
+        assert str(info.value) == "k.toml: cell 1 (scale=2): scale must be at most 1"
+    finally:
+        KINDS.pop("test-keyed", None)
+        KINDS.pop("test-plain", None)
+
+
 # -- hypothesis: every bad spec is one line and exit status 2 ---------------------------------
 def _set(path: tuple[Any, ...], value: Any) -> Any:
     def f(d: dict[str, Any]) -> dict[str, Any]:

@@ -30,6 +30,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from dynaplan.agents.base import ParamError
 from dynaplan.experiments.kinds import register_kind
 from dynaplan.experiments.reproductions import register_reproduction, spec_reproduction
 from dynaplan.plot.curves import save_figure
@@ -43,22 +44,22 @@ def _agent_params(cell: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def check_cell(cell: Mapping[str, Any]) -> None:
-    """Validate a cell of kind ``decision-time`` (ValueError starting with the key's name)."""
+    """Validate a cell of kind ``decision-time`` (``ParamError`` naming the key)."""
     import gymnasium as gym
 
     from dynaplan.agents import AGENTS
 
     for key in ("env", "agent", "episodes"):
         if key not in cell:
-            raise ValueError(f"{key}: missing (required by kind decision-time)")
+            raise ParamError(key, f"{key}: missing (required by kind decision-time)")
     if cell["agent"] not in AGENTS:
-        raise ValueError(f"agent: unknown agent {cell['agent']!r}; choose from: {', '.join(sorted(AGENTS))}")
+        raise ParamError("agent", f"agent: unknown agent {cell['agent']!r}; choose from: {', '.join(sorted(AGENTS))}")
     if cell["env"] not in gym.registry:
-        raise ValueError(f"env: unknown env {cell['env']!r} (not a registered Gymnasium id)")
+        raise ParamError("env", f"env: unknown env {cell['env']!r} (not a registered Gymnasium id)")
     for key, low in (("episodes", 1), ("max_episode_steps", 0)):
         value = cell.get(key, 0 if low == 0 else None)
         if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < low:
-            raise ValueError(f"{key}: must be an integer >= {low}, got {value!r}")
+            raise ParamError(key, f"{key}: must be an integer >= {low}, got {value!r}")
     AGENTS[cell["agent"]].check_params(_agent_params(cell))
 
 

@@ -65,13 +65,6 @@ def error_key(exc: BaseException) -> str | None:
     return None
 
 
-def leading_key(msg: str, cell: Mapping[str, Any]) -> str | None:
-    """A key of ``cell`` that a plain error's message starts with (``"alpha must be ..."``,
-    ``"agent: unknown ..."``), the convention for checks that raise plain ``ValueError``."""
-    head = msg.split(" ", 1)[0].rstrip(":")
-    return head if head in cell else None
-
-
 def error_text(exc: BaseException) -> str:
     """The message of an error, whole, on one line (a ``KeyError`` without its quotes)."""
     text = getattr(exc, "message", None)
@@ -83,7 +76,7 @@ def error_text(exc: BaseException) -> str:
 def located(spec: Spec, cell: Mapping[str, Any], index: int, exc: BaseException) -> str:
     """``WHERE: message`` for an error raised checking cell ``index`` of ``spec``."""
     msg = error_text(exc)
-    key = error_key(exc) or leading_key(msg, cell)
+    key = error_key(exc)
     where = spec.where(key, index) if key else ""
     if key and where:
         if msg.startswith(f"{key}: "):  # "agent: unknown agent 'x'" -> "params.agent: unknown agent 'x'"
