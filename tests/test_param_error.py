@@ -81,9 +81,9 @@ def test_every_key_of_every_agent_is_checked_by_name(name: str, cls: type) -> No
 
 
 @pytest.mark.parametrize("name", sorted(AGENTS))
-def test_a_spec_error_names_the_file_and_the_key(name: str, tmp_path: Path) -> None:
-    """Through a spec file: the one-line error names the file and ``params.KEY`` for every checked
-    key of the agent, from the error's ``key`` (the message is not read for it)."""
+def test_a_spec_error_names_the_file_the_line_and_the_key(name: str, tmp_path: Path) -> None:
+    """Through a spec file: the one-line error names the file, the line and ``params.KEY`` for every
+    checked key of the agent, from the error's ``key`` (the message is not read for it)."""
     from dynaplan.experiments.kinds import agent_params
     from dynaplan.experiments.spec import SpecError, load_spec
     from dynaplan.experiments.spec.writer import toml_value
@@ -93,8 +93,10 @@ def test_a_spec_error_names_the_file_and_the_key(name: str, tmp_path: Path) -> N
     base = {"env": cls.example_env, "agent": name, "episodes": 1, **cls.example_params}
     for key in agent_params({**cls.defaults(), **cls.example_params}):
         bad = next(v for v, _ in _refused(cls, key) if v is not None)
-        lines = [f"{k} = {toml_value(v)}" for k, v in {**base, key: bad}.items()]
+        params = {**base, key: bad}
+        lines = [f"{k} = {toml_value(v)}" for k, v in params.items()]
         path.write_text('name = "bad"\nkind = "episodes"\nseeds = 1\n[params]\n' + "\n".join(lines) + "\n")
+        line = 5 + list(params).index(key)  # the four lines above [params]'s keys, then its keys in order
         with pytest.raises(SpecError) as info:
             load_spec(path)
-        assert str(info.value).startswith(f"{path}: params.{key}: "), (key, bad, str(info.value))
+        assert str(info.value).startswith(f"{path}:{line}: params.{key}: "), (key, bad, str(info.value))
