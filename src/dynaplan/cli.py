@@ -809,7 +809,10 @@ def show(
     maze_layout(environment)  # ValueError unless it is a maze
     learner = cls(environment, seed=seed, **params)
     every = frame_every(steps, frames) if out is not None and out.suffix.lower() == ".gif" else steps
-    snaps = record_run(environment, learner, steps, every=every, seed=seed)
+    from dynaplan.experiments.interrupts import signals_deferred_while_compiling
+
+    with signals_deferred_while_compiling():  # a Ctrl-C during the first compile is not lost
+        snaps = record_run(environment, learner, steps, every=every, seed=seed)
     last = snaps[-1]
     from dynaplan.plot.maze import policy_text
 
