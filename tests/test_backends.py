@@ -105,6 +105,60 @@ def test_ray_with_no_cluster_is_one_line_and_leaves_the_store_alone(tmp_path: Pa
     assert (out / "manifest.json").read_text() == before  # not "failed": not touched at all
 
 
+def test_ray_address_with_nothing_listening_is_one_line_in_seconds(tmp_path: Path) -> None:
+    """``--address host:port`` where nothing listens (a port bound, then closed): one line naming
+    the address, exit 2, well before Ray's own retries would give up (minutes), the store as it
+    was. No Ray is started: the connection is refused before Ray is imported."""
+    import socket
+    import time
+
+    spec_file = tmp_path / "s.toml"
+    spec_file.write_text(SPEC.replace(f'module = "{MODULE}"', "").replace("user-dyna-q-ten", "dyna-q"))
+    out = tmp_path / "out"
+    run_spec(parse_spec(spec_file.read_text()), out, workers=1)
+    before = (out / "manifest.json").read_text()
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    code = ("import sys; from dynaplan.cli import main; rc = main(sys.argv[1:]); print('ray' in sys.modules);"
+            "sys.exit(rc)")
+    args = ["run", str(spec_file), "--out", str(out), "--backend", "ray", "--address", f"127.0.0.1:{port}",
+            "--set", "seeds=8"]
+    t0 = time.monotonic()
+    proc = subprocess.run([sys.executable, "-c", code, *args], capture_output=True, text=True, env=cli_env(),
+                          timeout=120)
+    elapsed = time.monotonic() - t0
+    assert proc.returncode == 2, proc.stderr
+    lines = [ln for ln in proc.stderr.splitlines() if ln.strip()]
+    assert len(lines) == 1 and f"no Ray cluster was found at address '127.0.0.1:{port}'" in lines[0], proc.stderr
+    assert "connection refused" in lines[0]
+    assert proc.stdout.split()[-1] == "False"  # Ray was never imported, so never started
+    assert elapsed < 30, elapsed  # the interpreter's start-up and imports; Ray alone waits minutes
+    assert (out / "manifest.json").read_text() == before
+
+
+def test_ray_address_probe_names_the_address_from_the_environment(monkeypatch: Any) -> None:
+    """With no ``--address``, the ``RAY_ADDRESS`` Ray would join is probed and named as such;
+    ``auto`` and Ray Client addresses are recognised."""
+    import socket
+
+    from dynaplan.experiments.backends import BackendError, probe_ray_address
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    monkeypatch.setenv("RAY_ADDRESS", f"127.0.0.1:{port}")
+    with pytest.raises(BackendError, match=rf"address '127.0.0.1:{port}' \(from RAY_ADDRESS\)"):
+        probe_ray_address(None)
+    with pytest.raises(BackendError, match=rf"address 'ray://127.0.0.1:{port}' \(connection refused"):
+        probe_ray_address(f"ray://127.0.0.1:{port}")
+    probe_ray_address("auto")  # Ray's own lookup: not a host:port
+    with socket.socket() as listening:  # something listening: the probe lets Ray go on
+        listening.bind(("127.0.0.1", 0))
+        listening.listen()
+        probe_ray_address(f"127.0.0.1:{listening.getsockname()[1]}")
+
+
 def test_user_agent_is_the_agent_it_says(spec: Any, serial: pd.DataFrame) -> None:
     text = SPEC.replace(f'module = "{MODULE}"', "").replace('"user-dyna-q-ten"', '"dyna-q"\nplanning_steps = 10')
     expected = run_spec(parse_spec(text), None, workers=1).table

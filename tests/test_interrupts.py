@@ -77,7 +77,7 @@ def lock_is_free(d: Path) -> bool:
         return True
 
 
-@pytest.mark.parametrize("how", ["INT-group", "TERM-group", "KILL-group", "TERM-main", "KILL-main"])
+@pytest.mark.parametrize("how", ["INT-group", "TERM-group", "KILL-group", "TERM-main", "HUP-main", "KILL-main"])
 def test_interrupt_then_resume_gives_the_identical_table(how: str, reference: pd.DataFrame, tmp_path: Path) -> None:
     spec_file = tmp_path / "s.toml"
     spec_file.write_text(SPEC)
@@ -99,7 +99,7 @@ def test_interrupt_then_resume_gives_the_identical_table(how: str, reference: pd
     if name == "KILL":
         assert proc.returncode == -signal.SIGKILL
     else:
-        assert proc.returncode == 130, err
+        assert proc.returncode == 128 + sig, err  # the shell's status for the signal: 130, 143, 129
         assert "--resume" in err  # where the finished runs are and how to continue
     for _ in range(200):  # workers are killed by their parent (or die with it): give them a moment
         if not group_alive(proc.pid):
@@ -140,3 +140,59 @@ def test_sighup_in_process_is_an_interrupt_and_releases_the_lock(tmp_path: Path)
     assert json.loads((tmp_path / "manifest.json").read_text())["status"] == "interrupted"
     assert lock_is_free(tmp_path)
     assert signal.getsignal(signal.SIGHUP) == signal.SIG_DFL  # the handler is gone after the run
+
+
+def _compile_with_a_signal_in_a_ctypes_callback(sig: int) -> tuple[Any, list[int]]:
+    """A fresh (uncached) Numba function compiled while ``sig`` is sent to this process from
+    inside a ctypes callback, where llvmlite's object cache calls back into Python during code
+    generation: a handler that raises there cannot propagate (Python prints "Exception ignored"
+    and goes on). Returns the function (called once with 1) and the signals sent."""
+    import ctypes
+
+    from numba import njit
+    from numba.core import event
+
+    sent: list[int] = []
+
+    def in_callback() -> None:
+        sent.append(sig)
+        os.kill(os.getpid(), sig)
+        sum(range(1000))  # bytecodes: Python runs the pending signal's handler here
+
+    callback = ctypes.CFUNCTYPE(None)(in_callback)
+
+    class During(event.Listener):
+        def on_start(self, event: Any) -> None:
+            if not sent:
+                callback()
+
+        def on_end(self, event: Any) -> None:
+            pass
+
+    def plus_one(x: int) -> int:
+        return x + 1
+
+    fn = njit(cache=False)(plus_one)
+    with event.install_listener("numba:compiler_lock", During()):
+        fn(1)
+    return fn, sent
+
+
+@pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning")  # the lost Ctrl-C, shown
+def test_a_signal_during_a_numba_compile_is_raised_when_the_compile_ends() -> None:
+    """Inside ``signals_interrupt`` a Ctrl-C or SIGTERM that lands during a compile is raised
+    once the compile is over (the kernel compiled); outside, the same Ctrl-C is lost."""
+    from dynaplan.experiments.interrupts import Terminated, signals_interrupt
+
+    old = signal.signal(signal.SIGINT, signal.default_int_handler)  # as in a terminal (xdist may ignore it)
+    try:
+        fn, sent = _compile_with_a_signal_in_a_ctypes_callback(signal.SIGINT)  # no deferral: lost
+        assert sent == [signal.SIGINT] and fn(2) == 3
+        for sig, raised in ((signal.SIGINT, KeyboardInterrupt), (signal.SIGTERM, Terminated)):
+            with signals_interrupt(), pytest.raises(raised) as info:
+                fn, sent = _compile_with_a_signal_in_a_ctypes_callback(sig)
+            assert getattr(info.value, "signum", signal.SIGINT) == sig
+            assert signal.getsignal(signal.SIGINT) is signal.default_int_handler  # handlers put back
+            assert signal.getsignal(signal.SIGTERM) == signal.SIG_DFL
+    finally:
+        signal.signal(signal.SIGINT, old)

@@ -275,16 +275,34 @@ def test_search_functions_reject_bad_input():
     assert "mcts" in dynaplan.AGENTS and "dyna-mcts" in dynaplan.AGENTS
 
 
+@pytest.mark.parametrize("agent", ["mcts", "dyna-2"])
+def test_decision_time_counts_are_read_by_name(agent):
+    """The kind's ``decisions`` and ``model_steps`` are the counters they are named for, in the
+    book's tree (``int64[5]``) and in Dyna-2 (its own ``int64[4]``): one decision per real step,
+    and a budget of 30 model steps per decision spent in full, overrun by at most the one
+    simulation in progress (at most ``depth`` = 10 steps)."""
+    from dynaplan.experiments.reproductions.decision_time import run_kind
+
+    cell = {"env": "dynaplan/DynaMaze-v0", "agent": agent, "method": "m", "episodes": 2, "model_steps": 30,
+            "depth": 10}
+    table = run_kind(cell, [5])
+    assert (table.decisions == table.steps).all()
+    assert (table.model_steps >= 30 * table.decisions).all()
+    assert (table.model_steps <= (30 + 10) * table.decisions).all()
+
+
 def test_decision_time_kind_records_each_episode_of_the_run():
     """The reproduction's kind runs episode by episode; its rows add up to the single compiled run of
     ``run_agent`` with the same seed (same episodes, and all model steps and decisions counted)."""
-    from dynaplan.experiments.reproductions.decision_time import check_cell, run_kind
+    from dynaplan.experiments.reproductions.decision_time import check_cell, run_kind, search_counts
 
     cell = {"env": "dynaplan/DynaMaze-v0", "agent": "mcts", "method": "m", "episodes": 4, "simulations": 20}
     table = run_kind(cell, [3])
     res = run_agent(MCTS, {"simulations": 20}, problem_of("dynaplan/DynaMaze-v0"), 3, episodes=4)
     assert table.steps.tolist() == res.episode_steps.tolist()
-    assert table.model_steps.sum() == res.agent.counters[2] and table.decisions.sum() == res.agent.counters[0]
+    counts = search_counts(res.agent)
+    assert counts is not None
+    assert table.model_steps.sum() == counts.model_steps and table.decisions.sum() == counts.decisions
     with pytest.raises(ValueError, match="simulations"):
         check_cell({**cell, "simulations": -1})
     with pytest.raises(ValueError, match="agent: unknown agent"):

@@ -101,6 +101,64 @@ def test_validation_names_file_and_key() -> None:
     assert str(info.value) == "exp.toml: grid.alpha: alpha must be in (0, 1], got 1.5"
 
 
+def test_errors_are_placed_by_their_key_never_by_their_message() -> None:
+    """A kind's ``ParamError`` is placed where its key is set, whatever its message says; a plain
+    ``ValueError`` is placed at the cell, even when its message starts with a key of the cell."""
+    from dynaplan.agents.base import ParamError
+    from dynaplan.experiments.kinds import KINDS, register_kind
+
+    def keyed(cell: Any) -> None:
+        if cell["scale"] > 1:
+            raise ParamError("scale", "too large for this kind (at most 1)")
+
+    def plain(cell: Any) -> None:
+        if cell["scale"] > 1:
+            raise ValueError("scale must be at most 1")
+
+    def run(cell: Any, seeds: Any) -> Any:
+        raise AssertionError("not run")
+
+    text = 'name = "k"\nkind = "KIND"\nseeds = 1\n[grid]\nscale = [1, 2]\n'
+    try:
+        for kind, check in (("test-keyed", keyed), ("test-plain", plain)):
+            register_kind(kind, check=check)(run)
+        with pytest.raises(SpecError) as info:
+            parse_spec(text.replace("KIND", "test-keyed"), source="k.toml")
+        assert str(info.value) == "k.toml:5: grid.scale: too large for this kind (at most 1)"
+        with pytest.raises(SpecError) as info:
+            parse_spec(text.replace("KIND", "test-plain"), source="k.toml")
+        assert str(info.value) == "k.toml: cell 1 (scale=2): scale must be at most 1"
+    finally:
+        KINDS.pop("test-keyed", None)
+        KINDS.pop("test-plain", None)
+
+
+def test_errors_name_the_line_where_the_key_is_set() -> None:
+    """The line of the key in the spec's text: in ``[params]``, in a ``[[cells]]`` entry (the
+    entry the bad cell comes from), in ``[grid]``; none for a value an override set."""
+    text = (
+        'name = "lines"\nkind = "episodes"\nseeds = 1\n\n[params]\nenv = "dynaplan/DynaMaze-v0"\n'
+        "episodes = 2\nalpha = 0.5   # a comment\n\n[[cells]]\nagent = \"dyna-q\"\n\n[[cells]]\n"
+        'agent = "AGENT"\n\n[grid]\nplanning_steps = [\n  0,\n  STEPS,\n]\n'
+    )
+
+    def spec_text(agent: str = "dyna-q-plus", steps: int = 5, alpha: float = 0.5) -> str:
+        return text.replace("AGENT", agent).replace("STEPS", str(steps)).replace("0.5", str(alpha))
+
+    with pytest.raises(SpecError, match=r"^l.toml:14: cells\[1\]\.agent: unknown agent 'no-such-agent'"):
+        parse_spec(spec_text(agent="no-such-agent"), source="l.toml")
+    with pytest.raises(SpecError, match=r"^l.toml:17: grid\.planning_steps: planning_steps must be"):
+        parse_spec(spec_text(steps=-5), source="l.toml")
+    with pytest.raises(SpecError, match=r"^l.toml:8: params\.alpha: alpha must be in"):
+        parse_spec(spec_text(alpha=1.5), source="l.toml")
+    spec = parse_spec(spec_text(), source="l.toml")
+    another = parse_spec(spec_text(alpha=1.5), source="l.toml", validate=False).with_overrides({"episodes": 3})
+    with pytest.raises(SpecError, match=r"^l.toml:8: params\.alpha: alpha must be in"):  # alpha still from line 8
+        validate_spec(another)
+    with pytest.raises(SpecError, match=r"^l.toml: params\.alpha: alpha must be in"):  # set by --set: no line
+        validate_spec(spec.with_overrides({"alpha": 1.5}))
+
+
 # -- hypothesis: every bad spec is one line and exit status 2 ---------------------------------
 def _set(path: tuple[Any, ...], value: Any) -> Any:
     def f(d: dict[str, Any]) -> dict[str, Any]:

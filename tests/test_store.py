@@ -146,7 +146,7 @@ def test_two_runs_cannot_share_a_directory(spec: Any, tmp_path: Path) -> None:
     holder.begin("", {"spec_hash": "x"}, [])
     try:
         with pytest.raises(StoreError, match="another dynaplan run is using this directory"):
-            run_spec(spec, tmp_path, workers=1)
+            run_spec(spec.with_overrides({"seeds": 6}), tmp_path, workers=1)  # the experiment stored there
     finally:
         holder.close()
     assert run_spec(spec, tmp_path, workers=1).runs_done == 8  # free again
@@ -235,7 +235,41 @@ def test_a_lock_left_by_an_ended_process_is_taken_over(spec: Any, tmp_path: Path
     try:
         assert live.stdout is not None and live.stdout.readline().strip() == "held"
         with pytest.raises(StoreError, match="another dynaplan run is using this directory"):
-            run_spec(spec, tmp_path, workers=1)
+            run_spec(spec.with_overrides({"seeds": 6}), tmp_path, workers=1)  # the experiment stored there
     finally:
         live.kill()
         live.wait()
+
+
+def _files(d: Path) -> dict[str, bytes]:
+    return {str(p.relative_to(d)): p.read_bytes() for p in sorted(d.rglob("*")) if p.is_file() and p.name != ".lock"}
+
+
+def test_run_spec_never_discards_a_finished_run_without_overwrite(spec: Any, reference: pd.DataFrame,
+                                                                    tmp_path: Path) -> None:
+    """The Python API keeps the CLI's rule: a store holding another experiment is refused
+    (``StoreError``, a ``ValueError``, before anything is written) unless ``overwrite=True``;
+    ``resume=True`` needs the stored experiment itself; the same experiment is reused."""
+    from dynaplan.experiments.store import StoreError
+
+    run_spec(spec, tmp_path, workers=1)
+    finished = _files(tmp_path)
+    other = parse_spec(SPEC.replace("episodes = 3", "episodes = 3\nalpha = 0.5"), source="other.toml")
+    with pytest.raises(StoreError, match=r"holds another experiment \(8 finished runs; .*alpha.*--overwrite"):
+        run_spec(other, tmp_path, workers=1)
+    with pytest.raises(StoreError, match=r"--resume: not the stored experiment \(.*alpha"):
+        run_spec(other, tmp_path, workers=1, resume=True)
+    with pytest.raises(StoreError, match="nothing to resume"):
+        run_spec(spec, tmp_path / "new", workers=1, resume=True)
+    assert _files(tmp_path) == finished  # every file as it was, bytes and all
+    assert not (tmp_path / "new").exists()
+
+    again = run_spec(spec, tmp_path, workers=1, resume=True)  # the stored experiment: all reused
+    assert (again.runs_reused, again.runs_done) == (8, 0)
+    pd.testing.assert_frame_equal(again.table, reference, check_exact=True)
+
+    replaced = run_spec(other, tmp_path, workers=1, overwrite=True)
+    assert (replaced.runs_reused, replaced.runs_done) == (0, 8)
+    pd.testing.assert_frame_equal(pd.read_parquet(tmp_path / "results.parquet"),
+                                  run_spec(other, None, workers=1).table, check_exact=True)
+

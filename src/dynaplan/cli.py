@@ -279,26 +279,20 @@ def usable_cores() -> int:
 # -- running a spec into a store --------------------------------------------------------------
 def stored_spec(out_dir: Path) -> Spec:
     """The spec stored in ``out_dir`` (validated)."""
-    from dynaplan.experiments.spec import parse_spec
-    from dynaplan.experiments.store import SPEC_FILE, Store
+    from dynaplan.experiments.store import stored_experiment
 
-    text = Store(out_dir).stored_spec()
-    if text is None:
-        fail(f"{out_dir}: nothing to resume (no {SPEC_FILE}); run without --resume first")
-    return parse_spec(text, source=str(out_dir / SPEC_FILE))
+    return stored_experiment(out_dir)  # type: ignore[no-any-return]
 
 
 def resumed_spec(out_dir: Path, given: Spec | None = None, overrides: dict[str, Any] | None = None) -> Spec:
     """For ``--resume``: the stored spec, with ``overrides`` applied; ``given`` (or the overridden
     spec) must describe the same experiment, else one line naming the first key that differs."""
     from dynaplan.experiments.spec import validate_spec
+    from dynaplan.experiments.store import check_resume
 
     stored = stored_spec(out_dir)
     spec = given if given is not None else validate_spec(stored.with_overrides(overrides or {}))
-    difference = spec.difference(stored)
-    if difference:
-        fail(f"{out_dir}: --resume: not the stored experiment ({difference.replace(' there', ' in the store')}); "
-             "drop --resume and give --overwrite to replace it, or choose a different --out")
+    check_resume(out_dir, spec, stored)
     return spec
 
 
@@ -327,18 +321,18 @@ def execute(spec: Spec, out_dir: Path, runner: Runner, *, overwrite: bool = Fals
     """
     from dynaplan.experiments.runner import plan_tasks, run_spec, total_runs
     from dynaplan.experiments.sizes import check_fits
-    from dynaplan.experiments.store import clear_outputs, reuse_decision
+    from dynaplan.experiments.store import reuse_decision
 
     runner = runner.checked()
     estimate = check_fits(spec)
     planned = {t.config_hash for t in plan_tasks(spec.kind, spec.expand(), spec.run_seeds(), spec.batch_size())}
+    # The decision for the line below; run_spec applies the same rule itself (and clears the
+    # tables and figures of a replaced or extended experiment).
     decision = reuse_decision(out_dir, spec, overwrite=overwrite, planned=planned)
     # What is about to run, on standard output: standard error keeps to one line when it fails.
     if decision == "replace":
-        clear_outputs(out_dir)
         say(f"{out_dir}: replacing what was there")
     elif decision == "extend":
-        clear_outputs(out_dir)
         say(f"{out_dir}: extending the experiment there (every finished run is kept)")
     say(f"{spec.name}: {estimate.line()}")
     limits = step_limit_line(spec)
@@ -348,7 +342,8 @@ def execute(spec: Spec, out_dir: Path, runner: Runner, *, overwrite: bool = Fals
         with progress_bar(total_runs(spec), spec.name) as advance:
             result = run_spec(spec, out_dir, workers=runner.workers, backend=runner.backend, address=runner.address,
                               max_retries=runner.max_retries, progress=advance, extra_manifest=extra,
-                              on_plan=getattr(advance, "plan", None), backend_options=runner.options())
+                              on_plan=getattr(advance, "plan", None), backend_options=runner.options(),
+                              overwrite=overwrite)
     except KeyboardInterrupt:
         note(f"finished runs are saved in {out_dir}; continue with --resume --out {out_dir}")
         raise
@@ -814,7 +809,10 @@ def show(
     maze_layout(environment)  # ValueError unless it is a maze
     learner = cls(environment, seed=seed, **params)
     every = frame_every(steps, frames) if out is not None and out.suffix.lower() == ".gif" else steps
-    snaps = record_run(environment, learner, steps, every=every, seed=seed)
+    from dynaplan.experiments.interrupts import signals_deferred_while_compiling
+
+    with signals_deferred_while_compiling():  # a Ctrl-C during the first compile is not lost
+        snaps = record_run(environment, learner, steps, every=every, seed=seed)
     last = snaps[-1]
     from dynaplan.plot.maze import policy_text
 
@@ -898,13 +896,19 @@ def _usage_line(exc: BaseException) -> str:
 def main(argv: list[str] | None = None) -> int:
     """Entry point: runs the app, turning bad input into one line and exit status 2."""
     from dynaplan.envs.layouts import LayoutError
+    from dynaplan.experiments.interrupts import exit_status, signals_interrupt
 
     click_errors = _click_errors()
+    received: list[int] = []
     try:
-        rc = app(args=argv, standalone_mode=False, prog_name="dynaplan")
-        if isinstance(rc, int) and rc != 0:  # typer turns Ctrl-C into Exit(130), returned here
+        # SIGTERM and SIGHUP end any command as Ctrl-C does (finished runs saved, lock released),
+        # with their own exit status: 143, 129 (130 for Ctrl-C).
+        with signals_interrupt() as received:
+            rc = app(args=argv, standalone_mode=False, prog_name="dynaplan")
+        if isinstance(rc, int) and rc != 0:  # typer turns any KeyboardInterrupt into Exit(130), returned here
             if rc == 130:
                 note("interrupted")
+                return exit_status(None, received)
             return rc
     except (UsageError, LayoutError, ValueError) as exc:
         err_console.print(Text.assemble(("error: ", "red"), " ".join(str(exc).split())), soft_wrap=True,
@@ -913,9 +917,9 @@ def main(argv: list[str] | None = None) -> int:
     except typer.Abort:
         note("aborted")
         return 130
-    except KeyboardInterrupt:
+    except KeyboardInterrupt as exc:
         note("interrupted")
-        return 130
+        return exit_status(exc, received)
     except OSError as exc:  # a file or directory that cannot be read or written
         where = f"{exc.filename}: " if exc.filename else ""
         err_console.print(Text.assemble(("error: ", "red"), f"{where}{exc.strerror or exc}"), soft_wrap=True,

@@ -24,7 +24,16 @@ and ``tests/test_extending.py`` show both extensions end to end.
 from dynaplan._jit import kernel
 from dynaplan._stamp import generic
 from dynaplan.agents import AGENTS, TabularAgent, register_agent
-from dynaplan.agents.base import check_count, check_positive, check_unit, discrete_sizes
+from dynaplan.agents.base import (
+    ParamError,
+    check_choice,
+    check_count,
+    check_flag,
+    check_number,
+    check_positive,
+    check_unit,
+    discrete_sizes,
+)
 from dynaplan.agents.tabular import check_td_params, initial_q
 from dynaplan.envs.tabular import TabularModel, World, make_world, model_of
 from dynaplan.experiments.batch import Problem, RunResult, problem_of, run_agent, run_batch
@@ -63,6 +72,7 @@ __all__ = [
     "AGENTS",
     "MODELS",
     "DistributionModel",
+    "ParamError",
     "Problem",
     "RunResult",
     "SampleModel",
@@ -73,8 +83,11 @@ __all__ = [
     "agent_stream",
     "argmax_random",
     "categorical",
+    "check_choice",
     "check_count",
+    "check_flag",
     "check_model",
+    "check_number",
     "check_positive",
     "check_td_params",
     "check_unit",

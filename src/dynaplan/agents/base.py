@@ -75,16 +75,36 @@ def check_td_params(params: Mapping[str, Any], allowed: set[str], **defaults: An
     the defaults (alpha 0.1, epsilon 0.1, gamma 0.95, q_init 0)."""
     unknown = set(params) - allowed - {"alpha", "epsilon", "gamma", "q_init"}
     if unknown:
-        raise ValueError(f"unknown parameter(s): {', '.join(sorted(unknown))}")
+        raise ParamError(min(unknown), f"unknown parameter(s): {', '.join(sorted(unknown))}")
     out = {"alpha": 0.1, "epsilon": 0.1, "gamma": 0.95, "q_init": 0.0, **defaults, **params}
     out["alpha"] = check_unit("alpha", out["alpha"], low_open=True)
     out["epsilon"] = check_unit("epsilon", out["epsilon"])
     out["gamma"] = check_unit("gamma", out["gamma"])
-    try:
-        out["q_init"] = float(out["q_init"])
-    except (TypeError, ValueError):
-        raise ValueError(f"q_init must be a number, got {out['q_init']!r}") from None
+    out["q_init"] = check_number("q_init", out["q_init"])
     return out
+
+
+def check_number(name: str, value: Any) -> float:
+    """``value`` as a finite or infinite float (a bool or a string is refused); ``ParamError`` naming it otherwise."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise ParamError(name, f"{name} must be a number, got {value!r}")
+    return float(value)
+
+
+def check_choice(name: str, value: Any, choices: Any) -> str:
+    """``value`` if it is one of ``choices`` (strings); ``ParamError`` naming it otherwise."""
+    if not isinstance(value, str) or value not in choices:
+        shown = [repr(c) for c in choices]
+        options = " or ".join(shown) if len(shown) == 2 else f"one of {', '.join(shown)}"
+        raise ParamError(name, f"{name} must be {options}, got {value!r}")
+    return value
+
+
+def check_flag(name: str, value: Any) -> bool:
+    """``value`` as a bool (a NumPy bool too, never a number); ``ParamError`` naming it otherwise."""
+    if not isinstance(value, bool | np.bool_):
+        raise ParamError(name, f"{name} must be true or false, got {value!r}")
+    return bool(value)
 
 
 def check_positive(name: str, value: Any) -> float:
@@ -99,9 +119,9 @@ INT64_MAX = 2**63 - 1
 
 
 def check_budget(name: str, value: Any) -> int:
-    """``value`` as an integer in [0, 2**63 - 1] (a count a kernel loops over); ValueError naming it otherwise."""
+    """``value`` as an integer in [0, 2**63 - 1] (a count a kernel loops over); ``ParamError`` naming it otherwise."""
     if isinstance(value, bool) or not isinstance(value, numbers.Integral) or not 0 <= int(value) <= INT64_MAX:
-        raise ValueError(f"{name} must be an integer in [0, {INT64_MAX}], got {value!r}")
+        raise ParamError(name, f"{name} must be an integer in [0, {INT64_MAX}], got {value!r}")
     return int(value)
 
 
@@ -170,7 +190,8 @@ class TabularAgent:
     # -- what a subclass provides ---------------------------------------------------------
     @classmethod
     def check_params(cls, params: Mapping[str, Any]) -> dict[str, Any]:
-        """Validated hyperparameters with defaults filled in (ValueError naming a bad one)."""
+        """Validated hyperparameters with defaults filled in; a bad or unknown one raises
+        ``ParamError(key, message)`` (a ``ValueError``), so a spec error points at ``key``."""
         raise NotImplementedError
 
     @classmethod

@@ -7,7 +7,7 @@ from typing import Any, ClassVar, NamedTuple
 
 import numpy as np
 
-from dynaplan.agents.base import TabularAgent, check_count, check_unit
+from dynaplan.agents.base import ParamError, TabularAgent, check_choice, check_count, check_number, check_unit
 from dynaplan.agents.search import searched_model
 from dynaplan.envs.tabular import TabularModel
 from dynaplan.planning.dyna2 import RESETS, Dyna2State
@@ -51,25 +51,22 @@ class Dyna2(TabularAgent):
     def check_params(cls, params: Mapping[str, Any]) -> dict[str, Any]:
         unknown = set(params) - set(cls.DEFAULTS)
         if unknown:
-            raise ValueError(f"unknown parameter(s) for {cls.name}: {', '.join(sorted(unknown))}")
+            raise ParamError(min(unknown), f"unknown parameter(s) for {cls.name}: {', '.join(sorted(unknown))}")
         out = {**cls.DEFAULTS, **params}
         out["simulations"] = check_count("simulations", out["simulations"])
         out["model_steps"] = check_count("model_steps", out["model_steps"])
         out["depth"] = check_count("depth", out["depth"])
         if out["depth"] < 1:
-            raise ValueError(f"depth must be a positive integer, got {params.get('depth')!r}")
+            raise ParamError("depth", f"depth must be a positive integer, got {params.get('depth')!r}")
         out["max_outcomes"] = check_count("max_outcomes", out["max_outcomes"])
         if out["max_outcomes"] < 1:
-            raise ValueError(f"max_outcomes must be a positive integer, got {params.get('max_outcomes')!r}")
+            raise ParamError("max_outcomes",
+                             f"max_outcomes must be a positive integer, got {params.get('max_outcomes')!r}")
         for key in ("alpha", "alpha_transient", "gamma", "epsilon", "search_epsilon"):
             out[key] = check_unit(key, out[key])
         for key, choices in (("reset", RESETS), ("model", MODELS)):
-            if out[key] not in choices:
-                raise ValueError(f"{key} must be one of {', '.join(choices)}, got {out[key]!r}")
-        try:
-            out["q_init"] = float(out["q_init"])
-        except (TypeError, ValueError):
-            raise ValueError(f"q_init must be a number, got {out['q_init']!r}") from None
+            out[key] = check_choice(key, out[key], choices)
+        out["q_init"] = check_number("q_init", out["q_init"])
         return out
 
     @classmethod

@@ -8,7 +8,7 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-from dynaplan.agents.base import TabularAgent, check_count
+from dynaplan.agents.base import ParamError, TabularAgent, check_choice, check_count, check_flag
 from dynaplan.agents.tabular import check_td_params, initial_q
 from dynaplan.envs.tabular import TabularModel
 from dynaplan.models.sample import SampleModel, new_sample_model
@@ -44,13 +44,10 @@ class DynaQPlus(TabularAgent):
         out["planning_steps"] = check_count("planning_steps", out["planning_steps"])
         kappa = out["kappa"]
         if isinstance(kappa, bool) or not isinstance(kappa, numbers.Real) or not float(kappa) >= 0:
-            raise ValueError(f"kappa must be a non-negative number, got {kappa!r}")
+            raise ParamError("kappa", f"kappa must be a non-negative number, got {kappa!r}")
         out["kappa"] = float(kappa)
-        if out["bonus"] not in BONUS_MODES:
-            raise ValueError(f"bonus must be 'planning' or 'action', got {out['bonus']!r}")
-        if not isinstance(out["plan_untried"], bool | np.bool_):
-            raise ValueError(f"plan_untried must be true or false, got {out['plan_untried']!r}")
-        out["plan_untried"] = bool(out["plan_untried"])
+        out["bonus"] = check_choice("bonus", out["bonus"], tuple(BONUS_MODES))
+        out["plan_untried"] = check_flag("plan_untried", out["plan_untried"])
         return out
 
     @classmethod

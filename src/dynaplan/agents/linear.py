@@ -30,7 +30,16 @@ from typing import Any, ClassVar, NamedTuple
 import gymnasium as gym
 import numpy as np
 
-from dynaplan.agents.base import check_count, check_positive, check_td_params, check_unit, play_episode
+from dynaplan.agents.base import (
+    ParamError,
+    check_choice,
+    check_count,
+    check_flag,
+    check_positive,
+    check_td_params,
+    check_unit,
+    play_episode,
+)
 from dynaplan.features.onehot import OneHot
 from dynaplan.models.linear import new_linear_model
 from dynaplan.planning.linear_dyna import (
@@ -67,17 +76,19 @@ def check_linear_params(params: Mapping[str, Any], allowed: set[str], **defaults
         if key in out:
             out[key] = check_count(key, out[key])
     if "capacity" in out and out["capacity"] < 1:
-        raise ValueError(f"capacity must be at least 1, got {out['capacity']}")
+        raise ParamError("capacity", f"capacity must be at least 1, got {out['capacity']}")
     if "threshold" in out:
         out["threshold"] = check_positive("threshold", out["threshold"])
     if "ridge" in out:
         out["ridge"] = check_positive("ridge", out["ridge"])
-    if "sources" in out and out["sources"] not in SOURCES:
-        raise ValueError(f"sources must be one of {', '.join(SOURCES)}, got {out['sources']!r}")
-    if "model" in out and out["model"] not in ("lms", "least-squares"):
-        raise ValueError(f"model must be 'lms' or 'least-squares', got {out['model']!r}")
-    if "control" in out and not isinstance(out["control"], bool):
-        raise ValueError(f"control must be true or false, got {out['control']!r}")
+    if "sources" in out:
+        out["sources"] = check_choice("sources", out["sources"], tuple(SOURCES))
+    if "model" in out:
+        out["model"] = check_choice("model", out["model"], ("lms", "least-squares"))
+        if out["model"] == "lms" and out.get("beta", 0.0) <= 0.0:
+            raise ParamError("beta", f"beta must be in (0, 1] for model='lms', got {out.get('beta')!r}")
+    if "control" in out:
+        out["control"] = check_flag("control", out["control"])
     return out
 
 
@@ -256,7 +267,7 @@ def lstd_solution(state: Any) -> np.ndarray:
 def _model_for(n_models: int, d: int, params: Mapping[str, Any]) -> Any:
     beta = 0.0 if params["model"] == "least-squares" else params["beta"]
     if params["model"] == "lms" and beta <= 0.0:
-        raise ValueError("beta must be in (0, 1] for model='lms'")
+        raise ParamError("beta", "beta must be in (0, 1] for model='lms'")
     return new_linear_model(n_models, d, beta=beta, eps=params["ridge"])
 
 

@@ -27,7 +27,15 @@ from typing import Any, ClassVar, NamedTuple
 import gymnasium as gym
 import numpy as np
 
-from dynaplan.agents.base import TabularAgent, check_count, check_unit
+from dynaplan.agents.base import (
+    ParamError,
+    TabularAgent,
+    check_choice,
+    check_count,
+    check_flag,
+    check_number,
+    check_unit,
+)
 from dynaplan.envs.tabular import TabularModel
 from dynaplan.models.distribution import new_distribution_model
 from dynaplan.models.sample import new_sample_model
@@ -52,20 +60,8 @@ MODELS = ("exact", "sample", "distribution")
 def _positive_int(name: str, value: Any) -> int:
     v = check_count(name, value)
     if v < 1:
-        raise ValueError(f"{name} must be a positive integer, got {value!r}")
+        raise ParamError(name, f"{name} must be a positive integer, got {value!r}")
     return v
-
-
-def _flag(name: str, value: Any) -> bool:
-    if not isinstance(value, bool | np.bool_):
-        raise ValueError(f"{name} must be true or false, got {value!r}")
-    return bool(value)
-
-
-def _choice(name: str, value: Any, choices: Any) -> str:
-    if value not in choices:
-        raise ValueError(f"{name} must be one of {', '.join(choices)}, got {value!r}")
-    return str(value)
 
 
 def _simulations(params: Mapping[str, Any]) -> int:
@@ -84,7 +80,7 @@ def searched_model(
     kind = params["model"]
     if kind == "exact":
         if model is None:
-            raise ValueError(f"{name} with model='exact' needs an env with an exact model")
+            raise ParamError("model", f"{name} with model='exact' needs an env with an exact model")
         return model
     if kind == "sample":
         return new_sample_model(n_states, n_actions)
@@ -115,7 +111,7 @@ class SearchAgent(TabularAgent):
         defaults = {**common, **cls.extra}
         unknown = set(params) - set(defaults)
         if unknown:
-            raise ValueError(f"unknown parameter(s) for {cls.name}: {', '.join(sorted(unknown))}")
+            raise ParamError(min(unknown), f"unknown parameter(s) for {cls.name}: {', '.join(sorted(unknown))}")
         out = {**defaults, **params}
         out["gamma"] = check_unit("gamma", out["gamma"])
         out["epsilon"] = check_unit("epsilon", out["epsilon"])
@@ -123,37 +119,34 @@ class SearchAgent(TabularAgent):
         out["depth"] = _positive_int("depth", out["depth"])
         out["planning_steps"] = check_count("planning_steps", out["planning_steps"])
         out["max_outcomes"] = _positive_int("max_outcomes", out["max_outcomes"])
-        out["model"] = _choice("model", out["model"], MODELS)
+        out["model"] = check_choice("model", out["model"], MODELS)
         for flag in ("learn", "write_back", "persist"):
             if flag in out:
-                out[flag] = _flag(flag, out[flag])
+                out[flag] = check_flag(flag, out[flag])
         if out["model"] != "exact":
             out["learn"] = True
-        try:
-            out["q_init"] = float(out["q_init"])
-        except (TypeError, ValueError):
-            raise ValueError(f"q_init must be a number, got {out['q_init']!r}") from None
+        out["q_init"] = check_number("q_init", out["q_init"])
         if "simulations" in out:
             out["simulations"] = _positive_int("simulations", out["simulations"])
         if "c" in out:
             c = out["c"]
             if isinstance(c, bool) or not isinstance(c, int | float) or not c >= 0:
-                raise ValueError(f"c must be a non-negative number, got {c!r}")
+                raise ParamError("c", f"c must be a non-negative number, got {c!r}")
             out["c"] = float(c)
         if "evaluation" in out:
-            out["evaluation"] = _choice("evaluation", out["evaluation"], tuple(EVALUATIONS))
+            out["evaluation"] = check_choice("evaluation", out["evaluation"], tuple(EVALUATIONS))
         if "key" in out:
-            out["key"] = _choice("key", out["key"], tuple(KEYS))
+            out["key"] = check_choice("key", out["key"], tuple(KEYS))
         if "backup" in out:
-            out["backup"] = _choice("backup", out["backup"], tuple(BACKUPS))
+            out["backup"] = check_choice("backup", out["backup"], tuple(BACKUPS))
             if out["backup"] != "every" and out["key"] != "state":
-                raise ValueError(f"backup={out['backup']!r} needs key='state' (a tree has no transpositions)")
+                raise ParamError("backup", f"backup={out['backup']!r} needs key='state' (a tree has no transpositions)")
         if "model_steps" in out:
             out["model_steps"] = check_count("model_steps", out["model_steps"])
         if out.get("max_nodes") is not None:
             out["max_nodes"] = _positive_int("max_nodes", out["max_nodes"])
         if "policy" in out:
-            out["policy"] = _choice("policy", out["policy"], ("random", "greedy"))
+            out["policy"] = check_choice("policy", out["policy"], ("random", "greedy"))
         return out
 
     @classmethod

@@ -7,7 +7,7 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-from dynaplan.agents.base import TabularAgent, check_budget, check_count, check_td_params
+from dynaplan.agents.base import ParamError, TabularAgent, check_budget, check_choice, check_count, check_td_params
 from dynaplan.envs.tabular import TabularModel
 from dynaplan.models.sample import new_sample_model
 from dynaplan.planning.dyna_q import DynaQState, dyna_planning
@@ -97,8 +97,7 @@ class QPlanning(TabularAgent):
     def check_params(cls, params: Mapping[str, Any]) -> dict[str, Any]:
         out = check_td_params(params, {"planning_steps", "model"}, planning_steps=5, model="learned")
         out["planning_steps"] = check_count("planning_steps", out["planning_steps"])
-        if out["model"] not in ("learned", "exact"):
-            raise ValueError(f"model must be 'learned' or 'exact', got {out['model']!r}")
+        out["model"] = check_choice("model", out["model"], ("learned", "exact"))
         return out
 
     @classmethod
@@ -118,7 +117,7 @@ class QPlanning(TabularAgent):
         )
         if params["model"] == "exact":
             if model is None:
-                raise ValueError("QPlanning(model='exact') needs the env's exact model")
+                raise ParamError("model", "QPlanning(model='exact') needs the env's exact model")
             return ExactQPlanningState(q=q, model=model, **common)
         return QPlanningState(q=q, model=new_sample_model(n_states, n_actions), t=np.zeros(1, dtype=np.int64), **common)
 

@@ -6,7 +6,7 @@ backend. ``ray`` is imported only when the Ray backend is chosen (``pip install 
 ``submitit`` only for the SLURM backend (``pip install dynaplan[slurm]``).
 
 Workers never outlive the run: local pool workers ignore SIGINT, SIGTERM and SIGHUP (the parent
-handles them, see ``runner.signals_interrupt``, and kills its workers), die with their parent
+handles them, see ``interrupts.signals_interrupt``, and kills its workers), die with their parent
 (``PR_SET_PDEATHSIG`` on Linux), and close the store lock they inherit by forking. Ray tasks and
 SLURM jobs still running when a run is interrupted are cancelled.
 """
@@ -208,6 +208,46 @@ class LocalPoolBackend:
         pool.shutdown(wait=True, cancel_futures=True)
 
 
+PROBE_SECONDS = 2.0
+"""How long ``probe_ray_address`` waits for a TCP connection to an explicit Ray address."""
+
+
+def probe_ray_address(address: str | None, timeout: float = PROBE_SECONDS) -> None:
+    """``BackendError`` (one line naming the address) unless something accepts a TCP connection
+    at an explicit Ray address: ``host:port`` (a cluster's GCS) or ``ray://host:port`` (Ray
+    Client); with no ``address``, ``$RAY_ADDRESS`` is what Ray would join. ``auto``, ``local``
+    and addresses of another form are left to Ray.
+
+    Ray itself retries an address where nothing listens for minutes (its GCS client's
+    time-outs); a refused or unanswered connection here ends the run in ``timeout`` seconds at
+    most, before anything is started or written.
+    """
+    given = address or os.environ.get("RAY_ADDRESS", "")
+    target = given.strip()
+    for scheme in ("ray://", "rays://"):
+        target = target.removeprefix(scheme)
+    host, sep, port = target.rpartition(":")
+    if not sep or not port.isdigit() or "/" in target or not 0 < int(port) < 65536:
+        return
+    host = host.strip("[]") or "127.0.0.1"
+    where = f"address {given!r}" + ("" if address else " (from RAY_ADDRESS)")
+    import socket
+
+    try:
+        with socket.create_connection((host, int(port)), timeout=timeout):
+            pass
+    except ConnectionRefusedError:
+        problem = "connection refused: nothing listens on that port"
+    except TimeoutError:
+        problem = f"no answer within {timeout:g} s"
+    except OSError as exc:
+        problem = " ".join((exc.strerror or str(exc)).split())
+    else:
+        return
+    raise BackendError(f"no Ray cluster was found at {where} ({problem}); start one with `ray start --head` "
+                       "and give the address it prints, or drop --address to start a local Ray")
+
+
 class RayBackend:
     """Ray tasks on a local instance or a cluster (``address``); ``max_retries`` re-runs a task
     whose worker process died. Connects to a running Ray if one is initialized in this process,
@@ -217,6 +257,9 @@ class RayBackend:
     name = "ray"
 
     def __init__(self, address: str | None = None, max_retries: int = 3) -> None:
+        running = sys.modules.get("ray")
+        if running is None or not running.is_initialized():  # else the running Ray is used
+            probe_ray_address(address)
         try:
             import ray
         except ImportError:

@@ -50,7 +50,7 @@ class Kind:
       name: the name specs use (``kind = "episodes"``)
       run: ``run(cell, seeds) -> DataFrame`` with a ``seed`` column
       doc: one line for listings
-      check: ``check(cell)`` raises ``ValueError`` (starting with the key's name) for a bad cell
+      check: ``check(cell)`` raises ``agents.base.ParamError(key, message)`` for a bad cell
       module: the module that registered it (imported by workers to find it)
     """
 
@@ -67,7 +67,8 @@ KINDS: dict[str, Kind] = {}
 def register_kind(name: str, doc: str = "", check: CheckFn | None = None) -> Callable[[RunFn], RunFn]:
     """Register ``run(cell, seeds) -> DataFrame`` as kind ``name`` (a decorator).
 
-    ``check(cell)``, if given, validates a cell before any run (``ValueError`` naming the key).
+    ``check(cell)``, if given, validates a cell before any run (``ParamError(key, message)``: the
+    spec error is placed at ``key``; any other ``ValueError`` is placed at the cell).
     """
 
     def deco(fn: RunFn) -> RunFn:

@@ -18,12 +18,9 @@ Seeds: run ``i`` of every cell uses ``run_seeds(root_seed, n)[i]``, the first wo
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
-import signal
-import threading
 import time
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -31,9 +28,11 @@ from typing import Any
 import pandas as pd
 
 from dynaplan.experiments.backends import Backend, check_backend, make_backend
+from dynaplan.experiments.interrupts import Terminated as Terminated  # re-exported: the runner's interrupt
+from dynaplan.experiments.interrupts import signals_interrupt
 from dynaplan.experiments.kinds import get_kind
 from dynaplan.experiments.spec import Spec, SpecError, canonical_json
-from dynaplan.experiments.store import Store, to_parquet_bytes
+from dynaplan.experiments.store import Store, check_resume, clear_outputs, reuse_decision, to_parquet_bytes
 
 Progress = Callable[[int], None]
 
@@ -150,39 +149,6 @@ def varying_keys(cells: Sequence[Mapping[str, Any]]) -> list[str]:
     for c in cells:
         keys += [k for k in c if k not in keys]
     return [k for k in keys if len({canonical_json(c.get(k)) for c in cells}) > 1]
-
-
-class Terminated(KeyboardInterrupt):
-    """SIGTERM or SIGHUP during a run: handled like Ctrl-C (workers stopped, finished runs kept,
-    the store marked ``interrupted`` and its lock released). ``signum``: the signal."""
-
-    def __init__(self, signum: int) -> None:
-        super().__init__(f"terminated by {signal.Signals(signum).name}")
-        self.signum = signum
-
-
-@contextlib.contextmanager
-def signals_interrupt() -> Iterator[None]:
-    """While inside, SIGTERM and SIGHUP raise ``Terminated`` in the main thread, as SIGINT raises
-    ``KeyboardInterrupt``: the same clean-up runs for ``kill``, a closed terminal or Ctrl-C
-    (the default action would end the process at once, leaving its workers running).
-    Outside the main thread (where Python cannot handle signals) it does nothing."""
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-
-    def handler(signum: int, frame: Any) -> None:
-        raise Terminated(signum)
-
-    previous = {}
-    for sig in (signal.SIGTERM, getattr(signal, "SIGHUP", None)):
-        if sig is not None and signal.getsignal(sig) in (signal.SIG_DFL, None):
-            previous[sig] = signal.signal(sig, handler)
-    try:
-        yield
-    finally:
-        for sig, old in previous.items():
-            signal.signal(sig, old)
 
 
 def _run(tasks: Sequence[Task], backend: Backend, on_done: Callable[[Task, bytes, int, float], None]) -> None:
@@ -311,6 +277,8 @@ def run_spec(
     extra_manifest: Mapping[str, Any] | None = None,
     on_plan: Callable[[int, int], None] | None = None,
     backend_options: Mapping[str, Any] | None = None,
+    overwrite: bool = False,
+    resume: bool = False,
 ) -> SpecRun:
     """Run a (validated) spec; with ``out``, through a ``Store`` there (resuming what is done).
 
@@ -323,6 +291,13 @@ def run_spec(
     was. ``on_plan(total, reused)``: called once with the number
     of runs and of those found done in the store; ``progress(n)``: called with the runs
     finished by each task (with the reused runs first if there is no ``on_plan``).
+
+    The store follows the CLI's rule (``store.reuse_decision``): ``out`` may be new, hold this
+    experiment (its finished runs are reused) or another one whose finished runs are all part of
+    this plan (more seeds: extended); finished runs of another experiment are never discarded
+    unless ``overwrite`` (``--overwrite``), else ``StoreError`` (a ``ValueError``; its one line
+    names the CLI's flags). ``resume`` (``--resume``): ``out`` must hold this very experiment
+    (``store.check_resume``). Every check runs before anything is written.
     """
     t0 = time.perf_counter()
     check_backend(backend, workers, address, max_retries, backend_options)
@@ -330,9 +305,16 @@ def run_spec(
     cells = spec.expand()
     tasks = plan_tasks(spec.kind, cells, spec.run_seeds(), spec.batch_size(), spec.module or kind.module)
     blobs: dict[str, bytes] = {}
+    decision = None
+    if out is not None:
+        if resume:
+            check_resume(out, spec)
+        decision = reuse_decision(out, spec, overwrite=overwrite, planned={t.config_hash for t in tasks})
     remote = None
     if backend != "local":  # connect first: a missing cluster must not touch the store
         remote = make_backend(backend, address=address, max_retries=max_retries, options=backend_options)
+    if out is not None and decision in ("replace", "extend"):  # what the top of the store shows is redone
+        clear_outputs(out)
 
     def new_backend(n_tasks: int) -> Backend:
         if remote is not None:

@@ -539,7 +539,7 @@ def reuse_decision(root: Path, spec: Any, *, overwrite: bool, planned: set[str] 
     root = Path(root)
     if root.exists() and not root.is_dir():
         raise StoreError(f"{root}: exists and is not a directory; choose another --out")
-    if not root.exists() or not any(root.iterdir()):
+    if not root.exists() or not any(p.name != LOCK for p in root.iterdir()):  # a lock alone: a store never begun
         return "new"
     if not any((root / name).exists() for name in STORE_FILES):
         if overwrite:
@@ -564,6 +564,29 @@ def reuse_decision(root: Path, spec: Any, *, overwrite: bool, planned: set[str] 
         return "extend"
     raise StoreError(f"{root} holds another experiment ({done} finished runs; {difference}); give --overwrite "
                      "to replace it (runs both share are kept) or choose a different --out")
+
+
+def stored_experiment(root: Path, *, validate: bool = True) -> Any:
+    """The spec stored in ``root`` (an ``experiments.spec.Spec``, validated unless told not to);
+    ``StoreError`` (one line) when there is none: nothing to resume."""
+    from dynaplan.experiments.spec import parse_spec
+
+    text = Store(root).stored_spec() if Path(root).is_dir() else None
+    if text is None:
+        raise StoreError(f"{root}: nothing to resume (no {SPEC_FILE}); run without --resume first")
+    return parse_spec(text, source=str(Path(root) / SPEC_FILE), validate=validate)
+
+
+def check_resume(root: Path, spec: Any, stored: Any = None) -> None:
+    """For ``--resume`` (``resume=True``): ``root`` must hold the experiment ``spec`` describes
+    (``stored``: its stored spec, if already read); ``StoreError`` naming the first key that
+    differs otherwise, or that there is nothing to resume."""
+    stored = stored if stored is not None else stored_experiment(root, validate=False)
+    difference = spec.difference(stored)
+    if difference:
+        raise StoreError(f"{root}: --resume: not the stored experiment "
+                         f"({difference.replace(' there', ' in the store')}); drop --resume and give --overwrite "
+                         "to replace it, or choose a different --out")
 
 
 def clear_outputs(root: Path) -> list[Path]:

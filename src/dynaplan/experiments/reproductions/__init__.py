@@ -4,7 +4,7 @@ A reproduction is a *shipped spec* plus a figure and a summary. To add one (``NA
 
 1. Write the runs as a kind, in ``experiments/reproductions/NAME.py`` (or reuse ``episodes``)::
 
-       @register_kind("my-kind", check=check_my_cell)   # check(cell): ValueError naming the key
+       @register_kind("my-kind", check=check_my_cell)   # check(cell): ParamError(key, msg)
        def run(cell: Mapping[str, Any], seeds: Sequence[int]) -> pd.DataFrame:
            ...  # pure: randomness only from the seeds; one tidy row per observation,
                 # with a ``seed`` column (int64) and the cell keys the rows depend on

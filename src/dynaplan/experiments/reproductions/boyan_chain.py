@@ -25,6 +25,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from dynaplan.agents.base import ParamError
 from dynaplan.experiments.kinds import register_kind
 from dynaplan.experiments.reproductions import register_reproduction, spec_reproduction
 from dynaplan.plot.curves import mean_sem
@@ -37,15 +38,16 @@ def _split(cell: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
 
 
 def check_cell(cell: Mapping[str, Any]) -> None:
-    """Validate a ``boyan-chain`` cell (ValueError starting with the key's name)."""
+    """Validate a ``boyan-chain`` cell (``ParamError`` naming the key)."""
     from dynaplan.agents.linear import LINEAR_AGENTS
 
     run, params = _split(cell)
     if run.get("agent") not in LINEAR_AGENTS:
-        raise ValueError(f"agent: unknown linear agent {run.get('agent')!r} (one of {', '.join(LINEAR_AGENTS)})")
+        raise ParamError("agent",
+                         f"agent: unknown linear agent {run.get('agent')!r} (one of {', '.join(LINEAR_AGENTS)})")
     v = run.get("episodes")
     if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < 1:
-        raise ValueError(f"episodes must be an integer >= 1, got {v!r}")
+        raise ParamError("episodes", f"episodes must be an integer >= 1, got {v!r}")
     LINEAR_AGENTS[run["agent"]].check_params(params)
 
 

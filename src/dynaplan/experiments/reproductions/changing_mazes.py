@@ -36,6 +36,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from dynaplan.agents.base import ParamError
 from dynaplan.experiments.kinds import register_kind
 from dynaplan.experiments.reproductions import register_reproduction, spec_reproduction
 from dynaplan.plot.curves import mean_sem
@@ -83,28 +84,29 @@ def check_cumulative_reward(cell: Mapping[str, Any]) -> None:
 
     unknown = set(cell) - _KEYS
     if unknown:
-        raise ValueError(f"{sorted(unknown)[0]}: unknown key for kind cumulative-reward")
+        raise ParamError(sorted(unknown)[0], f"{sorted(unknown)[0]}: unknown key for kind cumulative-reward")
     if cell.get("agent") not in ("dyna-q", "dyna-q-plus"):
-        raise ValueError(f"agent must be dyna-q or dyna-q-plus, got {cell.get('agent')!r}")
+        raise ParamError("agent", f"agent must be dyna-q or dyna-q-plus, got {cell.get('agent')!r}")
     if not isinstance(cell.get("env"), str) or cell["env"] not in gym.registry:
-        raise ValueError(f"env: unknown env {cell.get('env')!r} (not a registered Gymnasium id)")
+        raise ParamError("env", f"env: unknown env {cell.get('env')!r} (not a registered Gymnasium id)")
     kwargs = cell.get("env_kwargs", {})
     if not isinstance(kwargs, dict):
-        raise ValueError(f"env_kwargs must be a table, got {kwargs!r}")
+        raise ParamError("env_kwargs", f"env_kwargs must be a table, got {kwargs!r}")
     try:
         gym.make(str(cell["env"]), **kwargs)
     except (TypeError, ValueError) as exc:  # LayoutError is a ValueError
-        raise ValueError(f"env_kwargs: {exc}") from None
+        raise ParamError("env_kwargs", f"env_kwargs: {exc}") from None
     for key in ("steps", "record_every"):
         v = cell.get(key)
         if isinstance(v, bool) or not isinstance(v, numbers.Integral) or v < 1:
-            raise ValueError(f"{key} must be an integer >= 1, got {v!r}")
+            raise ParamError(key, f"{key} must be an integer >= 1, got {v!r}")
     if int(cell["steps"]) % int(cell["record_every"]):
-        raise ValueError(f"record_every must divide steps ({cell['steps']}), got {cell['record_every']!r}")
+        raise ParamError("record_every",
+                         f"record_every must divide steps ({cell['steps']}), got {cell['record_every']!r}")
     for key in ("kappa", "kappa_action"):
         v = cell.get(key, 0.0)
         if isinstance(v, bool) or not isinstance(v, numbers.Real) or not float(v) >= 0:
-            raise ValueError(f"{key} must be a non-negative number, got {v!r}")
+            raise ParamError(key, f"{key} must be a non-negative number, got {v!r}")
     agent, _, params = _agent_params(cell)
     AGENTS[agent].check_params(params)
 

@@ -25,15 +25,17 @@ from __future__ import annotations
 import time
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 import pandas as pd
 
+from dynaplan.agents.base import ParamError
 from dynaplan.experiments.kinds import register_kind
 from dynaplan.experiments.reproductions import register_reproduction, spec_reproduction
 from dynaplan.plot.curves import save_figure
 from dynaplan.rng import agent_stream, env_stream
+from dynaplan.search.agent import DECISIONS, MODEL_STEPS
 
 RESERVED = {"env", "agent", "method", "episodes", "max_episode_steps"}
 
@@ -43,23 +45,42 @@ def _agent_params(cell: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def check_cell(cell: Mapping[str, Any]) -> None:
-    """Validate a cell of kind ``decision-time`` (ValueError starting with the key's name)."""
+    """Validate a cell of kind ``decision-time`` (``ParamError`` naming the key)."""
     import gymnasium as gym
 
     from dynaplan.agents import AGENTS
 
     for key in ("env", "agent", "episodes"):
         if key not in cell:
-            raise ValueError(f"{key}: missing (required by kind decision-time)")
+            raise ParamError(key, f"{key}: missing (required by kind decision-time)")
     if cell["agent"] not in AGENTS:
-        raise ValueError(f"agent: unknown agent {cell['agent']!r}; choose from: {', '.join(sorted(AGENTS))}")
+        raise ParamError("agent", f"agent: unknown agent {cell['agent']!r}; choose from: {', '.join(sorted(AGENTS))}")
     if cell["env"] not in gym.registry:
-        raise ValueError(f"env: unknown env {cell['env']!r} (not a registered Gymnasium id)")
+        raise ParamError("env", f"env: unknown env {cell['env']!r} (not a registered Gymnasium id)")
     for key, low in (("episodes", 1), ("max_episode_steps", 0)):
         value = cell.get(key, 0 if low == 0 else None)
         if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < low:
-            raise ValueError(f"{key}: must be an integer >= {low}, got {value!r}")
+            raise ParamError(key, f"{key}: must be an integer >= {low}, got {value!r}")
     AGENTS[cell["agent"]].check_params(_agent_params(cell))
+
+
+class SearchCounts(NamedTuple):
+    """What a searching agent has counted so far: ``decisions`` searched (one per real step) and
+    ``model_steps`` taken in its model (tree and rollout draws, section 8.8's currency of
+    planning compute)."""
+
+    decisions: int
+    model_steps: int
+
+
+def search_counts(state: Any) -> SearchCounts | None:
+    """The counts of a search agent's kernel state (its ``counters``, read at the positions
+    ``search.agent`` names; the book's tree and Dyna-2 keep the same layout), or ``None`` for an
+    agent that does not search at decision time."""
+    counters = getattr(state, "counters", None)
+    if counters is None:
+        return None
+    return SearchCounts(int(counters[DECISIONS]), int(counters[MODEL_STEPS]))
 
 
 @register_kind("decision-time", check=check_cell)
@@ -92,16 +113,14 @@ def run_kind(cell: Mapping[str, Any], seeds: Sequence[int]) -> pd.DataFrame:
         loop = new_loop_state()
         steps, returns = np.zeros(episodes, dtype=np.int64), np.zeros(episodes)
         rows = np.zeros((episodes, 5))
-        counters = getattr(state, "counters", None)
-        before = np.zeros(4, dtype=np.int64)
         for ep in range(episodes):
-            if counters is not None:
-                before = counters.copy()
+            before = search_counts(state)
             t0 = time.perf_counter()
             run_loop(problem.world, state, a_rng, e_rng, ep + 1, 0, limit, steps, returns, np.zeros(0), loop)
             seconds = time.perf_counter() - t0
-            if counters is not None:
-                model_steps, decisions = counters[2] - before[2], counters[0] - before[0]
+            after = search_counts(state)
+            if before is not None and after is not None:
+                model_steps, decisions = after.model_steps - before.model_steps, after.decisions - before.decisions
             else:
                 model_steps, decisions = int(params.get("planning_steps", 0)) * steps[ep], 0
             rows[ep] = (steps[ep], returns[ep], model_steps, decisions, seconds)

@@ -26,6 +26,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from dynaplan.agents.base import ParamError
 from dynaplan.experiments.kinds import register_kind
 from dynaplan.experiments.reproductions import register_reproduction, spec_reproduction
 
@@ -41,17 +42,18 @@ def check_policy_snapshot(cell: Mapping[str, Any]) -> None:
 
     unknown = set(cell) - _KEYS
     if unknown:
-        raise ValueError(f"{sorted(unknown)[0]}: unknown key for kind policy-snapshot")
+        raise ParamError(sorted(unknown)[0], f"{sorted(unknown)[0]}: unknown key for kind policy-snapshot")
     if cell.get("agent") not in AGENTS:
-        raise ValueError(f"agent: unknown agent {cell.get('agent')!r}; choose from: {', '.join(sorted(AGENTS))}")
+        raise ParamError("agent",
+                         f"agent: unknown agent {cell.get('agent')!r}; choose from: {', '.join(sorted(AGENTS))}")
     if not isinstance(cell.get("env"), str) or cell["env"] not in gym.registry:
-        raise ValueError(f"env: unknown env {cell.get('env')!r} (not a registered Gymnasium id)")
+        raise ParamError("env", f"env: unknown env {cell.get('env')!r} (not a registered Gymnasium id)")
     ep = cell.get("episode")
     if isinstance(ep, bool) or not isinstance(ep, numbers.Integral) or ep < 1:
-        raise ValueError(f"episode must be an integer >= 1, got {ep!r}")
+        raise ParamError("episode", f"episode must be an integer >= 1, got {ep!r}")
     frac = cell.get("fraction")
     if isinstance(frac, bool) or not isinstance(frac, numbers.Real) or not 0 < float(frac) <= 1:
-        raise ValueError(f"fraction must be in (0, 1], got {frac!r}")
+        raise ParamError("fraction", f"fraction must be in (0, 1], got {frac!r}")
     AGENTS[str(cell["agent"])].check_params(_params(cell))
 
 

@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from dynaplan.agents.base import ParamError
 from dynaplan.experiments.kinds import register_kind
 from dynaplan.experiments.reproductions import register_reproduction, spec_reproduction
 from dynaplan.planning.expected_sample import analytic_rms, plot_points, sample_update_errors
@@ -28,15 +29,15 @@ CELL_KEYS = {"b", "runs"}
 def _positive_int(cell: Mapping[str, Any], key: str, low: int) -> int:
     value = cell.get(key)
     if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < low:
-        raise ValueError(f"{key} must be an integer >= {low}, got {value!r}")
+        raise ParamError(key, f"{key} must be an integer >= {low}, got {value!r}")
     return int(value)
 
 
 def check_cell(cell: Mapping[str, Any]) -> None:
-    """Validate a cell of kind ``expected-vs-sample`` (ValueError starting with the key's name)."""
+    """Validate a cell of kind ``expected-vs-sample`` (``ParamError`` naming the key)."""
     for key in cell:
         if key not in CELL_KEYS:
-            raise ValueError(f"{key}: unknown key for kind expected-vs-sample (keys: b, runs)")
+            raise ParamError(key, f"{key}: unknown key for kind expected-vs-sample (keys: b, runs)")
     _positive_int(cell, "b", 2)
     _positive_int(cell, "runs", 2)
 

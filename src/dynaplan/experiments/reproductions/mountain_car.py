@@ -30,6 +30,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from dynaplan.agents.base import ParamError
 from dynaplan.experiments.kinds import register_kind
 from dynaplan.experiments.reproductions import register_reproduction, spec_reproduction
 from dynaplan.plot.curves import mean_sem
@@ -44,32 +45,30 @@ def _split(cell: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
 
 
 def check_cell(cell: Mapping[str, Any]) -> None:
-    """Validate a ``linear-episodes`` cell (ValueError starting with the key's name)."""
+    """Validate a ``linear-episodes`` cell (``ParamError`` naming the key)."""
     from dynaplan.agents.linear import LINEAR_AGENTS
     from dynaplan.envs.continuous import CONTINUOUS_WORLDS
 
     run, params = _split(cell)
     for key in ("agent", "env", "episodes"):
         if key not in run:
-            raise ValueError(f"{key}: missing (kind linear-episodes needs agent, env, episodes)")
+            raise ParamError(key, f"{key}: missing (kind linear-episodes needs agent, env, episodes)")
     if run["agent"] not in LINEAR_AGENTS:
-        raise ValueError(f"agent: unknown linear agent {run['agent']!r} (one of {', '.join(LINEAR_AGENTS)})")
+        raise ParamError("agent", f"agent: unknown linear agent {run['agent']!r} (one of {', '.join(LINEAR_AGENTS)})")
     if run["env"] not in CONTINUOUS_WORLDS:
-        raise ValueError(f"env: {run['env']!r} is not stepped in compiled code (one of {', '.join(CONTINUOUS_WORLDS)})")
+        raise ParamError("env",
+                         f"env: {run['env']!r} is not stepped in compiled code (one of {', '.join(CONTINUOUS_WORLDS)})")
     for key in ("episodes", "max_episode_steps"):
         v = run.get(key, 0)
         if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < (1 if key == "episodes" else 0):
-            raise ValueError(f"{key} must be an integer >= {1 if key == 'episodes' else 0}, got {v!r}")
+            raise ParamError(key, f"{key} must be an integer >= {1 if key == 'episodes' else 0}, got {v!r}")
     try:
         _features(run)
     except ValueError as exc:
         raise ValueError(f"tilings/tiles_per_dim/size/low/high: {exc}") from None
     except TypeError:
-        raise ValueError("low: low and high must be lists of numbers") from None
-    try:
-        LINEAR_AGENTS[run["agent"]].check_params(params)
-    except ValueError as exc:
-        raise ValueError(str(exc)) from None
+        raise ParamError("low", "low: low and high must be lists of numbers") from None
+    LINEAR_AGENTS[run["agent"]].check_params(params)  # ParamError naming the agent's key
 
 
 def _features(run: Mapping[str, Any]) -> Any:

@@ -28,6 +28,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from dynaplan.agents.base import ParamError
 from dynaplan.envs.racetrack import racetrack_model
 from dynaplan.experiments.kinds import register_kind
 from dynaplan.experiments.reproductions import register_reproduction, spec_reproduction
@@ -63,24 +64,24 @@ BOOK = {
 def _num(cell: Mapping[str, Any], key: str, default: float, low: float, high: float, integer: bool = False) -> float:
     value = cell.get(key, default)
     if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
-        raise ValueError(f"{key} must be a number, got {value!r}")
+        raise ParamError(key, f"{key} must be a number, got {value!r}")
     if integer and int(value) != value:
-        raise ValueError(f"{key} must be an integer, got {value!r}")
+        raise ParamError(key, f"{key} must be an integer, got {value!r}")
     if not low <= value <= high:
-        raise ValueError(f"{key} must be in [{low}, {high}], got {value!r}")
+        raise ParamError(key, f"{key} must be in [{low}, {high}], got {value!r}")
     return float(value)
 
 
 def check_cell(cell: Mapping[str, Any]) -> None:
-    """Validate a cell of kind ``rtdp`` (ValueError starting with the key's name)."""
+    """Validate a cell of kind ``rtdp`` (``ParamError`` naming the key)."""
     for key in cell:
         if key not in CELL_KEYS:
-            raise ValueError(f"{key}: unknown key for kind rtdp (keys: {', '.join(sorted(CELL_KEYS))})")
+            raise ParamError(key, f"{key}: unknown key for kind rtdp (keys: {', '.join(sorted(CELL_KEYS))})")
     if cell.get("method") not in METHODS:
-        raise ValueError(f"method must be one of {', '.join(METHODS)}, got {cell.get('method')!r}")
+        raise ParamError("method", f"method must be one of {', '.join(METHODS)}, got {cell.get('method')!r}")
     _num(cell, "noise", 0.1, 0.0, 0.99)
     if _num(cell, "tol", 1e-4, 0.0, 1.0) <= 0:
-        raise ValueError("tol must be > 0")
+        raise ParamError("tol", "tol must be > 0")
     _num(cell, "window", 20, 1, 1e6, integer=True)
     _num(cell, "check_every", 20, 1, 1e6, integer=True)
     _num(cell, "within", 0.02, 0.0, 1.0)

@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from dynaplan.agents.base import ParamError
 from dynaplan.envs.random_mdp import check_random_mdp_params, random_mdp_model
 from dynaplan.experiments.kinds import register_kind
 from dynaplan.experiments.reproductions import register_reproduction, spec_reproduction
@@ -30,7 +31,7 @@ CELL_KEYS = {"n_states", "branching", "method", "updates", "points", "epsilon", 
 def _int(cell: Mapping[str, Any], key: str, default: int | None = None, low: int = 1) -> int:
     value = cell.get(key, default)
     if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < low:
-        raise ValueError(f"{key} must be an integer >= {low}, got {value!r}")
+        raise ParamError(key, f"{key} must be an integer >= {low}, got {value!r}")
     return int(value)
 
 
@@ -39,25 +40,26 @@ def _prob(cell: Mapping[str, Any], key: str, default: float, low_open: bool) -> 
     ok = isinstance(value, (int, float)) and not isinstance(value, bool)
     if not ok or not ((0.0 < value <= 1.0) if low_open else (0.0 <= value <= 1.0)):
         interval = "(0, 1]" if low_open else "[0, 1]"
-        raise ValueError(f"{key} must be a number in {interval}, got {value!r}")
+        raise ParamError(key, f"{key} must be a number in {interval}, got {value!r}")
     return float(value)
 
 
 def check_cell(cell: Mapping[str, Any]) -> None:
-    """Validate a cell of kind ``trajectory-sampling`` (ValueError starting with the key's name)."""
+    """Validate a cell of kind ``trajectory-sampling`` (``ParamError`` naming the key)."""
     for key in cell:
         if key not in CELL_KEYS:
-            raise ValueError(f"{key}: unknown key for kind trajectory-sampling (keys: {', '.join(sorted(CELL_KEYS))})")
+            raise ParamError(key,
+                             f"{key}: unknown key for kind trajectory-sampling (keys: {', '.join(sorted(CELL_KEYS))})")
     n = _int(cell, "n_states")
     b = _int(cell, "branching")
     if b > n:
-        raise ValueError(f"branching must be at most n_states={n}, got {b}")
+        raise ParamError("branching", f"branching must be at most n_states={n}, got {b}")
     if cell.get("method") not in METHODS:
-        raise ValueError(f"method must be one of {', '.join(sorted(METHODS))}, got {cell.get('method')!r}")
+        raise ParamError("method", f"method must be one of {', '.join(sorted(METHODS))}, got {cell.get('method')!r}")
     updates = _int(cell, "updates")
     points = _int(cell, "points", 50)
     if updates % points:
-        raise ValueError(f"points must divide updates={updates}, got {points}")
+        raise ParamError("points", f"points must divide updates={updates}, got {points}")
     _prob(cell, "epsilon", 0.1, low_open=False)
     check_random_mdp_params(n, b, 2, _prob(cell, "termination", 0.1, low_open=True))
 

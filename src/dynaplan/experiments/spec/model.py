@@ -38,6 +38,8 @@ class Spec:
       title: one line describing the experiment
       module: a module to import before looking up ``kind`` (user-defined kinds)
       source: where the spec came from, for messages (a file name)
+      lines: where each key is set in the source text, for messages (``"params.alpha"`` -> 8,
+        1-based; see ``parse.key_lines``); a key changed by ``with_overrides`` is left out
     """
 
     name: str
@@ -52,6 +54,7 @@ class Spec:
     title: str = ""
     module: str = ""
     source: str = "<spec>"
+    lines: Mapping[str, int] = field(default_factory=dict, compare=False, repr=False)
 
     # -- expansion ------------------------------------------------------------------------
     def n_cells(self) -> int:
@@ -192,7 +195,10 @@ class Spec:
             for key in grid:
                 if key not in columns:
                     columns.insert(columns.index("seed") if "seed" in columns else len(columns), key)
-        return replace(self, params=params, grid=grid, cells=tuple(cells), columns=tuple(columns), **top)
+        changed = {k.removeprefix("params.").removeprefix("grid.") for k in sets}
+        lines = {w: n for w, n in self.lines.items() if w.rsplit(".", 1)[-1] not in changed}
+        return replace(self, params=params, grid=grid, cells=tuple(cells), columns=tuple(columns), lines=lines,
+                       **top)
 
 
 def _flatten(d: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:

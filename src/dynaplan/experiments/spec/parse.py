@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import re
 import tomllib
+from dataclasses import replace
 from importlib import resources
 from pathlib import Path
 
@@ -41,7 +43,42 @@ def parse_spec(text: str, *, source: str = "<spec>", validate: bool = True) -> S
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise SpecError(f"{source}: not valid TOML: {one_line(str(exc))}") from None
-    spec = spec_from_dict(data, source=source)
+    spec = replace(spec_from_dict(data, source=source), lines=key_lines(text))
     if validate:
         validate_spec(spec)
     return spec
+
+
+_ARRAY_TABLE = re.compile(r"^\[\[\s*([A-Za-z0-9_.-]+)\s*\]\]")
+_TABLE = re.compile(r"^\[\s*([A-Za-z0-9_.-]+)\s*\]")
+_KEY = re.compile(r"""^([A-Za-z0-9_-]+|"[^"]*"|'[^']*')\s*=""")
+
+
+def key_lines(text: str) -> dict[str, int]:
+    """Where each key is set in a spec's TOML text, as ``Spec.where`` names it: ``name`` (top
+    level), ``params.alpha``, ``grid.alpha``, ``cells[1].agent`` -> its 1-based line number.
+
+    A line scan (TOML parsers do not report positions): table headers and ``key =`` at the
+    start of a line; the lines inside a multi-line value are skipped as they do not start with
+    ``key =`` (a multi-line string holding such a line could add a stray entry, used only to
+    place a message).
+    """
+    out: dict[str, int] = {}
+    table, n_cells = "", 0
+    for number, raw in enumerate(text.splitlines(), 1):
+        line = raw.strip()
+        match = _ARRAY_TABLE.match(line)
+        if match:
+            name = match.group(1)
+            table = f"{name}[{n_cells}]" if name == "cells" else name
+            n_cells += name == "cells"
+            continue
+        match = _TABLE.match(line)
+        if match:
+            table = match.group(1)
+            continue
+        match = _KEY.match(line)
+        if match:
+            key = match.group(1).strip("\"'")
+            out.setdefault(f"{table}.{key}" if table else key, number)
+    return out

@@ -51,7 +51,7 @@ def validate_spec(spec: Spec) -> Spec:
         try:
             check(cell)
         except (ValueError, TypeError, KeyError) as exc:
-            raise SpecError(f"{spec.source}: {located(spec, cell, i, exc)}") from None
+            raise SpecError(f"{spec.source}{located(spec, cell, i, exc)}") from None
     return spec
 
 
@@ -65,13 +65,6 @@ def error_key(exc: BaseException) -> str | None:
     return None
 
 
-def leading_key(msg: str, cell: Mapping[str, Any]) -> str | None:
-    """A key of ``cell`` that a plain error's message starts with (``"alpha must be ..."``,
-    ``"agent: unknown ..."``), the convention for checks that raise plain ``ValueError``."""
-    head = msg.split(" ", 1)[0].rstrip(":")
-    return head if head in cell else None
-
-
 def error_text(exc: BaseException) -> str:
     """The message of an error, whole, on one line (a ``KeyError`` without its quotes)."""
     text = getattr(exc, "message", None)
@@ -81,15 +74,18 @@ def error_text(exc: BaseException) -> str:
 
 
 def located(spec: Spec, cell: Mapping[str, Any], index: int, exc: BaseException) -> str:
-    """``WHERE: message`` for an error raised checking cell ``index`` of ``spec``."""
+    """``:LINE: WHERE: message`` (``: WHERE: message`` when the line is not known: a spec not
+    read from text, or a key set by an override) for an error raised checking cell ``index``
+    of ``spec``; it follows the spec's ``source``."""
     msg = error_text(exc)
-    key = error_key(exc) or leading_key(msg, cell)
+    key = error_key(exc)
     where = spec.where(key, index) if key else ""
     if key and where:
         if msg.startswith(f"{key}: "):  # "agent: unknown agent 'x'" -> "params.agent: unknown agent 'x'"
             msg = msg[len(key) + 2 :]
-        return f"{where}: {msg}"
+        line = spec.lines.get(where)
+        return f"{f':{line}' if line else ''}: {where}: {msg}"
     varying = [k for k in spec.varying_keys() if k in cell]
     if varying:
-        return f"cell {index} ({', '.join(f'{k}={cell[k]!r}' for k in varying)}): {msg}"
-    return f"params: {msg}"
+        return f": cell {index} ({', '.join(f'{k}={cell[k]!r}' for k in varying)}): {msg}"
+    return f": params: {msg}"
