@@ -33,6 +33,7 @@ def test_mountain_car_reproduction_slice_matches_direct_runs() -> None:
     assert len(table) == 3 * 2 * 3 and not table["capped"].any()
     feats = TileCoder([-1.2, -0.07], [0.5, 0.07], tilings=8, tiles_per_dim=8, size=1024)
     problem = linear_problem_of("MountainCar-v0", feats, max_episode_steps=100000)
+    problem = problem._replace(world=problem.world._replace(float32_obs=False))  # the spec's float32_obs = false
     seed = int(run_seeds(0, 2)[1])
     direct = run_linear_agent(Sarsa, dict(alpha=0.0625, epsilon=0.0, gamma=1.0, q_init=0.0), problem, seed,
                               episodes=3)
@@ -48,6 +49,8 @@ def test_mountain_car_reproduction_slice_matches_direct_runs() -> None:
         ({"agent": "sarsa", "env": "MountainCar-v0", "episodes": 0}, "episodes"),
         ({"agent": "sarsa", "env": "MountainCar-v0", "episodes": 3, "alpha": 2}, "alpha"),
         ({"agent": "sarsa", "env": "MountainCar-v0", "episodes": 3, "lam": 0.5}, "unknown parameter"),
+        ({"agent": "sarsa", "env": "MountainCar-v0", "episodes": 3, "float32_obs": 1}, "float32_obs"),
+        ({"agent": "sarsa", "env": "CartPole-v1", "episodes": 3, "float32_obs": False}, "float32_obs"),
     ],
 )
 def test_linear_episodes_cells_are_validated(cell: dict, key: str) -> None:

@@ -37,6 +37,7 @@ from dynaplan.plot.curves import mean_sem
 
 RUN_KEYS = {
     "method", "agent", "env", "episodes", "max_episode_steps", "tilings", "tiles_per_dim", "size", "low", "high",
+    "float32_obs",
 }
 
 
@@ -58,6 +59,12 @@ def check_cell(cell: Mapping[str, Any]) -> None:
     if run["env"] not in CONTINUOUS_WORLDS:
         raise ParamError("env",
                          f"env: {run['env']!r} is not stepped in compiled code (one of {', '.join(CONTINUOUS_WORLDS)})")
+    if "float32_obs" in run:
+        if not isinstance(run["float32_obs"], bool):
+            raise ParamError("float32_obs", f"float32_obs must be true or false, got {run['float32_obs']!r}")
+        if "float32_obs" not in CONTINUOUS_WORLDS[run["env"]]._fields:
+            raise ParamError("float32_obs",
+                             f"float32_obs: {run['env']} has no float64-observation variant (only MountainCar-v0)")
     for key in ("episodes", "max_episode_steps"):
         v = run.get(key, 0)
         if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < (1 if key == "episodes" else 0):
@@ -90,6 +97,8 @@ def run_kind(cell: Mapping[str, Any], seeds: Sequence[int]) -> pd.DataFrame:
     run, params = _split(cell)
     cls = LINEAR_AGENTS[run["agent"]]
     problem = linear_problem_of(run["env"], _features(run), max_episode_steps=int(run.get("max_episode_steps", 0)))
+    if "float32_obs" in run:
+        problem = problem._replace(world=problem.world._replace(float32_obs=run["float32_obs"]))
     run_linear_agent(cls, params, problem, 0, steps=1)  # compile / load the kernels outside the timing
     frames = []
     for seed in seeds:
