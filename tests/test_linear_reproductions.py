@@ -56,3 +56,20 @@ def test_mountain_car_reproduction_slice_matches_direct_runs() -> None:
 def test_linear_episodes_cells_are_validated(cell: dict, key: str) -> None:
     with pytest.raises(ValueError, match=f"^{key}"):
         check_cell(cell)
+
+
+def test_grouped_summary_keeps_a_cell_without_the_varied_key() -> None:
+    # mountain-car-planning: Sarsa(lambda) has no planning_steps; its row must not be dropped.
+    import pandas as pd
+
+    from dynaplan.experiments.reproductions.mountain_car import summary
+    from dynaplan.experiments.summaries import grouped_summary
+
+    rows = []
+    for method, n in (("Sarsa(lambda)", np.nan), ("PS, n = 0", 0.0), ("PS, n = 5", 5.0)):
+        for seed in (1, 2):
+            for ep in (1, 2):
+                rows.append(dict(method=method, planning_steps=n, seed=seed, episode=ep, steps=100 * ep + seed,
+                                 capped=False, updates=10, real_steps=10, seconds=0.001))
+    out = grouped_summary(summary, pd.DataFrame(rows), ["planning_steps"])
+    assert sorted(out["method"]) == ["PS, n = 0", "PS, n = 5", "Sarsa(lambda)"]
