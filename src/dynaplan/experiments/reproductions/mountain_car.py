@@ -69,7 +69,7 @@ def check_cell(cell: Mapping[str, Any]) -> None:
     if "float32_obs" in run:
         if not isinstance(run["float32_obs"], bool):
             raise ParamError("float32_obs", f"float32_obs must be true or false, got {run['float32_obs']!r}")
-        if "float32_obs" not in CONTINUOUS_WORLDS[run["env"]]._fields:
+        if "float32_obs" not in getattr(CONTINUOUS_WORLDS[run["env"]], "_fields", ()):
             raise ParamError("float32_obs",
                              f"float32_obs: {run['env']} has no float64-observation variant (only MountainCar-v0)")
     for key in ("episodes", "max_episode_steps"):
