@@ -49,6 +49,7 @@ CASES = [
     ("linear-dyna", dict(alpha=0.01, planning_steps=3, model="lms", beta=0.05)),
     ("linear-dyna-q", dict(alpha=0.05, planning_steps=3, epsilon=0.1, beta=0.1)),
     ("linear-ps", dict(alpha=0.05, planning_steps=3, epsilon=0.1, beta=0.1)),
+    ("linear-ps", dict(alpha=0.05, planning_steps=3, epsilon=0.1, beta=0.1, model="substochastic")),
 ]
 
 
