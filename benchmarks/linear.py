@@ -18,11 +18,11 @@ inflate either side; the reproduce command's is wall time):
     ``env.step`` loop (random actions, no time limit).
 
 ``--exact`` (with the reference found) runs the reference's own ``semi_gradient_n_step_sarsa``
-with its random draws taken from dynaplan's streams (the start from the env's, ties from the
-agent's, as ``int(random() * k)``; none after the goal) and ``np.cos`` / ``np.sum`` as
-``math.cos`` / a left-to-right sum (NumPy's pairwise sum of 8 floats rounds differently; on this
-machine ``np.cos`` equals ``math.cos`` bit for bit), beside dynaplan's Sarsa on
-``MountainCarWorld(float32_obs=False)``, and reports whether the episodes are identical.
+with only its random source replaced: its ``np.random`` draws are taken from dynaplan's streams
+(the start from the env's, ties from the agent's, as ``int(random() * k)``; none after the
+goal), beside dynaplan's Sarsa on ``MountainCarWorld(float32_obs=False)``, and reports whether
+the episodes are identical (they are: the reference's ``np.cos`` equals Gymnasium's ``math.cos``
+on this machine, and its pairwise ``np.sum`` of 8 tile weights never changed a decision).
 
 ``--agreement-runs N`` (with the reference found) also checks Figure 10.2 against the reference:
 N runs of its ``semi_gradient_n_step_sarsa`` for the first ``--agreement-episodes`` episodes
@@ -169,14 +169,7 @@ def exact_check(ref, seeds: list[int], episodes: int) -> list[tuple[float, int, 
     """Per (alpha, seed): the reference's episodes with dynaplan's draws against dynaplan's Sarsa on
     the float64-observed world: (alpha, seed, identical, first differing episode or 0)."""
 
-    def left_to_right(x: Any) -> float:
-        total = 0.0
-        for v in x:
-            total += float(v)
-        return total
-
-    shim = types.SimpleNamespace(**{k: getattr(np, k) for k in ("zeros", "max", "random")})
-    shim.cos, shim.sum = math.cos, left_to_right
+    shim = types.SimpleNamespace(**{k: getattr(np, k) for k in ("zeros", "max", "sum", "cos", "random")})
     real_np, real_get_action = ref.np, ref.get_action
 
     def get_action(position: float, velocity: float, vf: Any) -> int:
