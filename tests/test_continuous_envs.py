@@ -74,3 +74,29 @@ def test_boyan_chain_true_values_and_features() -> None:
         assert (r == -3.0 and s - s2 in (1, 2)) or (r == -2.0 and s == 1 and s2 == 0)
         s, steps = s2, steps + 1
     assert s == 0 and 6 <= steps <= 12
+
+
+def test_mountain_car_float64_observations_change_only_the_observation() -> None:
+    # MountainCarWorld(float32_obs=False) is the book's reference code's view: the same states,
+    # rewards and ends as Gymnasium's, observed without rounding to float32.
+    from dynaplan.envs.continuous import MountainCarWorld
+
+    worlds = MountainCarWorld(), MountainCarWorld(float32_obs=False)
+    bufs = [(np.zeros(2), np.zeros(2), env_stream(5)) for _ in worlds]
+    for w, (state, obs, rng) in zip(worlds, bufs):
+        reset_once(w, state, obs, rng)
+    actions = np.random.default_rng(6).random(3000)
+    rounded = 0
+    for t in range(3000):
+        out = []
+        for w, (state, obs, rng) in zip(worlds, bufs):
+            a = _policy("MountainCar-v0", state, float(actions[t]), 3)
+            out.append(step_once(w, state, a, obs, rng))
+        (s32, o32, _), (s64, o64, _) = bufs
+        assert out[0] == out[1] and np.array_equal(s32, s64)
+        assert np.array_equal(o64, s64) and np.array_equal(o32, s32.astype(np.float32).astype(np.float64))
+        rounded += int(not np.array_equal(o32, o64))
+        if out[0][1]:
+            for w, (state, obs, rng) in zip(worlds, bufs):
+                reset_once(w, state, obs, rng)
+    assert rounded > 2900  # float32 rounding changes nearly every observation

@@ -49,6 +49,7 @@ CASES = [
     ("linear-dyna", dict(alpha=0.01, planning_steps=3, model="lms", beta=0.05)),
     ("linear-dyna-q", dict(alpha=0.05, planning_steps=3, epsilon=0.1, beta=0.1)),
     ("linear-ps", dict(alpha=0.05, planning_steps=3, epsilon=0.1, beta=0.1)),
+    ("linear-ps", dict(alpha=0.05, planning_steps=3, epsilon=0.1, beta=0.1, model="substochastic")),
 ]
 
 
@@ -103,3 +104,67 @@ def test_sarsa_learns_mountain_car_as_in_the_book() -> None:
         late.append(float(steps[-20:].mean()))
     assert min(first) > 500, first
     assert max(late) < 200, late
+
+
+def _book_sarsa_episodes(alpha: float, seed: int, episodes: int) -> list[int]:
+    """Figure 10.2's Sarsa as the book's reference code writes it (ShangtongZhang,
+    ``chapter10/mountain_car.py``): its own step function (bounds [-1.2, 0.5], the goal is
+    position 0.5), tiles3 over (8 x / 1.7, 8 v / 0.14) with the *action as a tile integer* in one
+    IHT of 2048, one weight per tile, step alpha/8, ties broken at random, no step limit. Its
+    random draws are taken as dynaplan's: the start as ``env.reset(seed)``'s uniform(-0.6, -0.4)
+    and a tie among k actions as ``int(random() * k)`` of the agent's stream (none when k = 1,
+    none after the goal), so the episodes must be identical, not just alike."""
+    from tiles3_reference import IHT, tiles
+
+    env_rng = np.random.default_rng(seed)
+    agent_rng = np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(0,)))
+    iht, w, step = IHT(2048), np.zeros(2048), alpha / 8
+
+    def active(x: float, v: float, a: int) -> list[int]:
+        return tiles(iht, 8, [8 / 1.7 * x, 8 / 0.14 * v], [a])
+
+    def value(x: float, v: float, a: int) -> float:
+        total = 0.0
+        for i in active(x, v, a):
+            total += w[i]
+        return 0.0 if x == 0.5 else total
+
+    def act(x: float, v: float) -> int:
+        q = [value(x, v, a) for a in (-1, 0, 1)]
+        best = [i for i in range(3) if q[i] == max(q)]
+        return (best[0] if len(best) == 1 else best[int(agent_rng.random() * len(best))]) - 1
+
+    out = []
+    for _ in range(episodes):
+        x, v = -0.6 + (-0.4 - -0.6) * env_rng.random(), 0.0
+        a = act(x, v)
+        steps = 0
+        while True:
+            v2 = min(max(-0.07, v + 0.001 * a - 0.0025 * np.cos(3 * x)), 0.07)
+            x2 = min(max(-1.2, x + v2), 0.5)
+            if x2 == -1.2:
+                v2 = 0.0
+            steps += 1
+            a2 = act(x2, v2) if x2 != 0.5 else 0
+            target = -1.0 + value(x2, v2, a2)
+            t = active(x, v, a)
+            delta = step * (target - value(x, v, a))
+            for i in t:
+                w[i] += delta
+            if x2 == 0.5:
+                break
+            x, v, a = x2, v2, a2
+        out.append(steps)
+    return out
+
+
+@pytest.mark.parametrize(("alpha", "seed"), [(0.5, 3), (0.2, 8)])
+def test_sarsa_on_the_books_mountain_car_is_the_reference_code_step_for_step(alpha: float, seed: int) -> None:
+    # MountainCarWorld(float32_obs=False): Gymnasium's dynamics, observed in float64 as the
+    # reference code's agent sees its state; our tiles are per state with one weight column per
+    # action, the reference's per (state, action) in one table: equal when nothing collides.
+    feats = TileCoder([-1.2, -0.07], [0.5, 0.07], tilings=8, tiles_per_dim=8, size=1024)
+    problem = linear_problem_of("MountainCar-v0", feats, max_episode_steps=0)
+    problem = problem._replace(world=problem.world._replace(float32_obs=False))
+    run = run_linear_agent(Sarsa, dict(alpha=alpha / 8, epsilon=0.0), problem, seed, episodes=6)
+    assert list(run.episode_steps) == _book_sarsa_episodes(alpha, seed, 6)

@@ -110,3 +110,39 @@ def test_lms_and_least_squares_models_learn_a_known_linear_map() -> None:
     for m, tol in ((ls, 1e-6), (lms, 1e-3)):
         np.testing.assert_allclose(m.ft[0].T, f_true, atol=tol)
         np.testing.assert_allclose(m.b[0], b_true, atol=tol)
+
+
+def test_substochastic_model_learns_a_known_substochastic_map_and_stays_substochastic() -> None:
+    # One-hot features of a random 6-state chain with termination: the true F^T is the transition
+    # matrix P (rows sum to 1 minus the terminal probability). LMS with every updated column kept
+    # nonnegative with sum <= 1 still recovers it (the truth lies inside the constraint), and on
+    # tile-coded Mountain Car transitions, where plain LMS columns reach absolute sums of 2-5, every
+    # column stays nonnegative with sum <= 1 (so ||F_a^T||_inf <= 1 and the spectral radius <= 1).
+    rng = np.random.default_rng(1)
+    n = 6
+    p = rng.dirichlet(np.ones(n + 1), size=n)  # last column: termination
+    m = new_linear_model(1, n, beta=0.005, substochastic=True)
+    one = np.ones(1)
+    cum = np.cumsum(p, axis=1)
+    for s, u in zip(rng.integers(n, size=30_000), rng.random(30_000)):
+        s2 = min(int(np.searchsorted(cum[s], u, side="right")), n)
+        model_update(m, 0, np.array([s]), one, -1.0, np.array([min(s2, n - 1)]), one, s2 == n)
+    np.testing.assert_allclose(m.ft[0], p[:, :n], atol=0.08)  # LMS noise: max error 0.04 for seeds 1-3
+
+    from dynaplan.features import TileCoder
+
+    feats = TileCoder([-1.2, -0.07], [0.5, 0.07], tilings=8, tiles_per_dim=8, size=1024)
+    lms = new_linear_model(3, 1024, beta=0.0125)
+    sub = new_linear_model(3, 1024, beta=0.0125, substochastic=True)
+    env = gym.make("MountainCar-v0").unwrapped
+    obs, _ = env.reset(seed=0)
+    for t in range(3000):
+        a = 2 if (obs[1] >= 0) == (t % 7 != 0) else 0
+        obs2, r, term, _, _ = env.step(a)
+        i1, i2 = feats(obs), feats(obs2)
+        for model in (lms, sub):
+            model_update(model, a, i1, np.ones(8), float(r), i2, np.ones(8), term)
+        obs = env.reset()[0] if term else obs2
+    hi = int(sub.hi[0])
+    assert sub.ft[:, :hi, :hi].min() >= 0.0 and np.abs(sub.ft).sum(axis=2).max() <= 1.0 + 1e-12
+    assert np.abs(lms.ft).sum(axis=2).max() > 1.2  # what the constraint removes

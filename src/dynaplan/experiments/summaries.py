@@ -94,7 +94,7 @@ def grouped_summary(summary: Callable[..., pd.DataFrame], table: pd.DataFrame, v
     if not extra:
         return whole
     frames = []
-    for key, part in table.groupby(extra, sort=True):
+    for key, part in table.groupby(extra, sort=True, dropna=False):  # a cell without a key still counts
         key = key if isinstance(key, tuple) else (key,)
         frame = call_summary(summary, part).copy()
         for i, (k, v) in enumerate(zip(extra, key)):

@@ -8,6 +8,13 @@ Two ways to learn it from real transitions:
 
 * **LMS** (the paper's Algorithm 1, ``beta > 0``): ``F_a <- F_a + beta (phi' - F_a phi) phi^T``,
   ``b_a <- b_a + beta (r - b_a^T phi) phi``;
+* **substochastic LMS** (``substochastic=True``): LMS, then each updated column ``F_a e_j`` is
+  kept a sub-probability vector (negative entries set to 0, then scaled down if it sums above
+  1). Backing up single features, ``theta_i <- max_a (b_a(i) + gamma theta^T F_a e_i)`` (linear
+  prioritized sweeping), is then value iteration on a substochastic "feature MDP": a max-norm
+  non-expansion for gamma = 1 and a contraction for gamma < 1, which plain LMS does not give
+  (its columns have negative entries, absolute sums near 2-5 and spectral radii above 1 on tile-coded
+  Mountain Car: README, "Planning on Mountain Car");
 * **least squares** (``beta = 0``): recursive least squares, the exact minimiser of
   ``sum ||phi' - F_a phi||^2 + eps ||F_a||^2`` over the transitions seen (and likewise
   ``b_a``), kept with ``D_a^-1 = (eps I + sum phi phi^T)^-1`` updated by Sherman-Morrison:
@@ -42,6 +49,7 @@ class LinearModel(NamedTuple):
       e: float64[d], u: float64[d], scratch
       hi: int64[1], one past the largest feature index seen (rows and columns beyond are 0)
       beta: LMS step size; 0 = least squares
+      substochastic: keep each updated column of ``F_a`` nonnegative with sum <= 1 (LMS only)
     """
 
     ft: np.ndarray
@@ -51,10 +59,15 @@ class LinearModel(NamedTuple):
     u: np.ndarray
     hi: np.ndarray
     beta: float
+    substochastic: bool
 
 
-def new_linear_model(n_actions: int, d: int, *, beta: float, eps: float = 1e-3) -> LinearModel:
+def new_linear_model(
+    n_actions: int, d: int, *, beta: float, eps: float = 1e-3, substochastic: bool = False
+) -> LinearModel:
     """An empty model (``F_a = 0``, ``b_a = 0``; least squares starts from ``D_a = eps I``)."""
+    if substochastic and beta == 0.0:
+        raise ValueError("model: a substochastic model is learned by LMS (beta > 0)")
     mats = 2 if beta == 0.0 else 1
     need = mats * n_actions * d * d * 8
     if need > MAX_MODEL_BYTES:
@@ -74,6 +87,7 @@ def new_linear_model(n_actions: int, d: int, *, beta: float, eps: float = 1e-3) 
         u=np.zeros(d),
         hi=np.zeros(1, dtype=np.int64),
         beta=float(beta),
+        substochastic=bool(substochastic),
     )
 
 
@@ -107,6 +121,9 @@ def model_update(
             for i in range(d):
                 ft[a, col, i] += s * e[i]
             m.b[a, col] += s * re
+        if m.substochastic:
+            for j in range(idx.shape[0]):
+                _substochastic_row(ft, a, idx[j], d)
         return
     # recursive least squares: u = D^-1 phi, c = 1 + phi^T u, D^-1 -= u u^T / c, gain g = u / c
     dinv, u = m.dinv, m.u
@@ -129,6 +146,22 @@ def model_update(
             for i in range(d):
                 ft[a, j, i] += g * e[i]
             m.b[a, j] += g * re
+
+
+@kernel(inline=True)
+def _substochastic_row(ft: np.ndarray, a: int, col: int, d: int) -> None:
+    """Column ``col`` of ``F_a`` (row ``ft[a, col]``): negatives to 0, then scaled to sum <= 1."""
+    total = 0.0
+    for i in range(d):
+        x = ft[a, col, i]
+        if x < 0.0:
+            ft[a, col, i] = 0.0
+        else:
+            total += x
+    if total > 1.0:
+        scale = 1.0 / total
+        for i in range(d):
+            ft[a, col, i] *= scale
 
 
 @kernel(inline=True)

@@ -17,6 +17,12 @@ vectors instead of real ones:
   ``|delta phi_i|``; after feature ``i`` changes by ``alpha delta``, every feature ``j`` whose
   model predicts ``i`` (``F_a[i, j] != 0``) is queued with priority ``max_a |F_a[i, j] delta|``.
 
+The single-feature backups are asynchronous value iteration on ``theta <- max_a (b_a + gamma
+F_a^T theta)``: a max-norm contraction when ``gamma sum_j |F_a[j, i]| < 1`` for every feature
+``i``, which an LMS model need not satisfy (on tile-coded Mountain Car its columns' absolute
+sums reach 2-5 and its spectral radius passes 1); ``model="substochastic"`` keeps every column
+nonnegative with sum <= 1, a non-expansion for gamma = 1 (``models.linear``).
+
 Every agent also makes the direct TD(0) update from the real transition (as the paper's
 algorithms do). Planning sources (``sources``): 0 = feature vectors of real visits, uniformly
 from a buffer of the last ``capacity``; 1 = the most recent one; 2 = unit vectors ``e_i`` of
