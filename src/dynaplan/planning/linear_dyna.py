@@ -16,6 +16,10 @@ vectors instead of real ones:
   ``theta``. A real TD error ``delta`` queues each active feature ``i`` with priority
   ``|delta phi_i|``; after feature ``i`` changes by ``alpha delta``, every feature ``j`` whose
   model predicts ``i`` (``F_a[i, j] != 0``) is queued with priority ``max_a |F_a[i, j] delta|``.
+  This is the book's tabular ordering (section 8.4: back up the popped item, queue its
+  predecessors), one backup per pop; the paper's algorithms, as we read them, back up every
+  predecessor ``j`` of the popped feature and queue each with its own ``|delta_j|``, many
+  backups per pop. That variant is not implemented here.
 
 The single-feature backups are asynchronous value iteration on ``theta <- max_a (b_a + gamma
 F_a^T theta)``: a max-norm contraction when ``gamma sum_j |F_a[j, i]| < 1`` for every feature
