@@ -185,7 +185,8 @@ def test_a_signal_during_a_numba_compile_is_raised_when_the_compile_ends() -> No
     from dynaplan.experiments.interrupts import Terminated, signals_interrupt
 
     old = signal.signal(signal.SIGINT, signal.default_int_handler)  # as in a terminal (xdist may ignore it)
-    term_before = signal.getsignal(signal.SIGTERM)  # the default, or whatever the test runner installed
+    # SIGTERM's default action, as in a fresh CLI process (a test worker that ran Ray has Ray's handler)
+    old_term = signal.signal(signal.SIGTERM, signal.SIG_DFL)
     try:
         fn, sent = _compile_with_a_signal_in_a_ctypes_callback(signal.SIGINT)  # no deferral: lost
         assert sent == [signal.SIGINT] and fn(2) == 3
@@ -194,6 +195,7 @@ def test_a_signal_during_a_numba_compile_is_raised_when_the_compile_ends() -> No
                 fn, sent = _compile_with_a_signal_in_a_ctypes_callback(sig)
             assert getattr(info.value, "signum", signal.SIGINT) == sig
             assert signal.getsignal(signal.SIGINT) is signal.default_int_handler  # handlers put back
-            assert signal.getsignal(signal.SIGTERM) == term_before
+            assert signal.getsignal(signal.SIGTERM) == signal.SIG_DFL
     finally:
         signal.signal(signal.SIGINT, old)
+        signal.signal(signal.SIGTERM, old_term)
