@@ -17,10 +17,13 @@ Two things can be added to dynaplan from outside the package, without editing it
 Kernels are compiled with :func:`kernel` (``njit(cache=True, _nrt=False)``) or plain
 ``numba.njit``; they run inside compiled loops without reference counting, so they must not
 allocate arrays (write loops). Randomness is a ``uint64[4]`` PCG64 state: draw with
-:func:`rand`, :func:`randint`, :func:`categorical`. ``README.md`` ("Add your own algorithm")
+:func:`rand`, :func:`randint`, :func:`categorical`. A softmax policy over preferences has
+:func:`softmax_probs`, :func:`softmax_sample` and :func:`actor_update` (eq. 13.9), built on
+:func:`exp_nonpositive`, an inline, vectorisable ``exp`` within 2 ulp. ``README.md`` ("Add your own algorithm")
 and ``tests/test_extending.py`` show both extensions end to end.
 """
 
+from dynaplan._exp import exp_nonpositive
 from dynaplan._jit import kernel
 from dynaplan._stamp import generic
 from dynaplan.agents import AGENTS, TabularAgent, register_agent
@@ -61,6 +64,7 @@ from dynaplan.models.protocol import (
     state_value,
 )
 from dynaplan.models.sample import SampleModel, new_sample_model, sample_model_update, sample_observed_pair
+from dynaplan.planning.dyna_ac import actor_update, softmax_probs, softmax_sample
 from dynaplan.planning.dyna_q import dyna_planning
 from dynaplan.planning.egreedy import argmax_random, epsilon_greedy, max_value
 from dynaplan.planning.protocol import act_once, observe_once, register_kernels
@@ -80,6 +84,7 @@ __all__ = [
     "TabularModel",
     "World",
     "act_once",
+    "actor_update",
     "agent_stream",
     "argmax_random",
     "categorical",
@@ -96,6 +101,7 @@ __all__ = [
     "dyna_planning",
     "env_stream",
     "epsilon_greedy",
+    "exp_nonpositive",
     "expected_target",
     "from_seed",
     "generic",
@@ -132,5 +138,7 @@ __all__ = [
     "sample_model_update",
     "sample_observed_pair",
     "sample_observed_pair_dist",
+    "softmax_probs",
+    "softmax_sample",
     "state_value",
 ]
