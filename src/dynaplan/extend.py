@@ -34,6 +34,7 @@ from dynaplan.agents.base import (
     check_flag,
     check_number,
     check_positive,
+    check_positive_count,
     check_unit,
     discrete_sizes,
 )
@@ -94,6 +95,7 @@ __all__ = [
     "check_model",
     "check_number",
     "check_positive",
+    "check_positive_count",
     "check_td_params",
     "check_unit",
     "discrete_sizes",

@@ -69,6 +69,14 @@ def check_count(name: str, value: Any) -> int:
     return int(value)
 
 
+def check_positive_count(name: str, value: Any) -> int:
+    """``value`` as a positive integer; ``ParamError`` naming it otherwise."""
+    v = check_count(name, value)
+    if v < 1:
+        raise ParamError(name, f"{name} must be a positive integer, got {value!r}")
+    return v
+
+
 def check_td_params(params: Mapping[str, Any], allowed: set[str], **defaults: Any) -> dict[str, Any]:
     """Common hyperparameters of TD agents (tabular and linear): alpha in (0, 1], epsilon and gamma
     in [0, 1], q_init a number; ``allowed`` names the agent's other keys, ``defaults`` overrides

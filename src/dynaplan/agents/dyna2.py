@@ -7,7 +7,15 @@ from typing import Any, ClassVar, NamedTuple
 
 import numpy as np
 
-from dynaplan.agents.base import ParamError, TabularAgent, check_choice, check_count, check_number, check_unit
+from dynaplan.agents.base import (
+    ParamError,
+    TabularAgent,
+    check_choice,
+    check_count,
+    check_number,
+    check_positive_count,
+    check_unit,
+)
 from dynaplan.agents.search import searched_model
 from dynaplan.envs.tabular import TabularModel
 from dynaplan.planning.dyna2 import RESETS, Dyna2State
@@ -55,13 +63,8 @@ class Dyna2(TabularAgent):
         out = {**cls.DEFAULTS, **params}
         out["simulations"] = check_count("simulations", out["simulations"])
         out["model_steps"] = check_count("model_steps", out["model_steps"])
-        out["depth"] = check_count("depth", out["depth"])
-        if out["depth"] < 1:
-            raise ParamError("depth", f"depth must be a positive integer, got {params.get('depth')!r}")
-        out["max_outcomes"] = check_count("max_outcomes", out["max_outcomes"])
-        if out["max_outcomes"] < 1:
-            raise ParamError("max_outcomes",
-                             f"max_outcomes must be a positive integer, got {params.get('max_outcomes')!r}")
+        out["depth"] = check_positive_count("depth", out["depth"])
+        out["max_outcomes"] = check_positive_count("max_outcomes", out["max_outcomes"])
         for key in ("alpha", "alpha_transient", "gamma", "epsilon", "search_epsilon"):
             out[key] = check_unit(key, out[key])
         for key, choices in (("reset", RESETS), ("model", MODELS)):

@@ -15,7 +15,7 @@ from typing import Any, ClassVar, NamedTuple
 
 import numpy as np
 
-from dynaplan.agents.base import ParamError, TabularAgent, check_count, check_positive, check_unit
+from dynaplan.agents.base import ParamError, TabularAgent, check_count, check_positive, check_positive_count, check_unit
 from dynaplan.envs.tabular import TabularModel
 from dynaplan.models.distribution import new_distribution_model
 from dynaplan.models.sample import new_sample_model
@@ -177,9 +177,7 @@ class ImaginedPolicyGradient(_SoftmaxAgent):
         out["epsilon"] = check_unit("epsilon", out["epsilon"])
         out["rollouts"] = check_count("rollouts", out["rollouts"])
         for key in ("horizon", "max_outcomes", "min_count"):
-            out[key] = check_count(key, out[key])
-            if out[key] < 1:
-                raise ParamError(key, f"{key} must be a positive integer, got {out[key]!r}")
+            out[key] = check_positive_count(key, out[key])
         return out
 
     @classmethod
@@ -242,9 +240,7 @@ class CertaintyEquivalence(TabularAgent):
         out["gamma"] = check_unit("gamma", out["gamma"])
         out["tol"] = check_positive("tol", out["tol"])
         for key in ("solve_every", "max_sweeps", "max_outcomes"):
-            out[key] = check_count(key, out[key])
-            if out[key] < 1:
-                raise ParamError(key, f"{key} must be a positive integer, got {out[key]!r}")
+            out[key] = check_positive_count(key, out[key])
         return out
 
     @classmethod

@@ -7,7 +7,14 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-from dynaplan.agents.base import ParamError, TabularAgent, check_budget, check_count, check_positive
+from dynaplan.agents.base import (
+    ParamError,
+    TabularAgent,
+    check_budget,
+    check_count,
+    check_positive,
+    check_positive_count,
+)
 from dynaplan.agents.tabular import check_td_params, initial_q
 from dynaplan.envs.tabular import TabularModel
 from dynaplan.models.distribution import new_distribution_model
@@ -51,9 +58,7 @@ and priorities); ``agent.plan(n)`` runs up to ``n`` more from the queue now.
         out["theta"] = check_positive("theta", out["theta"])
         if out["model"] not in ("sample", "distribution"):
             raise ParamError("model", f"model must be 'sample' or 'distribution', got {out['model']!r}")
-        out["max_outcomes"] = check_count("max_outcomes", out["max_outcomes"])
-        if out["max_outcomes"] < 1:
-            raise ParamError("max_outcomes", f"max_outcomes must be a positive integer, got {out['max_outcomes']!r}")
+        out["max_outcomes"] = check_positive_count("max_outcomes", out["max_outcomes"])
         return out
 
     @classmethod

@@ -34,6 +34,7 @@ from dynaplan.agents.base import (
     check_count,
     check_flag,
     check_number,
+    check_positive_count,
     check_unit,
 )
 from dynaplan.envs.tabular import TabularModel
@@ -55,13 +56,6 @@ from dynaplan.search.result import SearchResult
 from dynaplan.search.tree import TreeAgentState, new_search_tree
 
 MODELS = ("exact", "sample", "distribution")
-
-
-def _positive_int(name: str, value: Any) -> int:
-    v = check_count(name, value)
-    if v < 1:
-        raise ParamError(name, f"{name} must be a positive integer, got {value!r}")
-    return v
 
 
 def _simulations(params: Mapping[str, Any]) -> int:
@@ -116,9 +110,9 @@ class SearchAgent(TabularAgent):
         out["gamma"] = check_unit("gamma", out["gamma"])
         out["epsilon"] = check_unit("epsilon", out["epsilon"])
         out["alpha"] = check_unit("alpha", out["alpha"], low_open=True)
-        out["depth"] = _positive_int("depth", out["depth"])
+        out["depth"] = check_positive_count("depth", out["depth"])
         out["planning_steps"] = check_count("planning_steps", out["planning_steps"])
-        out["max_outcomes"] = _positive_int("max_outcomes", out["max_outcomes"])
+        out["max_outcomes"] = check_positive_count("max_outcomes", out["max_outcomes"])
         out["model"] = check_choice("model", out["model"], MODELS)
         for flag in ("learn", "write_back", "persist"):
             if flag in out:
@@ -127,7 +121,7 @@ class SearchAgent(TabularAgent):
             out["learn"] = True
         out["q_init"] = check_number("q_init", out["q_init"])
         if "simulations" in out:
-            out["simulations"] = _positive_int("simulations", out["simulations"])
+            out["simulations"] = check_positive_count("simulations", out["simulations"])
         if "c" in out:
             c = out["c"]
             if isinstance(c, bool) or not isinstance(c, int | float) or not c >= 0:
@@ -144,7 +138,7 @@ class SearchAgent(TabularAgent):
         if "model_steps" in out:
             out["model_steps"] = check_count("model_steps", out["model_steps"])
         if out.get("max_nodes") is not None:
-            out["max_nodes"] = _positive_int("max_nodes", out["max_nodes"])
+            out["max_nodes"] = check_positive_count("max_nodes", out["max_nodes"])
         if "policy" in out:
             out["policy"] = check_choice("policy", out["policy"], ("random", "greedy"))
         return out
@@ -293,7 +287,7 @@ class MCTS(SearchAgent):
         """
         s = self.check_obs(obs)
         if simulations is not None:
-            simulations = _positive_int("simulations", simulations)
+            simulations = check_positive_count("simulations", simulations)
         st: Any = self.state
         if simulations is None and seconds is None and self.params.get("model_steps", 0) > 0:
             raise ValueError("this agent's budget is in model steps: give search() simulations or seconds")
