@@ -59,20 +59,24 @@ PLAN_POLICY = 1
 
 
 @kernel(inline=True)
-def softmax_sample(h_row: np.ndarray, rng: np.ndarray) -> int:
-    """An action drawn from softmax(h_row) with one uniform draw (inverse CDF, max subtracted)."""
+def softmax_sample(h_row: np.ndarray, scratch: np.ndarray, rng: np.ndarray) -> int:
+    """An action drawn from softmax(h_row) with one uniform draw (inverse CDF, max subtracted).
+
+    ``scratch``: float64[A], holds the unnormalised exponentials (each computed once).
+    """
     n = h_row.shape[0]
     m = h_row[0]
     for b in range(1, n):
-        if h_row[b] > m:
-            m = h_row[b]
+        m = max(m, h_row[b])
+    for b in range(n):
+        scratch[b] = exp_nonpositive(h_row[b] - m)
     total = 0.0
     for b in range(n):
-        total += exp_nonpositive(h_row[b] - m)
+        total += scratch[b]
     u = rand(rng) * total
     acc = 0.0
     for b in range(n):
-        acc += exp_nonpositive(h_row[b] - m)
+        acc += scratch[b]
         if acc > u:
             return b
     return n - 1
@@ -261,7 +265,7 @@ def dyna_ac_planning(
 
 @kernel(inline=True)
 def dyna_ac_act(agent: DynaACState, s: int, rng: np.ndarray) -> int:
-    return softmax_sample(agent.q[s], rng)
+    return softmax_sample(agent.q[s], agent.scratch, rng)
 
 
 @kernel(inline=True)

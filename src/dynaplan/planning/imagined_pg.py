@@ -175,7 +175,7 @@ def imagine(agent: ImaginedPGState, n_rollouts: int, rng: np.ndarray) -> None:
         n = 0
         ended = False
         while n < agent.horizon:
-            a = softmax_sample(h[s], rng)
+            a = softmax_sample(h[s], agent.scratch, rng)
             if model.total[s, a] < agent.min_count:
                 break  # pair not yet known: stop the branch, bootstrap from v(s)
             s2, r, term = distribution_sample(model, s, a, rng)
@@ -206,7 +206,7 @@ def imagine(agent: ImaginedPGState, n_rollouts: int, rng: np.ndarray) -> None:
 def imagined_pg_act(agent: ImaginedPGState, s: int, rng: np.ndarray) -> int:
     if agent.epsilon > 0.0 and rand(rng) < agent.epsilon:
         return randint(rng, agent.q.shape[1])
-    return softmax_sample(agent.q[s], rng)
+    return softmax_sample(agent.q[s], agent.scratch, rng)
 
 
 @kernel(inline=True)
