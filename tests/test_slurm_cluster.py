@@ -111,3 +111,17 @@ marker = "{tmp_path}"
     seeds = [int(s) for s in spec.run_seeds()]
     assert table.seed.tolist() == seeds and table.value.tolist() == [s % 7 for s in seeds]
     assert len([p for p in (tmp_path / "logs").iterdir() if p.name.isdigit()]) == 2  # died, resubmitted
+
+
+def test_without_sbatch_the_slurm_backend_refuses(tmp_path: Path) -> None:
+    """No silent local run and no ./dynaplan-slurm left behind: one line, exit 2."""
+    env = {**os.environ, "PATH": str(tmp_path / "empty"), "PYTHONPATH": os.pathsep.join(sys.path)}
+    args = [sys.executable, "-c", "import sys; from dynaplan.cli import main; sys.exit(main())", "run",
+            "--env", "FrozenLake-v1", "--agent", "dyna-q", "--episodes", "2", "--runs", "2",
+            "--out", str(tmp_path / "out"), "--backend", "slurm"]
+    for extra, message in ((["--slurm", "partition=cpu"], "needs SLURM's sbatch, which is not on PATH"),
+                           (["--slurm", "timeout_min=-5"], "timeout_min must be an integer >= 1, got -5")):
+        result = subprocess.run(args + extra, env=env, cwd=tmp_path, capture_output=True, text=True, timeout=120)
+        lines = result.stderr.strip().splitlines()
+        assert result.returncode == 2 and len(lines) == 1 and lines[0].startswith("error: ") and message in lines[0]
+    assert sorted(p.name for p in tmp_path.iterdir()) == []  # no store, no job folder

@@ -111,7 +111,7 @@ def restore(env: Any, snap: MinigridSnapshot, current: MinigridSnapshot | None =
             env.grid.grid[cell] = None
         for item in snap.objects:
             cell, t, c, s = item
-            obj = WorldObj.decode(t, c, s)
+            obj: Any = WorldObj.decode(t, c, s)
             obj.init_pos = obj.cur_pos = (cell % width, cell // width)
             env.grid.grid[cell] = obj
     env.carrying = None if snap.carrying is None else WorldObj.decode(*snap.carrying)
@@ -322,4 +322,4 @@ def make_minigrid(env_id: str, **kwargs: Any) -> gym.Env[Any, Any]:
 def minigrid_step_limit(env_id: str, **kwargs: Any) -> int:
     """The episode limit of a Minigrid env (its ``max_steps``), without enumerating it."""
     env_kwargs = {k: v for k, v in kwargs.items() if k not in ("layout_seed", "max_states")}
-    return int(gym.make(env_id, **env_kwargs).unwrapped.max_steps)
+    return int(gym.make(env_id, **env_kwargs).unwrapped.max_steps)  # type: ignore[attr-defined]

@@ -184,7 +184,7 @@ class MinigridSimulator(_EnvSimulator):
     def step(self, action: int) -> tuple[Hashable, float, bool]:
         from dynaplan.envs.minigrid_world import snapshot
 
-        self.env.step_count = 0  # Minigrid's own time limit is not part of a snapshot
+        self.env.step_count = 0  # type: ignore[attr-defined]  # Minigrid's own time limit is not part of a snapshot
         _, reward, terminated, _, _ = self.env.step(self.actions[action])
         self._key = snapshot(self.env)
         return self._key, float(reward), bool(terminated)
@@ -234,6 +234,14 @@ class DeepcopySimulator(_EnvSimulator):
         self._key = snap[1]
 
 
+def _is_minigrid(inner: Any) -> bool:
+    try:
+        from minigrid.minigrid_env import MiniGridEnv
+    except ImportError:  # Minigrid not installed: no Minigrid env to adapt
+        return False
+    return isinstance(inner, MiniGridEnv)
+
+
 def simulator_of(
     env: gym.Env[Any, Any], obs: Any = None, *, actions: Sequence[Any] | None = None, fallback: bool = True
 ) -> Simulator:
@@ -249,11 +257,7 @@ def simulator_of(
         return AleSimulator(env, obs, actions)
     if hasattr(inner, "set_state") and hasattr(inner, "data") and hasattr(inner.data, "qpos"):
         return MujocoSimulator(env, obs, actions)
-    try:
-        from minigrid.minigrid_env import MiniGridEnv
-    except ImportError:  # Minigrid not installed: no Minigrid env to adapt
-        MiniGridEnv = None
-    if MiniGridEnv is not None and isinstance(inner, MiniGridEnv):
+    if _is_minigrid(inner):
         return MinigridSimulator(env, actions)
     if isinstance(getattr(inner, "s", None), int | np.integer) and hasattr(inner, "P"):
         return ToyTextSimulator(env, actions)

@@ -40,7 +40,7 @@ def interval(values: np.ndarray) -> tuple[float, float, int]:
 def per_run(table: pd.DataFrame, first: int, last: int) -> pd.DataFrame:
     """Each run's mean steps per episode over episodes ``first..last`` (one row per env, agent, n, seed)."""
     window = table[(table.episode >= first) & (table.episode <= last)]
-    return window.groupby(["env", "agent", "planning_steps", "seed"], as_index=False)["steps"].mean()
+    return pd.DataFrame(window.groupby(["env", "agent", "planning_steps", "seed"], as_index=False)["steps"].mean())
 
 
 def summary(table: pd.DataFrame) -> pd.DataFrame:
