@@ -32,7 +32,7 @@ def _skip_reason() -> str:
     return ""
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture
 def cluster() -> Iterator[dict[str, str]]:
     reason = _skip_reason()
     if reason:
@@ -55,9 +55,10 @@ def cluster() -> Iterator[dict[str, str]]:
         subprocess.run(["bash", str(ROOT / ".ci" / "slurm-down.sh"), folder], timeout=60)
 
 
-def test_real_sbatch_gives_the_local_table_and_a_cancelled_sweep_resumes(cluster: Any, tmp_path: Path) -> None:
-    """Real job arrays: their table is the local pool's; a sweep cancelled with scancel fails in one
-    line, and ``--resume`` finishes it to the same table."""
+def test_real_slurm_jobs(cluster: Any, tmp_path: Path) -> None:
+    """One test, so that one cluster serves it whatever the test distribution: real job arrays give
+    the local pool's table; a sweep cancelled with scancel fails in one line and ``--resume``
+    finishes it to the same table; a job that dies is resubmitted."""
     # a sweep of 4 jobs, one of which sleeps: cancelled with scancel once the others are in the store
     marker = tmp_path / "slept"
     text = f'''name = "cancel"
@@ -93,8 +94,7 @@ marker = ["", "{marker}"]
     got = pd.read_parquet(store / "results.parquet")
     pd.testing.assert_frame_equal(got.reset_index(drop=True), expected.reset_index(drop=True), check_exact=True)
 
-
-def test_a_failed_job_is_resubmitted_by_real_slurm(cluster: Any, tmp_path: Path) -> None:
+    # a job whose process dies (as on a node failure) is resubmitted; its rows are not lost
     import test_runner_helpers  # noqa: F401  (the kind test-die-once, importable by the jobs)
 
     spec = parse_spec(f"""
@@ -104,8 +104,9 @@ module = "test_runner_helpers"
 seeds = 2
 batch = 2
 [params]
-marker = "{tmp_path}"
+marker = "{tmp_path / 'die'}"
 """)
+    (tmp_path / "die").mkdir()
     options = {"folder": str(tmp_path / "logs" / "%j"), "max_jobs": 1}
     table = run_spec(spec, None, backend="slurm", backend_options=options, max_retries=1).table
     seeds = [int(s) for s in spec.run_seeds()]
