@@ -116,13 +116,21 @@ marker = "{tmp_path / 'die'}"
 
 def test_without_sbatch_the_slurm_backend_refuses(tmp_path: Path) -> None:
     """No silent local run and no ./dynaplan-slurm left behind: one line, exit 2."""
+    from dynaplan.experiments.backends import check_backend
+
+    for options, message in (({"timeout_min": -5}, "slurm option timeout_min must be an integer >= 1, got -5"),
+                             ({"mem_gb": 0}, "slurm option mem_gb must be a positive number, got 0"),
+                             ({"cluster": "local", "cpus_per_task": 1.5}, "cpus_per_task must be an integer")):
+        with pytest.raises(ValueError, match=message):
+            check_backend("slurm", options=options)
     env = {**os.environ, "PATH": str(tmp_path / "empty"), "PYTHONPATH": os.pathsep.join(sys.path)}
     args = [sys.executable, "-c", "import sys; from dynaplan.cli import main; sys.exit(main())", "run",
             "--env", "FrozenLake-v1", "--agent", "dyna-q", "--episodes", "2", "--runs", "2",
             "--out", str(tmp_path / "out"), "--backend", "slurm"]
-    for extra, message in ((["--slurm", "partition=cpu"], "needs SLURM's sbatch, which is not on PATH"),
-                           (["--slurm", "timeout_min=-5"], "timeout_min must be an integer >= 1, got -5")):
-        result = subprocess.run(args + extra, env=env, cwd=tmp_path, capture_output=True, text=True, timeout=120)
-        lines = result.stderr.strip().splitlines()
-        assert result.returncode == 2 and len(lines) == 1 and lines[0].startswith("error: ") and message in lines[0]
+    result = subprocess.run([*args, "--slurm", "partition=cpu"], env=env, cwd=tmp_path, capture_output=True,
+                            text=True, timeout=120)
+    lines = result.stderr.strip().splitlines()
+    assert result.returncode == 2 and lines == [
+        "error: the slurm backend needs SLURM's sbatch, which is not on PATH "
+        "(--slurm cluster=local runs the jobs as local processes instead)"]
     assert sorted(p.name for p in tmp_path.iterdir()) == []  # no store, no job folder
