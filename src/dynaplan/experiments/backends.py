@@ -336,9 +336,8 @@ class SlurmBackend:
         except ImportError:
             raise BackendError("the slurm backend needs submitit: pip install 'dynaplan[slurm]'") from None
         opts = dict(options or {})
+        check_slurm_options(opts)
         self.max_jobs = int(opts.pop("max_jobs", 64))
-        if self.max_jobs < 1:
-            raise BackendError(f"slurm option max_jobs must be >= 1, got {self.max_jobs}")
         folder = str(opts.pop("folder", os.path.join("dynaplan-slurm", "%j")))
         cluster = opts.pop("cluster", None)
         params = {k if k in SLURM_GENERIC or k.startswith(("slurm_", "local_", "debug_")) else f"slurm_{k}": v
@@ -378,7 +377,7 @@ class SlurmBackend:
                         yield from zip(group, job.result())
                         continue
                     if retries >= self.max_retries:
-                        raise RuntimeError(f"slurm job {job.job_id} failed {retries + 1} times; giving up: "
+                        raise BackendError(f"slurm job {job.job_id} failed {retries + 1} times; giving up: "
                                            f"{' '.join(str(exc).split())[:300]}")
                     (again,) = self._submit(fn, paths, [group])
                     pending[id(again)] = (again, group, retries + 1)
@@ -389,7 +388,13 @@ class SlurmBackend:
             raise
 
     def _submit(self, fn: Callable[[T], R], paths: list[str], groups: list[list[T]]) -> list[Any]:
-        jobs = self._executor.map_array(_run_job, [paths] * len(groups), [fn] * len(groups), groups)
+        from submitit.core.utils import FailedJobError
+
+        try:
+            jobs = self._executor.map_array(_run_job, [paths] * len(groups), [fn] * len(groups), groups)
+        except FailedJobError as exc:  # sbatch refused (no controller, bad partition...): its last line
+            lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
+            raise BackendError(f"sbatch refused the jobs: {lines[-1] if lines else 'no reason given'}") from None
         self._jobs += jobs
         return list(jobs)
 
@@ -424,6 +429,34 @@ def check_backend(name: str, workers: int | None = None, address: str | None = N
         raise ValueError("the ray backend needs Ray: pip install 'dynaplan[ray]'")
     if name == "slurm" and importlib.util.find_spec("submitit") is None:
         raise ValueError("the slurm backend needs submitit: pip install 'dynaplan[slurm]'")
+    if name == "slurm":
+        check_slurm_options(options or {})
+
+
+SLURM_COUNTS = {"timeout_min": 1, "cpus_per_task": 1, "nodes": 1, "tasks_per_node": 1, "gpus_per_node": 0,
+                "max_jobs": 1}
+"""Integer job options and their least value (``mem_gb`` is a positive number)."""
+
+
+def check_slurm_options(options: Mapping[str, Any]) -> None:
+    """ValueError (one line) for SLURM options that cannot work: a count out of range, or no
+    ``sbatch`` on PATH (unless ``cluster`` is ``local`` or ``debug``: submitit would otherwise
+    run the jobs locally without a word)."""
+    import shutil
+
+    for key, low in SLURM_COUNTS.items():
+        value = options.get(key, low)
+        if isinstance(value, bool) or not isinstance(value, int) or value < low:
+            raise ValueError(f"slurm option {key} must be an integer >= {low}, got {value!r}")
+    mem = options.get("mem_gb", 1)
+    if isinstance(mem, bool) or not isinstance(mem, int | float) or not 0 < mem < float("inf"):
+        raise ValueError(f"slurm option mem_gb must be a positive number, got {mem!r}")
+    cluster = options.get("cluster", "slurm")
+    if cluster not in ("slurm", "local", "debug"):
+        raise ValueError(f"slurm option cluster must be slurm, local or debug, got {cluster!r}")
+    if cluster == "slurm" and shutil.which("sbatch") is None:
+        raise ValueError("the slurm backend needs SLURM's sbatch, which is not on PATH "
+                         "(--slurm cluster=local runs the jobs as local processes instead)")
 
 
 def make_backend(name: str = "local", *, workers: int | None = None, address: str | None = None,

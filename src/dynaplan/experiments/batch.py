@@ -96,7 +96,9 @@ def problem_of(env: gym.Env[Any, Any] | str, **env_kwargs: Any) -> Problem:
     """The ``Problem`` of an env instance or a registered env id (ValueError for wrappers that
     change dynamics or rewards, see ``NEUTRAL_WRAPPERS``)."""
     if isinstance(env, str):
-        env = gym.make(env, **env_kwargs)
+        from dynaplan.envs.make import make_env
+
+        env = make_env(env, **env_kwargs)
     limit = _time_limit(env)
     world = world_of(env)
     try:

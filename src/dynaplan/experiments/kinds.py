@@ -134,11 +134,9 @@ def episode_step_limit(cell: Mapping[str, Any]) -> tuple[int, str]:
 
 @functools.lru_cache(maxsize=64)
 def _env_limit(env_id: str, env_kwargs_json: str) -> int:
-    import gymnasium as gym
+    from dynaplan.envs.make import step_limit
 
-    spec = gym.spec(env_id)
-    limit = json.loads(env_kwargs_json).get("max_episode_steps", spec.max_episode_steps)
-    return int(limit or 0)
+    return step_limit(env_id, **json.loads(env_kwargs_json))
 
 
 def check_episodes(cell: Mapping[str, Any]) -> None:
@@ -146,7 +144,6 @@ def check_episodes(cell: Mapping[str, Any]) -> None:
     has an exact tabular model) or ``maze`` (a layout file), ``episodes`` >= 1 and/or ``steps``
     >= 1 (a run ends at whichever comes first), optional ``max_episode_steps`` >= 0 (0: no
     limit), and parameters the agent accepts. Raises ``ParamError`` naming the key."""
-    import gymnasium as gym
 
     agent = cell.get("agent")
     if agent not in AGENTS:
@@ -169,7 +166,7 @@ def check_episodes(cell: Mapping[str, Any]) -> None:
         except LayoutError as exc:
             raise ParamError("maze", f"maze: {exc}") from None
     else:
-        if not isinstance(cell["env"], str) or cell["env"] not in gym.registry:
+        if not isinstance(cell["env"], str) or not _known_id(cell["env"]):
             raise ParamError("env", f"env: unknown env {cell['env']!r} (not a registered Gymnasium id)")
         if not isinstance(cell.get("env_kwargs", {}), dict):
             raise ParamError("env_kwargs", f"env_kwargs must be a table, got {cell['env_kwargs']!r}")
@@ -189,6 +186,15 @@ def check_episodes(cell: Mapping[str, Any]) -> None:
                          f"arguments of the env go in env_kwargs, e.g. {example})") from None
 
 
+def _known_id(env_id: str) -> bool:
+    from dynaplan.envs.make import is_known_id
+
+    try:
+        return is_known_id(env_id)
+    except ValueError as exc:  # a Minigrid id without Minigrid installed: the install line
+        raise ParamError("env", f"env: {exc}") from None
+
+
 def agent_params(cell: Mapping[str, Any]) -> dict[str, Any]:
     """The agent's parameters of an ``episodes`` cell (every key the kind does not use itself)."""
     return {k: v for k, v in cell.items() if k not in _RESERVED}
@@ -197,12 +203,11 @@ def agent_params(cell: Mapping[str, Any]) -> dict[str, Any]:
 @functools.lru_cache(maxsize=64)
 def _check_problem(env_id: str, env_kwargs_json: str) -> None:
     """The env can be made with these keyword arguments and has an exact tabular model."""
-    import gymnasium as gym
-
     from dynaplan.agents import discrete_sizes
+    from dynaplan.envs.make import make_env
 
     try:
-        env = gym.make(env_id, **json.loads(env_kwargs_json))
+        env = make_env(env_id, **json.loads(env_kwargs_json))
         discrete_sizes(env)  # "needs a Discrete observation space" before "no exact model"
         problem_of(env)
     except Exception as exc:  # the env's own constructor decides what is bad

@@ -124,6 +124,7 @@ SHIPPED: tuple[str, ...] = (
     "dyna_maze",
     "dyna_maze_policies",
     "expected_vs_sample",
+    "minigrid_rooms",
     "mountain_car",
     "policy_planning",
     "prioritized_sweeping",
