@@ -82,7 +82,8 @@ def test_replaying_the_trace_reproduces_the_q_table(name):
             assert model.next_state[ps, pa] >= 0  # planning only backs up pairs the model has
             q[ps, pa] += alpha * (_target(q, model, ps, pa, gamma) - q[ps, pa])
         assert np.allclose(q, agent.q, rtol=0, atol=1e-12)
-        lane.flashes, lane.direct = [], []
+        lane.flashes.clear()
+        lane.direct.clear()
 
 
 def test_planning_counts_and_flashes_per_agent():
@@ -357,8 +358,15 @@ def test_widget_speaks_the_same_protocol():
     w._on_message(w, {"type": "step", "steps": "lots", "id": 3}, [])
     assert [m["type"] for m in sent] == ["init", "frame", "error"] and [m["id"] for m in sent] == [1, 2, 3]
     assert [ln["counters"]["planning_updates"] for ln in sent[1]["lanes"]] == [0, 1250]
-    frame = w.step(5)
-    assert sent[-1] is frame and frame["lanes"][0]["counters"]["real_steps"] == 30
+    summary = w.step(5)
+    assert sent[-1]["type"] == "frame" and sent[-1]["lanes"][0]["counters"]["real_steps"] == 30
+    # what the notebook prints under the cell: one short line, not the frame
+    assert summary.steps == 5 and [ln.real_steps for ln in summary.lanes] == [30, 30]
+    assert [ln.planning_updates for ln in summary.lanes] == [0, 1500]
+    text = repr(summary)
+    assert "\n" not in text and len(text) < 300, text
+    # more steps than one message takes: the widget sends as many messages as it needs
+    assert w.step(25_000).lanes[0].real_steps == 25_030
 
 
 def test_import_dynaplan_does_not_import_anywidget():

@@ -8,6 +8,7 @@ the standalone page's ``POST /api``). The kernels run here, in the notebook's Py
 
 from __future__ import annotations
 
+import numbers
 from pathlib import Path
 from typing import Any
 
@@ -17,7 +18,7 @@ except ImportError as exc:  # pragma: no cover - exercised only without the extr
     raise ImportError("dynaplan.Explorer needs anywidget: pip install 'dynaplan[explore]'") from exc
 
 from dynaplan.envs.layouts import DYNA_MAZE, load_layout
-from dynaplan.explore.session import Session
+from dynaplan.explore.session import MAX_STEPS_PER_MESSAGE, Session, StepSummary
 
 STATIC = Path(__file__).parent / "static"
 
@@ -30,7 +31,8 @@ class Explorer(anywidget.AnyWidget):  # type: ignore[misc]
     second ``(agent, params)`` shown side by side on the same maze and seed, e.g.
     ``Explorer(agent="dyna-q", params={"planning_steps": 0}, compare=("dyna-q", {"planning_steps": 50}))``.
 
-    From Python: ``explorer.step(n)`` takes ``n`` real steps (the page redraws), and
+    From Python: ``explorer.step(n)`` takes ``n`` real steps (the page redraws; it returns a one-line
+    :class:`~dynaplan.explore.session.StepSummary`), and
     ``explorer.session`` is the session itself (``session.lanes[i].agent`` the agents).
     """
 
@@ -52,10 +54,16 @@ class Explorer(anywidget.AnyWidget):  # type: ignore[misc]
     def _on_message(self, widget: Any, content: Any, buffers: Any) -> None:
         self.send(self.session.handle(content))
 
-    def step(self, n: int = 1) -> dict[str, Any]:
-        """Take ``n`` real steps from Python; the page draws the frame. Returns the frame."""
-        reply = self.session.handle({"type": "step", "steps": int(n)})
-        if reply["type"] == "error":
-            raise ValueError(reply["message"])
+    def step(self, n: int = 1) -> StepSummary:
+        """Take ``n`` real steps from Python (in messages of bounded work); the page draws the last
+        frame. Returns a short summary (its repr is one line), not the frame."""
+        if isinstance(n, bool) or not isinstance(n, numbers.Integral) or n < 1:
+            raise ValueError(f"step: n must be a positive integer, got {n!r}")
+        left = int(n)
+        while left > 0:
+            reply = self.session.handle({"type": "step", "steps": min(left, MAX_STEPS_PER_MESSAGE)})
+            if reply["type"] == "error":
+                raise ValueError(reply["message"])
+            left -= reply["stepped"]
         self.send(reply)
-        return reply
+        return self.session.summary(int(n))
