@@ -105,6 +105,23 @@ TOOLS = ("wall", "free", "start", "goal")
 ACTIONS = ("up", "down", "left", "right")
 
 
+#: The words the page shows for the agents' parameters (the book's names and symbols).
+PARAM_LABELS = {
+    "alpha": "step size \u03b1", "epsilon": "exploration \u03b5", "gamma": "discount \u03b3",
+    "q_init": "initial Q", "planning_steps": "planning steps n", "kappa": "bonus \u03ba",
+    "bonus": "bonus in", "plan_untried": "plan untried actions", "theta": "priority threshold \u03b8",
+    "model": "model", "max_outcomes": "outcomes kept per pair", "simulations": "simulations per step",
+    "depth": "search depth", "c": "exploration c (UCB)", "persist": "keep the tree between steps",
+    "evaluation": "leaf evaluation", "key": "tree keyed by", "backup": "backup", "learn": "learn Q from real steps",
+    "write_back": "write search values to Q", "model_steps": "model steps", "policy": "rollout policy",
+    "alpha_transient": "search step size", "search_epsilon": "search exploration \u03b5",
+    "reset": "forget search values each", "alpha_actor": "actor step size", "alpha_critic": "critic step size",
+    "h_init": "initial preference", "v_init": "initial V", "planning_actions": "planning actions",
+    "rollouts": "imagined rollouts", "horizon": "rollout length", "update": "update", "min_count": "min visits",
+    "solve_every": "solve every n steps", "tol": "tolerance", "max_sweeps": "max sweeps",
+}
+
+
 class ProtocolError(ValueError):
     """A message from the page that is refused; the text is one line shown in the page."""
 
@@ -118,15 +135,17 @@ def agent_defaults(cls: type[TabularAgent]) -> dict[str, Any]:
 
 
 def agent_catalog() -> dict[str, dict[str, Any]]:
-    """Every registered agent: ``{name: {"params": {param: default}, "doc": first docstring line}}``."""
+    """Every registered agent: ``{name: {"params": {param: default}, "doc": its docstring's first
+    paragraph, "labels": {param: the words the page shows}}}``."""
     out = {}
     for name, cls in AGENTS.items():
         try:
             params = agent_defaults(cls)
         except (TypeError, ValueError):  # an agent that cannot be built without arguments
             continue
-        doc = (cls.__doc__ or "").strip().splitlines()
-        out[name] = {"params": params, "doc": doc[0] if doc else ""}
+        first = (cls.__doc__ or "").strip().split("\n\n", 1)[0]
+        out[name] = {"params": params, "doc": " ".join(first.replace("``", "").split()),
+                     "labels": {k: PARAM_LABELS.get(k, k.replace("_", " ")) for k in params}}
     return out
 
 
