@@ -6,6 +6,7 @@ import json
 import subprocess
 import sys
 import threading
+import time
 import urllib.error
 import urllib.request
 
@@ -384,3 +385,37 @@ def test_cli_explore_bad_input_is_one_line(tmp_path):
         proc = subprocess.run([sys.executable, "-m", "dynaplan.cli", *argv], capture_output=True, text=True, timeout=60)
         assert proc.returncode == 2, (argv, proc.stderr)
         assert len(proc.stderr.strip().splitlines()) == 1 and "Traceback" not in proc.stderr
+
+
+def test_widget_pushes_frames_while_running_and_keeps_pace_with_acks():
+    from dynaplan import Explorer
+    from dynaplan.explore.widget import MAX_AHEAD
+
+    sent: list[dict] = []
+    w = Explorer(agent="dyna-q", params={"planning_steps": 5}, seed=0)
+    w.send = sent.append
+    w._on_message(w, {"type": "hello", "id": 1}, [])
+    assert sent[-1]["type"] == "init" and sent[-1]["pushes"] is True
+    w._on_message(w, {"type": "run", "steps": 2, "rate": 60}, [])
+    deadline = time.monotonic() + 30
+    while len(sent) < 1 + MAX_AHEAD and time.monotonic() < deadline:
+        time.sleep(0.01)
+    time.sleep(0.3)  # no ack: the kernel stops MAX_AHEAD frames ahead
+    pushed = [m for m in sent if m.get("push")]
+    assert [m["push"] for m in pushed] == list(range(1, MAX_AHEAD + 1))
+    assert [m["lanes"][0]["counters"]["real_steps"] for m in pushed] == [2 * i for i in range(1, MAX_AHEAD + 1)]
+    w._on_message(w, {"type": "ack", "frame": MAX_AHEAD}, [])
+    while len([m for m in sent if m.get("push")]) < 2 * MAX_AHEAD and time.monotonic() < deadline:
+        time.sleep(0.01)
+    # an edit between two frames, then pause: the thread ends and the counts are the session's
+    w._on_message(w, {"type": "edit", "tool": "wall", "cells": [[5, 8]], "id": 2}, [])
+    w._on_message(w, {"type": "pause"}, [])
+    w._runner.join(10)
+    assert not w._runner.is_alive()
+    last = [m for m in sent if m.get("type") == "frame"][-1]
+    assert last["lanes"][0]["counters"]["real_steps"] == w.session.lanes[0].real_steps >= 2 * 2 * MAX_AHEAD
+    assert any(m.get("id") == 2 and m["layout"][5][8] == "#" for m in sent)
+    for bad in ({"type": "run", "steps": 0}, {"type": "run", "rate": 1000}, {"type": "ack", "frame": "x"},
+                {"type": "pause", "now": 1}):
+        w._on_message(w, {**bad, "id": 7}, [])
+        assert sent[-1]["type"] == "error" and sent[-1]["id"] == 7 and "\n" not in sent[-1]["message"]

@@ -11,7 +11,8 @@ const FLASH_MS = 450;
 const PIPELINE = 3;        // step requests in flight while running: a kernel round trip never sets the frame rate
 const MIN_LANE_PX = 210;   // two lanes side by side down to this width each, then one at a time with a toggle
 const MAX_CELL = 44, MIN_CELL = 6;
-const COMPARE_SPEED = 1;   // two lanes: one real step every 4 frames, its backups played one after another
+const COMPARE_SPEED = 1;
+const QUEUE = 6;           // frames that arrive together are drawn one per screen refresh, at most this many behind   // two lanes: one real step every 4 frames, its backups played one after another
 const SPEEDS = [
   // [real steps per frame, frames per step]
   [1, 12], [1, 4], [1, 1], [2, 1], [5, 1], [10, 1], [20, 1], [50, 1], [200, 1], [1000, 1],
@@ -77,6 +78,7 @@ class Transport {
     p.then(done, done);
     return p;
   }
+  post(msg) { this.model.send(msg); }  // no reply expected (run, pause, ack)
   close() { if (this.model.off) this.model.off("msg:custom", this.handler); }
 }
 
@@ -84,7 +86,7 @@ function render({ model, el }) {
   const T = new Transport(model);
   const state = {
     catalog: {}, layouts: {}, frame: null, running: false, speed: 5, tool: "wall",
-    lanes: [], tick: 0, inflight: 0, dirty: false, shown: 0, width: 0,
+    lanes: [], tick: 0, inflight: 0, dirty: false, queue: [], push: false, acked: 0, shown: 0, width: 0,
     stats: { frames: 0, backups: 0, t0: performance.now(), totalFrames: 0, totalBackups: 0 },
     painting: null, destroyed: false, lastFlashAt: 0,
   };
@@ -150,6 +152,7 @@ function render({ model, el }) {
     speed.value = String(i);
     const [n, every] = SPEEDS[i];
     speedLabel.textContent = every > 1 ? `1 step / ${every} frames` : `${n} step${n > 1 ? "s" : ""} / frame`;
+    if (state.running && state.push) T.post({ type: "run", steps: n, rate: 60 / every });
   }
   function setTool(t) {
     state.tool = t;
@@ -464,13 +467,14 @@ function render({ model, el }) {
     const f = state.frame, s = Math.floor(p / 4);
     return `(${Math.floor(s / f.cols)},${s % f.cols}) ${["up", "down", "left", "right"][p % 4]}`;
   }
+  function setText(e, text) { if (e.textContent !== text) e.textContent = text; }
   function describeLane(L) {
     const lane = L.data, k = lane.counters;
     const labels = (state.catalog[lane.agent] || {}).labels || {};
     const params = Object.entries(lane.params).filter(([key]) => ["planning_steps", "kappa", "simulations", "theta",
       "alpha"].includes(key)).map(([key, v]) => `${labels[key] || key} ${v}`).join(", ");
-    L.title.textContent = params ? `${lane.agent}: ${params}` : lane.agent;
-    L.counters.textContent = `real steps ${k.real_steps} · planning updates ${k.planning_updates} · episodes ${k.episodes}`;
+    setText(L.title, params ? `${lane.agent}: ${params}` : lane.agent);
+    setText(L.counters, `real steps ${k.real_steps} · planning updates ${k.planning_updates} · episodes ${k.episodes}`);
     L.counters.dataset.realSteps = k.real_steps;
     L.counters.dataset.planningUpdates = k.planning_updates;
     L.counters.dataset.episodes = k.episodes;
@@ -486,7 +490,7 @@ function render({ model, el }) {
         `${lane.root.nodes} nodes`);
     }
     if (lane.tau) lines.push("model ticks: darker = tried longer ago (Dyna-Q+ staleness)");
-    L.extra.textContent = lines.join("\n");
+    setText(L.extra, lines.join("\n"));
   }
 
   function drawChart() {
@@ -521,6 +525,7 @@ function render({ model, el }) {
 
   function accept(frame) {
     const now = performance.now();
+    const relaid = !state.frame || state.frame.layout.join("\n") !== frame.layout.join("\n");
     const reshape = !state.frame || state.frame.rows !== frame.rows || state.frame.cols !== frame.cols
       || state.frame.lanes.length !== frame.lanes.length;
     state.frame = frame;
@@ -538,6 +543,8 @@ function render({ model, el }) {
       state.stats.backups += k;
       state.stats.totalBackups += k;
     });
+    state.dirty = true;
+    if (!relaid) return;  // the text box and the layout menu change only with the layout
     layoutText.value = frame.layout.join("\n");
     const current = frame.layout.join("\n").trim();
     const match = Object.keys(state.layouts).find((n) => state.layouts[n].trim() === current);
@@ -546,8 +553,14 @@ function render({ model, el }) {
       if (!layoutSel.querySelector("option[value='']")) layoutSel.prepend(h("option", { value: "" }, "(your own)"));
       layoutSel.value = "";
     }
-    state.dirty = true;
   }
+
+  function receive(frame) {
+    // while running, frames are drawn in order, one per screen refresh (a burst is not drawn as one)
+    if (state.running) state.queue.push(frame);
+    else { flush(); accept(frame); }
+  }
+  function flush() { while (state.queue.length) accept(state.queue.shift()); }
 
   function draw(fresh = true) {
     if (!state.frame) return;
@@ -580,14 +593,17 @@ function render({ model, el }) {
       seedIn.value = String(reply.config.seed);
       compare.checked = reply.config.lanes.length > 1;
       buildAgentForms(reply.config);
+      state.push = Boolean(reply.pushes);
       if (compare.checked) setSpeed(COMPARE_SPEED);
       accept(reply.frame);
-    } else if (reply.type === "frame") accept(reply);
+    } else if (reply.type === "frame") receive(reply);
     return reply;
   }
   async function stepOnce(n) { return send({ type: "step", steps: n }); }
   function pause() {
+    if (state.running && state.push) T.post({ type: "pause" });
     state.running = false;
+    flush();
     stats.textContent = "paused";
     delete stats.dataset.fps;
   }
@@ -598,12 +614,18 @@ function render({ model, el }) {
     const st = state.stats;
     st.frames = 0; st.backups = 0; st.t0 = performance.now();
     stats.textContent = "running";
+    // a notebook kernel pushes the frames itself (run / ack / pause); the page's server is asked
+    if (state.push) {
+      const [n, every] = SPEEDS[state.speed];
+      state.acked = 0;
+      T.post({ type: "run", steps: n, rate: 60 / every });
+    }
   }
   // one loop for everything: while running, keep PIPELINE step requests in flight (fewer at the slow
   // speeds), and draw whenever a new frame came in or flashes are still fading
   function loop() {
     if (state.destroyed) return;
-    if (state.running) {
+    if (state.running && !state.push) {
       const [n, every] = SPEEDS[state.speed];
       const depth = every > 1 ? 1 : PIPELINE;
       if (state.tick++ % every === 0) {
@@ -617,7 +639,16 @@ function render({ model, el }) {
         }
       }
     }
-    if (state.dirty) draw(true);
+    if (state.queue.length) {
+      while (state.queue.length > QUEUE) accept(state.queue.shift());
+      accept(state.queue.shift());
+    }
+    if (state.dirty) {
+      draw(true);
+      // the kernel keeps pace with what is drawn: it pushes at most a few frames past the last ack
+      const drawn = state.frame.push || 0;
+      if (drawn - state.acked >= 3) { state.acked = drawn; T.post({ type: "ack", frame: drawn }); }
+    }
     else if (state.frame && performance.now() < state.lastFlashAt + FLASH_MS + 50) draw(false);
     requestAnimationFrame(loop);
   }
@@ -626,13 +657,15 @@ function render({ model, el }) {
   setSpeed(state.speed);
   showError("");
   T.onUnsolicited = (msg) => {  // an error for raw text, or a frame stepped from Python (Explorer.step)
-    if (msg && msg.type === "error") showError(msg.message);
-    else if (msg && msg.type === "frame") accept(msg);
+    if (msg && msg.type === "error") { showError(msg.message); if (state.push) pause(); }
+    else if (msg && msg.type === "frame") {
+      receive(msg);
+    }
   };
   // the page (or a test) can talk to the session through the same channel
-  el.explorer = { send, state, start, pause };
+  el.explorer = { send, state, start, pause, draw };
   send({ type: "hello" });
-  return () => { state.destroyed = true; state.running = false; T.close(); };
+  return () => { pause(); state.destroyed = true; T.close(); };
 }
 
 export default { render };
