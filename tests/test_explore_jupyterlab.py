@@ -74,6 +74,20 @@ def test_the_readme_cells_in_jupyterlab(lab, tmp_path):
         for box in (*boxes, page.locator(".dp-chart").bounding_box()):
             assert box["x"] >= output["x"] - 1 and box["x"] + box["width"] <= output["x"] + output["width"] + 1
 
+        # wider (1,400 px): still side by side, cells as large as the room allows, still inside the output
+        page.set_viewport_size({"width": 1400, "height": 1000})
+        page.wait_for_function("() => document.querySelector('canvas.dp-maze').width > %d" % boxes[0]["width"],
+                               timeout=30_000)
+        wide = [page.locator("canvas.dp-maze").nth(i).bounding_box() for i in range(2)]
+        output = page.locator(".jp-Cell").nth(0).locator(".jp-OutputArea-output").bounding_box()
+        assert abs(wide[0]["y"] - wide[1]["y"]) < 2 and wide[1]["x"] >= wide[0]["x"] + wide[0]["width"], wide
+        assert wide[1]["x"] + wide[1]["width"] <= output["x"] + output["width"] + 1
+        if os.environ.get("DYNAPLAN_UPDATE_DOCS"):
+            page.screenshot(path=str(DOCS / "explorer-jupyterlab-1400.png"))
+        page.set_viewport_size({"width": 900, "height": 1000})
+        page.wait_for_function("() => document.querySelector('canvas.dp-maze').width <= %d" % boxes[0]["width"],
+                               timeout=30_000)
+
         # keys typed after clicking a widget button stay in the widget: "b" inserts no cell
         page.click(".dp-step")
         page.keyboard.press("b")
@@ -99,5 +113,7 @@ def test_the_readme_cells_in_jupyterlab(lab, tmp_path):
 
         shot = DOCS / "explorer-jupyterlab.png" if os.environ.get("DYNAPLAN_UPDATE_DOCS") else tmp_path / "lab.png"
         page.screenshot(path=str(shot))
+        if os.environ.get("DYNAPLAN_UPDATE_DOCS"):  # the widget alone, as it draws in a 900 px window
+            page.locator(".dynaplan-explorer").screenshot(path=str(DOCS / "explorer-widget-900.png"))
         assert shot.stat().st_size > 10_000
         assert page.errors == []

@@ -127,6 +127,9 @@ def jupyterlab(root: Path, timeout: float = 120.0) -> Iterator[Lab]:
             "--ServerApp.log_level=WARN"]
     if hasattr(os, "geteuid") and os.geteuid() == 0:  # a container's root (JupyterLab refuses it otherwise)
         argv.append("--allow-root")
+    news = config / "settings" / "@jupyterlab" / "apputils-extension" / "notification.jupyterlab-settings"
+    news.parent.mkdir(parents=True)
+    news.write_text('{"fetchNews": "false", "checkForUpdates": false}')  # no toast asking to fetch news
     log = open(config / "server.log", "wb")  # noqa: SIM115 - closed below
     proc = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT, env=env, start_new_session=True)
     lab = Lab(f"http://127.0.0.1:{port}", token, root)

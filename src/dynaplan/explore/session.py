@@ -168,7 +168,7 @@ class LaneSummary:
         shown = " ".join(f"{k}={v}" for k, v in self.params.items())
         last = f" (last {self.last_episode} steps)" if self.last_episode is not None else ""
         return (f"{self.agent}{' ' + shown if shown else ''}: {self.real_steps} real steps, "
-                f"{self.planning_updates} planning updates, {self.episodes} episodes{last}")
+                f"{self.planning_updates} planning updates, {self.episodes} episode{'' if self.episodes == 1 else 's'}{last}")
 
 
 @dataclass(frozen=True)

@@ -456,7 +456,7 @@ function render({ model, el }) {
       }
       lines.push(line);
       const lh = Math.max(12, Math.min(16, c * 0.5)), h0 = lines.length * lh + 6;
-      ctx.fillStyle = "rgba(255,255,240,0.88)"; ctx.fillRect(0, L.canvas.height - h0, L.canvas.width, h0);
+      ctx.fillStyle = "rgba(255,255,240,0.72)"; ctx.fillRect(0, L.canvas.height - h0, L.canvas.width, h0);
       ctx.fillStyle = "#5a4a00";
       lines.forEach((t, i) => ctx.fillText(t, 6, L.canvas.height - h0 + 3 + (i + 1) * lh));
       L.canvas.dataset.note = "no-reward";
