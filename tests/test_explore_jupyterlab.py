@@ -51,12 +51,14 @@ def test_the_readme_cells_in_jupyterlab(lab, tmp_path):
         # wait for the kernel, then run both cells
         page.wait_for_function("() => { const w = window.jupyterapp.shell.currentWidget;"
                                " return w && w.sessionContext && w.sessionContext.session &&"
-                               " w.sessionContext.session.kernel && w.sessionContext.session.kernel.status === 'idle'; }",
+                               " w.sessionContext.session.kernel &&"
+                               " w.sessionContext.session.kernel.status === 'idle'; }",
                                timeout=120_000)
         page.evaluate("() => window.jupyterapp.commands.execute('notebook:run-all-cells')")
         page.wait_for_selector(".dynaplan-explorer canvas.dp-maze", timeout=180_000)
         page.wait_for_function("() => [...document.querySelectorAll('.dp-counters')].length === 2 &&"
-                               " [...document.querySelectorAll('.dp-counters')].every((e) => e.dataset.realSteps === '500')",
+                               " [...document.querySelectorAll('.dp-counters')].every("
+                               "(e) => e.dataset.realSteps === '500')",
                                timeout=180_000)
         counters = _counters(page)
         # the README's comparison: the same 500 real steps; n = 0 plans nothing, n = 50 plans 50 per step
@@ -76,7 +78,7 @@ def test_the_readme_cells_in_jupyterlab(lab, tmp_path):
 
         # wider (1,400 px): still side by side, cells as large as the room allows, still inside the output
         page.set_viewport_size({"width": 1400, "height": 1000})
-        page.wait_for_function("() => document.querySelector('canvas.dp-maze').width > %d" % boxes[0]["width"],
+        page.wait_for_function(f"() => document.querySelector('canvas.dp-maze').width > {boxes[0]['width']}",
                                timeout=30_000)
         wide = [page.locator("canvas.dp-maze").nth(i).bounding_box() for i in range(2)]
         output = page.locator(".jp-Cell").nth(0).locator(".jp-OutputArea-output").bounding_box()
@@ -85,7 +87,7 @@ def test_the_readme_cells_in_jupyterlab(lab, tmp_path):
         if os.environ.get("DYNAPLAN_UPDATE_DOCS"):
             page.screenshot(path=str(DOCS / "explorer-jupyterlab-1400.png"))
         page.set_viewport_size({"width": 900, "height": 1000})
-        page.wait_for_function("() => document.querySelector('canvas.dp-maze').width <= %d" % boxes[0]["width"],
+        page.wait_for_function(f"() => document.querySelector('canvas.dp-maze').width <= {boxes[0]['width']}",
                                timeout=30_000)
 
         # keys typed after clicking a widget button stay in the widget: "b" inserts no cell

@@ -2,9 +2,10 @@
 
 Used by the browser tests (``tests/test_explore_browser.py``: the standalone page;
 ``tests/test_explore_jupyterlab.py``: the widget in a real JupyterLab, started by ``jupyterlab``
-on a free loopback port) and the benchmark (``benchmarks/explorer.py``). It never downloads a browser: it runs ``/usr/bin/chromium``
-(Debian's ``chromium`` package) and raises ``RuntimeError`` naming the package when it is
-missing. Needs ``playwright`` (the ``dev`` extra); ``playwright install`` is never needed.
+on a free loopback port) and the benchmark (``benchmarks/explorer.py``). It never downloads a
+browser: it runs ``/usr/bin/chromium`` (Debian's ``chromium`` package) and raises
+``RuntimeError`` naming the package when it is missing. Needs ``playwright`` (the ``dev``
+extra); ``playwright install`` is never needed.
 """
 
 from __future__ import annotations

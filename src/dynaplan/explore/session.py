@@ -167,8 +167,9 @@ class LaneSummary:
     def __str__(self) -> str:
         shown = " ".join(f"{k}={v}" for k, v in self.params.items())
         last = f" (last {self.last_episode} steps)" if self.last_episode is not None else ""
+        episodes = f"{self.episodes} episode{'' if self.episodes == 1 else 's'}"
         return (f"{self.agent}{' ' + shown if shown else ''}: {self.real_steps} real steps, "
-                f"{self.planning_updates} planning updates, {self.episodes} episode{'' if self.episodes == 1 else 's'}{last}")
+                f"{self.planning_updates} planning updates, {episodes}{last}")
 
 
 @dataclass(frozen=True)

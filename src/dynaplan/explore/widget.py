@@ -83,7 +83,8 @@ class Explorer(anywidget.AnyWidget):  # type: ignore[misc]
     def _control(self, msg: dict[str, Any]) -> dict[str, Any] | None:
         """``run``, ``pause`` and ``ack``; an error reply for a malformed one, else nothing."""
         kind = msg["type"]
-        allowed = {"run": {"type", "id", "steps", "rate"}, "pause": {"type", "id"}, "ack": {"type", "id", "frame"}}[kind]
+        allowed = {"run": {"type", "id", "steps", "rate"}, "pause": {"type", "id"},
+                   "ack": {"type", "id", "frame"}}[kind]
         extra = set(map(str, msg)) - allowed
         error = f"{kind}: unknown key(s) {', '.join(sorted(extra)[:5])}" if extra else None
         if kind == "run" and error is None:
