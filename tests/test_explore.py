@@ -6,6 +6,7 @@ import json
 import subprocess
 import sys
 import threading
+import time
 import urllib.error
 import urllib.request
 
@@ -82,7 +83,8 @@ def test_replaying_the_trace_reproduces_the_q_table(name):
             assert model.next_state[ps, pa] >= 0  # planning only backs up pairs the model has
             q[ps, pa] += alpha * (_target(q, model, ps, pa, gamma) - q[ps, pa])
         assert np.allclose(q, agent.q, rtol=0, atol=1e-12)
-        lane.flashes, lane.direct = [], []
+        lane.flashes.clear()
+        lane.direct.clear()
 
 
 def test_planning_counts_and_flashes_per_agent():
@@ -357,8 +359,15 @@ def test_widget_speaks_the_same_protocol():
     w._on_message(w, {"type": "step", "steps": "lots", "id": 3}, [])
     assert [m["type"] for m in sent] == ["init", "frame", "error"] and [m["id"] for m in sent] == [1, 2, 3]
     assert [ln["counters"]["planning_updates"] for ln in sent[1]["lanes"]] == [0, 1250]
-    frame = w.step(5)
-    assert sent[-1] is frame and frame["lanes"][0]["counters"]["real_steps"] == 30
+    summary = w.step(5)
+    assert sent[-1]["type"] == "frame" and sent[-1]["lanes"][0]["counters"]["real_steps"] == 30
+    # what the notebook prints under the cell: one short line, not the frame
+    assert summary.steps == 5 and [ln.real_steps for ln in summary.lanes] == [30, 30]
+    assert [ln.planning_updates for ln in summary.lanes] == [0, 1500]
+    text = repr(summary)
+    assert "\n" not in text and len(text) < 300, text
+    # more steps than one message takes: the widget sends as many messages as it needs
+    assert w.step(25_000).lanes[0].real_steps == 25_030
 
 
 def test_import_dynaplan_does_not_import_anywidget():
@@ -376,3 +385,37 @@ def test_cli_explore_bad_input_is_one_line(tmp_path):
         proc = subprocess.run([sys.executable, "-m", "dynaplan.cli", *argv], capture_output=True, text=True, timeout=60)
         assert proc.returncode == 2, (argv, proc.stderr)
         assert len(proc.stderr.strip().splitlines()) == 1 and "Traceback" not in proc.stderr
+
+
+def test_widget_pushes_frames_while_running_and_keeps_pace_with_acks():
+    from dynaplan import Explorer
+    from dynaplan.explore.widget import MAX_AHEAD
+
+    sent: list[dict] = []
+    w = Explorer(agent="dyna-q", params={"planning_steps": 5}, seed=0)
+    w.send = sent.append
+    w._on_message(w, {"type": "hello", "id": 1}, [])
+    assert sent[-1]["type"] == "init" and sent[-1]["pushes"] is True
+    w._on_message(w, {"type": "run", "steps": 2, "rate": 60}, [])
+    deadline = time.monotonic() + 30
+    while len(sent) < 1 + MAX_AHEAD and time.monotonic() < deadline:
+        time.sleep(0.01)
+    time.sleep(0.3)  # no ack: the kernel stops MAX_AHEAD frames ahead
+    pushed = [m for m in sent if m.get("push")]
+    assert [m["push"] for m in pushed] == list(range(1, MAX_AHEAD + 1))
+    assert [m["lanes"][0]["counters"]["real_steps"] for m in pushed] == [2 * i for i in range(1, MAX_AHEAD + 1)]
+    w._on_message(w, {"type": "ack", "frame": MAX_AHEAD}, [])
+    while len([m for m in sent if m.get("push")]) < 2 * MAX_AHEAD and time.monotonic() < deadline:
+        time.sleep(0.01)
+    # an edit between two frames, then pause: the thread ends and the counts are the session's
+    w._on_message(w, {"type": "edit", "tool": "wall", "cells": [[5, 8]], "id": 2}, [])
+    w._on_message(w, {"type": "pause"}, [])
+    w._runner.join(10)
+    assert not w._runner.is_alive()
+    last = [m for m in sent if m.get("type") == "frame"][-1]
+    assert last["lanes"][0]["counters"]["real_steps"] == w.session.lanes[0].real_steps >= 2 * 2 * MAX_AHEAD
+    assert any(m.get("id") == 2 and m["layout"][5][8] == "#" for m in sent)
+    for bad in ({"type": "run", "steps": 0}, {"type": "run", "rate": 1000}, {"type": "ack", "frame": "x"},
+                {"type": "pause", "now": 1}):
+        w._on_message(w, {**bad, "id": 7}, [])
+        assert sent[-1]["type"] == "error" and sent[-1]["id"] == 7 and "\n" not in sent[-1]["message"]

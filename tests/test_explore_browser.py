@@ -150,12 +150,13 @@ def test_frame_rate_and_side_by_side_screenshot(tmp_path):
         page.click("button.dp-pause")
         print(f"\nexplorer in Chromium, 10 x 10 maze, Dyna-Q n = 50: {rates.frames_per_second:.1f} frames/s, "
               f"{rates.backups_per_second:.0f} planning backups drawn/s")
-        # one real step per frame, and each real step of Dyna-Q n = 50 makes exactly 50 backups: the
-        # page drew 50 per frame it drew, counted over the same window (the rates' floor is in
+        # one real step per reply, and each real step of Dyna-Q n = 50 makes exactly 50 backups: the
+        # page received 50 per reply, at least one reply per frame it drew (replies that arrive
+        # between two screen refreshes are drawn together; the rates' floor is in
         # benchmarks/explorer.py, not here)
         frames = round(rates.frames_per_second * rates.seconds)
         backups = round(rates.backups_per_second * rates.seconds)
-        assert frames >= 3 and backups == 50 * frames, (frames, backups)
+        assert frames >= 3 and backups % 50 == 0 and backups >= 50 * frames, (frames, backups)
 
         # two agents side by side on the Dyna maze and the same seed: n = 0 against n = 50
         page.select_option(".dp-layout", "dyna-maze")

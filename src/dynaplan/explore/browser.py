@@ -1,16 +1,25 @@
-"""Drive the explorer page in a real browser: the system's headless Chromium through Playwright.
+"""Drive the explorer in a real browser: the system's headless Chromium through Playwright.
 
-Used by the browser test (``tests/test_explore_browser.py``) and the benchmark
-(``benchmarks/explorer.py``). It never downloads a browser: it runs ``/usr/bin/chromium``
-(Debian's ``chromium`` package) and raises ``RuntimeError`` naming the package when it is
-missing. Needs ``playwright`` (the ``dev`` extra); ``playwright install`` is never needed.
+Used by the browser tests (``tests/test_explore_browser.py``: the standalone page;
+``tests/test_explore_jupyterlab.py``: the widget in a real JupyterLab, started by ``jupyterlab``
+on a free loopback port) and the benchmark (``benchmarks/explorer.py``). It never downloads a
+browser: it runs ``/usr/bin/chromium`` (Debian's ``chromium`` package) and raises
+``RuntimeError`` naming the package when it is missing. Needs ``playwright`` (the ``dev``
+extra); ``playwright install`` is never needed.
 """
 
 from __future__ import annotations
 
+import os
+import secrets
+import signal
+import socket
+import subprocess
+import sys
 import tempfile
 import threading
 import time
+import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -81,3 +90,72 @@ def measure(page: Any, seconds: float = 3.0) -> Rates:
                           " return [s.totalFrames || 0, s.totalBackups || 0]; }")
     dt = time.perf_counter() - t0
     return Rates((after[0] - before[0]) / dt, (after[1] - before[1]) / dt, dt)
+
+
+@dataclass(frozen=True)
+class Lab:
+    """A running JupyterLab: ``url(path)`` is a page of it (with the token), ``root`` its directory."""
+
+    base: str
+    token: str
+    root: Path
+
+    def url(self, path: str) -> str:
+        return f"{self.base}{path}?token={self.token}"
+
+
+@contextmanager
+def jupyterlab(root: Path, timeout: float = 120.0) -> Iterator[Lab]:
+    """JupyterLab serving ``root`` on a free port of 127.0.0.1, its kernels importing this
+    ``dynaplan``; stopped (with its kernels) on exit. Nothing is fetched: no news, no update check.
+
+    Needs ``jupyterlab`` (the ``dev`` extra). The app is exposed to the page
+    (``window.jupyterapp``) so that a test can run its commands.
+    """
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    token = secrets.token_hex(16)
+    config = Path(tempfile.mkdtemp(prefix="dynaplan-jupyter-"))
+    src = str(Path(__file__).resolve().parents[2])
+    env = {**os.environ, "JUPYTER_CONFIG_DIR": str(config / "config"), "JUPYTER_RUNTIME_DIR": str(config / "runtime"),
+           "JUPYTERLAB_SETTINGS_DIR": str(config / "settings"), "JUPYTERLAB_WORKSPACES_DIR": str(config / "ws"),
+           "PYTHONPATH": os.pathsep.join(p for p in (src, os.environ.get("PYTHONPATH", "")) if p)}
+    argv = [sys.executable, "-m", "jupyterlab", "--no-browser", "--ip=127.0.0.1", f"--port={port}",
+            "--ServerApp.port_retries=0", f"--IdentityProvider.token={token}", f"--ServerApp.root_dir={root}",
+            "--LabApp.news_url=None", "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
+            "--LabApp.expose_app_in_browser=True", "--LabApp.extension_manager=readonly",
+            "--ServerApp.log_level=WARN"]
+    if hasattr(os, "geteuid") and os.geteuid() == 0:  # a container's root (JupyterLab refuses it otherwise)
+        argv.append("--allow-root")
+    news = config / "settings" / "@jupyterlab" / "apputils-extension" / "notification.jupyterlab-settings"
+    news.parent.mkdir(parents=True)
+    news.write_text('{"fetchNews": "false", "checkForUpdates": false}')  # no toast asking to fetch news
+    log = open(config / "server.log", "wb")  # noqa: SIM115 - closed below
+    proc = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT, env=env, start_new_session=True)
+    lab = Lab(f"http://127.0.0.1:{port}", token, root)
+    try:
+        deadline = time.monotonic() + timeout
+        while True:
+            if proc.poll() is not None:
+                raise RuntimeError(f"jupyterlab exited with {proc.returncode}: "
+                                   f"{(config / 'server.log').read_text(errors='replace')[-2000:]}")
+            try:
+                with urllib.request.urlopen(lab.url("/api/status"), timeout=2) as reply:
+                    if reply.status == 200:
+                        break
+            except OSError:
+                pass
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"jupyterlab did not start within {timeout:.0f} s")
+            time.sleep(0.3)
+        yield lab
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGTERM)
+            try:
+                proc.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                os.killpg(proc.pid, signal.SIGKILL)
+                proc.wait()
+        log.close()

@@ -4,7 +4,8 @@ The front end (``static/explorer.js``, in a notebook widget or the standalone pa
 computes anything: it sends small JSON messages and draws the frames it gets back. One
 :class:`Session` serves both transports; :meth:`Session.handle` takes a decoded message and
 returns the reply, and refuses anything malformed with ``{"type": "error", "message": ...}``
-(one line naming the problem) without acting on it.
+(one line naming the problem, with any value it quotes cut short) without acting on it; a
+``configure``, ``layout`` or ``reset`` builds every agent before it replaces any (all or nothing).
 
 Messages from the page (every one a JSON object with ``"type"`` and an optional integer ``"id"``
 echoed in the reply; no other keys than those listed):
@@ -19,7 +20,10 @@ echoed in the reply; no other keys than those listed):
 * ``edit``: ``tool`` (``wall``, ``free``, ``start``, ``goal``) and ``cells`` (``[[row, col], ...]``);
   the world changes under agents that keep what they learned (the changing mazes of section 8.3);
   an edit that leaves no reachable goal is refused;
-* ``step``: ``steps`` real steps for every agent, then a frame;
+* ``step``: ``steps`` real steps for every agent, then a frame; a message takes only as many as
+  fit in ``MAX_MESSAGE_WORK`` updates (``step_work``; the frame's ``stepped`` says how many), and
+  a configuration whose single real step exceeds ``MAX_STEP_WORK`` is refused, so no message
+  holds the session for long or grows its memory (the flashes kept are at most ``MAX_FLASHES``);
 * ``reset``: fresh agents with the same configuration; ``frame``: the current frame.
 
 Which pairs planning updated (the flashes): for Dyna-Q, Q-planning, Dyna-Q+ and prioritized
@@ -36,6 +40,7 @@ from __future__ import annotations
 
 import math
 import numbers
+import reprlib
 from collections import deque
 from dataclasses import dataclass
 from typing import Any
@@ -87,13 +92,34 @@ LAYOUTS: dict[str, str] = {
 MAX_SIDE = 50
 MAX_LANES = 2
 MAX_STEPS_PER_MESSAGE = 10_000
+MAX_STEP_WORK = 2_000_000
+MAX_MESSAGE_WORK = 5_000_000
 MAX_EDIT_CELLS = 2_500
 MAX_EPISODE_STEPS = 10_000
 MAX_FLASHES = 4_000
+MAX_TEXT = 200
+MAX_ID = 2**53 - 1  # the page's integers are JavaScript numbers
 TRAIL = 40
 QUEUE_TOP = 8
 TOOLS = ("wall", "free", "start", "goal")
 ACTIONS = ("up", "down", "left", "right")
+
+
+#: The words the page shows for the agents' parameters (the book's names and symbols).
+PARAM_LABELS = {
+    "alpha": "step size \u03b1", "epsilon": "exploration \u03b5", "gamma": "discount \u03b3",
+    "q_init": "initial Q", "planning_steps": "planning steps n", "kappa": "bonus \u03ba",
+    "bonus": "bonus in", "plan_untried": "plan untried actions", "theta": "priority threshold \u03b8",
+    "model": "model", "max_outcomes": "outcomes kept per pair", "simulations": "simulations per step",
+    "depth": "search depth", "c": "exploration c (UCB)", "persist": "keep the tree between steps",
+    "evaluation": "leaf evaluation", "key": "tree keyed by", "backup": "backup", "learn": "learn Q from real steps",
+    "write_back": "write search values to Q", "model_steps": "model steps", "policy": "rollout policy",
+    "alpha_transient": "search step size", "search_epsilon": "search exploration \u03b5",
+    "reset": "forget search values each", "alpha_actor": "actor step size", "alpha_critic": "critic step size",
+    "h_init": "initial preference", "v_init": "initial V", "planning_actions": "planning actions",
+    "rollouts": "imagined rollouts", "horizon": "rollout length", "update": "update", "min_count": "min visits",
+    "solve_every": "solve every n steps", "tol": "tolerance", "max_sweeps": "max sweeps",
+}
 
 
 class ProtocolError(ValueError):
@@ -109,20 +135,55 @@ def agent_defaults(cls: type[TabularAgent]) -> dict[str, Any]:
 
 
 def agent_catalog() -> dict[str, dict[str, Any]]:
-    """Every registered agent: ``{name: {"params": {param: default}, "doc": first docstring line}}``."""
+    """Every registered agent: ``{name: {"params": {param: default}, "doc": its docstring's first
+    paragraph, "labels": {param: the words the page shows}}}``."""
     out = {}
     for name, cls in AGENTS.items():
         try:
             params = agent_defaults(cls)
         except (TypeError, ValueError):  # an agent that cannot be built without arguments
             continue
-        doc = (cls.__doc__ or "").strip().splitlines()
-        out[name] = {"params": params, "doc": doc[0] if doc else ""}
+        first = (cls.__doc__ or "").strip().split("\n\n", 1)[0]
+        out[name] = {"params": params, "doc": " ".join(first.replace("``", "").split()),
+                     "labels": {k: PARAM_LABELS.get(k, k.replace("_", " ")) for k in params}}
     return out
 
 
 def _finite(x: float) -> float:
     return round(float(x), 6) if math.isfinite(x) else 0.0
+
+
+@dataclass(frozen=True)
+class LaneSummary:
+    """One lane after ``Explorer.step``: its agent, counters and the length of its last episode."""
+
+    agent: str
+    params: dict[str, Any]
+    real_steps: int
+    planning_updates: int
+    episodes: int
+    last_episode: int | None
+
+    def __str__(self) -> str:
+        shown = " ".join(f"{k}={v}" for k, v in self.params.items())
+        last = f" (last {self.last_episode} steps)" if self.last_episode is not None else ""
+        episodes = f"{self.episodes} episode{'' if self.episodes == 1 else 's'}"
+        return (f"{self.agent}{' ' + shown if shown else ''}: {self.real_steps} real steps, "
+                f"{self.planning_updates} planning updates, {episodes}{last}")
+
+
+@dataclass(frozen=True)
+class StepSummary:
+    """What ``Explorer.step(n)`` did: ``steps`` real steps for every lane, and each lane's counters.
+
+    Its ``repr`` is one line (a notebook shows it under the cell); the frame went to the page.
+    """
+
+    steps: int
+    lanes: tuple[LaneSummary, ...]
+
+    def __repr__(self) -> str:
+        return f"<stepped {self.steps}: {' | '.join(map(str, self.lanes))}>"
 
 
 @dataclass
@@ -141,7 +202,8 @@ class Lane:
         self.agent: TabularAgent = cls(env, seed=seed, **config.params)
         self.n_actions = self.agent.n_actions
         self.traced = TRACED.get(type(self.agent.state))
-        self.trace = np.zeros(max(int(self.agent.params.get("planning_steps", 0)), 1), dtype=np.int64)
+        # the first MAX_FLASHES backups of a step are drawn (all are counted): bounded whatever the budget
+        self.trace = np.zeros(min(max(int(self.agent.params.get("planning_steps", 0)), 1), MAX_FLASHES), dtype=np.int64)
         self.sync_world(world)
         self.start = int(np.argmax(world.start))
         self.s = self.start
@@ -150,10 +212,15 @@ class Lane:
         self.planning_updates = 0
         self.episodes: list[int] = []
         self.trail: deque[int] = deque([self.s], maxlen=TRAIL)
-        self.flashes: list[int] = []
+        self.flashes: deque[int] = deque(maxlen=MAX_FLASHES)
         self.flash_total = 0
-        self.direct: list[int] = []
+        self.direct: deque[int] = deque(maxlen=MAX_FLASHES)
         self.root: dict[str, Any] | None = None
+        self.work = step_work(config.agent, self.agent.params, self.agent.n_states, self.n_actions,
+                              world.next_state.shape[2])
+        if self.work > MAX_STEP_WORK:
+            raise ValueError(f"one real step would make about {self.work:.3g} updates; the explorer draws at most "
+                             f"{MAX_STEP_WORK:,} per step (lower planning_steps, simulations or depth)")
 
     def sync_world(self, world: TabularModel) -> None:
         """Agents that search the world's exact model see the world as it is now."""
@@ -212,7 +279,7 @@ class Lane:
             agent.observe(s, a, r, s2, terminated, truncated)
             changed = np.flatnonzero(agent.q != q0)
             changed = changed[changed != pair]
-            self.flashes.extend(changed.tolist())
+            self.flashes.extend(changed[-MAX_FLASHES:].tolist())
             self.flash_total += int(changed.size)
             if updates0 is not None:
                 self.planning_updates += int(agent.updates) - int(updates0)  # type: ignore[attr-defined]
@@ -249,7 +316,6 @@ class Lane:
             n = int(pq.size[0])
             order = np.argsort(-pq.prio[:n], kind="stable")[:QUEUE_TOP]
             queue = [[int(pq.heap[i]), _finite(pq.prio[i])] for i in order]
-        flashes = self.flashes[-MAX_FLASHES:]
         out = {
             "agent": self.config.agent,
             "params": agent.params,
@@ -257,9 +323,9 @@ class Lane:
             "trail": list(self.trail),
             "v": [_finite(x) for x in v],
             "arrows": arrows.astype(int).tolist(),
-            "flashes": flashes,
+            "flashes": list(self.flashes),
             "flash_total": self.flash_total,
-            "direct": self.direct[-MAX_FLASHES:],
+            "direct": list(self.direct),
             "tried": tried,
             "tau": tau,
             "queue": queue,
@@ -273,10 +339,36 @@ class Lane:
             "episodes": self.episodes[-500:],
             "episode_offset": max(len(self.episodes) - 500, 0),
         }
-        self.flashes = []
+        self.flashes.clear()
         self.flash_total = 0
-        self.direct = []
+        self.direct.clear()
         return out
+
+
+def step_work(agent: str, params: dict[str, Any], n_states: int, n_actions: int, n_outcomes: int) -> float:
+    """An upper estimate of the updates (backups, simulated steps) one real step of this agent makes.
+
+    The budget of each message is counted in these (``MAX_STEP_WORK`` for one real step,
+    ``MAX_MESSAGE_WORK`` for a ``step`` message), so that no message, whatever the parameters,
+    keeps the session busy or grows its memory without bound.
+    """
+    def count(key: str) -> float:
+        value = params.get(key, 0)
+        return float(value) if isinstance(value, int | float) and not isinstance(value, bool) else 0.0
+
+    work = 1.0 + count("planning_steps") + count("model_steps")
+    work += count("simulations") * max(count("depth"), 1.0)
+    work += count("rollouts") * max(count("horizon"), 1.0)
+    if agent == "lookahead":  # a full tree of expected backups, depth levels deep
+        branching = n_actions * max(min(count("max_outcomes"), n_outcomes), 1.0)
+        work += branching ** min(count("depth"), 64.0)
+    if agent == "ce-planning":  # value iteration to tol: at most max_sweeps sweeps, fewer when gamma < 1
+        gamma, tol = count("gamma"), count("tol")
+        sweeps = count("max_sweeps")
+        if 0.0 < gamma < 1.0 and 0.0 < tol < 1.0:
+            sweeps = min(sweeps, math.ceil(math.log(tol * (1.0 - gamma)) / math.log(gamma)) + 1.0)
+        work += sweeps * n_states * n_actions * max(min(count("max_outcomes"), n_outcomes), 1.0)
+    return work
 
 
 def _tried_pairs(model: Any, n_states: int, n_actions: int) -> np.ndarray | None:
@@ -293,19 +385,38 @@ def _tried_pairs(model: Any, n_states: int, n_actions: int) -> np.ndarray | None
     return np.array([[bool(kernels.known(model, s, a)) for a in range(n_actions)] for s in range(n_states)])
 
 
+def show(value: Any) -> str:
+    """A short one-line ``repr`` of anything a message may hold (deep, long or huge values cut)."""
+    try:
+        text = _SHOW.repr(value)
+    except (ValueError, RecursionError):  # an integer too long to print
+        text = f"an integer of {int(value).bit_length()} bits" if isinstance(value, int) else type(value).__name__
+    return " ".join(text.split())
+
+
+_SHOW = reprlib.Repr()
+_SHOW.maxlevel, _SHOW.maxstring, _SHOW.maxother, _SHOW.maxlong = 3, 60, 60, 40
+
+
 def _json_value(where: str, value: Any) -> bool | int | float | str:
-    if isinstance(value, bool | str):
+    if isinstance(value, str):
+        if len(value) > MAX_TEXT:
+            raise ProtocolError(f"{where}: text of at most {MAX_TEXT} characters, got {len(value)}")
+        return value
+    if isinstance(value, bool):
         return value
     if isinstance(value, numbers.Integral):
+        if not -(2**63) <= int(value) < 2**63:
+            raise ProtocolError(f"{where}: the number {show(value)} is too large")
         return int(value)
     if isinstance(value, numbers.Real) and math.isfinite(float(value)):
         return float(value)
-    raise ProtocolError(f"{where}: expected a number, text or true/false, got {value!r}")
+    raise ProtocolError(f"{where}: expected a number, text or true/false, got {show(value)}")
 
 
 def _int(where: str, value: Any, low: int, high: int) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
-        raise ProtocolError(f"{where}: expected an integer in [{low}, {high}], got {value!r}")
+        raise ProtocolError(f"{where}: expected an integer in [{low}, {high}], got {show(value)}")
     return value
 
 
@@ -313,7 +424,9 @@ def _keys(msg: dict[str, Any], required: set[str], optional: set[str] | None = N
     kind = msg["type"]
     extra = set(msg) - required - (optional or set()) - {"type", "id"}
     if extra:
-        raise ProtocolError(f"{kind}: unknown key(s) {', '.join(sorted(map(str, extra)))}")
+        names = sorted(map(str, extra))
+        more = f" and {len(names) - 5} more" if len(names) > 5 else ""
+        raise ProtocolError(f"{kind}: unknown key(s) {', '.join(n[:40] for n in names[:5])}{more}")
     missing = required - set(msg)
     if missing:
         raise ProtocolError(f"{kind}: missing key(s) {', '.join(sorted(missing))}")
@@ -346,17 +459,17 @@ class Session:
     @staticmethod
     def _check_lane(spec: Any, where: str) -> LaneConfig:
         if not isinstance(spec, dict) or set(spec) - {"agent", "params"} or "agent" not in spec:
-            raise ProtocolError(f"{where}: expected {{\"agent\": name, \"params\": {{...}}}}, got {spec!r}")
+            raise ProtocolError(f"{where}: expected {{\"agent\": name, \"params\": {{...}}}}, got {show(spec)}")
         name = spec["agent"]
         if not isinstance(name, str) or name not in AGENTS:
-            raise ProtocolError(f"{where}: unknown agent {name!r} (choose from {', '.join(AGENTS)})")
+            raise ProtocolError(f"{where}: unknown agent {show(name)} (choose from {', '.join(AGENTS)})")
         raw = spec.get("params", {})
         if not isinstance(raw, dict):
-            raise ProtocolError(f"{where}.params: expected an object, got {raw!r}")
+            raise ProtocolError(f"{where}.params: expected an object, got {show(raw)}")
         params = {}
         for k, v in raw.items():
             if not isinstance(k, str):
-                raise ProtocolError(f"{where}.params: parameter names are text, got {k!r}")
+                raise ProtocolError(f"{where}.params: parameter names are text, got {show(k)}")
             params[k] = _json_value(f"{where}.params.{k}", v)
         try:
             AGENTS[name].check_params(params)
@@ -364,14 +477,22 @@ class Session:
             raise ProtocolError(f"{where}: {name}: {exc}") from None
         return LaneConfig(name, params)
 
-    def _build(self) -> None:
+    def _build(self, configs: list[LaneConfig] | None = None, seed: int | None = None,
+               layout: MazeLayout | None = None) -> None:
+        """Fresh agents (on a new configuration, seed or layout when given), all or nothing: when
+        one cannot be built the session keeps its configuration, layout and agents unchanged."""
+        configs = self.configs if configs is None else configs
+        seed = self.seed if seed is None else seed
+        layout = self.layout if layout is None else layout
+        world = self.world if layout is self.layout else changing_maze_model(layout)
         lanes = []
-        for i, config in enumerate(self.configs):
+        for i, config in enumerate(configs):
             try:
-                lanes.append(Lane(config, self.layout, self.world, self.seed))
-            except ValueError as exc:
-                raise ProtocolError(f"lanes[{i}]: {config.agent}: {exc}") from None
-        self.lanes = lanes
+                lanes.append(Lane(config, layout, world, seed))
+            except (ValueError, TypeError, OverflowError, MemoryError) as exc:
+                raise ProtocolError(f"lanes[{i}]: {config.agent}: {' '.join(str(exc).split()) or type(exc).__name__}") \
+                    from None
+        self.configs, self.seed, self.layout, self.world, self.lanes = configs, seed, layout, world, lanes
 
     # -- actions -------------------------------------------------------------------------
     def step(self, steps: int) -> None:
@@ -379,6 +500,19 @@ class Session:
         for lane in self.lanes:
             for _ in range(steps):
                 lane.step(self.world)
+
+    def steps_within_budget(self, steps: int) -> int:
+        """How many of ``steps`` real steps one message takes: as many as fit in ``MAX_MESSAGE_WORK``
+        updates over all lanes, and at least one (each lane's step fits in ``MAX_STEP_WORK``)."""
+        work = sum(lane.work for lane in self.lanes)
+        return max(1, min(steps, int(MAX_MESSAGE_WORK // work)))
+
+    def summary(self, steps: int) -> StepSummary:
+        """What ``steps`` real steps just did, per lane (``Explorer.step``'s answer)."""
+        return StepSummary(steps, tuple(
+            LaneSummary(lane.config.agent, dict(lane.config.params), lane.real_steps, lane.planning_updates,
+                        len(lane.episodes), lane.episodes[-1] if lane.episodes else None)
+            for lane in self.lanes))
 
     def edit(self, tool: str, cells: list[tuple[int, int]]) -> None:
         """Change cells of the maze under the running agents (ProtocolError if the result is unusable)."""
@@ -423,12 +557,15 @@ class Session:
     def handle(self, msg: Any) -> dict[str, Any]:
         """The reply to one decoded message; a malformed one gets an error reply and changes nothing."""
         ident = msg.get("id") if isinstance(msg, dict) else None
-        if isinstance(ident, bool) or not isinstance(ident, int | type(None)):
+        if isinstance(ident, bool) or not isinstance(ident, int) or not 0 <= ident <= MAX_ID:
             ident = None
         try:
             reply = self._dispatch(msg)
         except ProtocolError as exc:
             reply = {"type": "error", "message": str(exc)}
+        except (ValueError, TypeError, OverflowError, MemoryError, RecursionError) as exc:
+            # a defect, not the sender's fault: still one line, and the connection stays up
+            reply = {"type": "error", "message": f"internal error ({type(exc).__name__}: {show(str(exc))[1:-1]})"}
         if ident is not None:
             reply["id"] = ident
         return reply
@@ -437,8 +574,9 @@ class Session:
         if not isinstance(msg, dict):
             raise ProtocolError(f"a message must be a JSON object, got {type(msg).__name__}")
         kind = msg.get("type")
-        if "id" in msg and (isinstance(msg["id"], bool) or not isinstance(msg["id"], int)):
-            raise ProtocolError(f"id must be an integer, got {msg['id']!r}")
+        if "id" in msg and (isinstance(msg["id"], bool) or not isinstance(msg["id"], int)
+                            or not 0 <= msg["id"] <= MAX_ID):
+            raise ProtocolError(f"id must be an integer in [0, {MAX_ID}], got {show(msg['id'])}")
         if kind == "hello":
             _keys(msg, set())
             return {"type": "init", "agents": agent_catalog(), "layouts": LAYOUTS, "tools": list(TOOLS),
@@ -447,8 +585,9 @@ class Session:
                                "seed": self.seed}}
         if kind == "step":
             _keys(msg, {"steps"})
-            self.step(_int("step.steps", msg["steps"], 1, MAX_STEPS_PER_MESSAGE))
-            return self.frame()
+            steps = self.steps_within_budget(_int("step.steps", msg["steps"], 1, MAX_STEPS_PER_MESSAGE))
+            self.step(steps)
+            return {**self.frame(), "stepped": steps}
         if kind == "frame":
             _keys(msg, set())
             return self.frame()
@@ -460,43 +599,31 @@ class Session:
             _keys(msg, {"lanes"}, {"seed"})
             lanes = msg["lanes"]
             if not isinstance(lanes, list) or not 1 <= len(lanes) <= MAX_LANES:
-                raise ProtocolError(f"configure.lanes: expected a list of 1 to {MAX_LANES} agents, got {lanes!r}")
+                raise ProtocolError(f"configure.lanes: expected a list of 1 to {MAX_LANES} agents, got {show(lanes)}")
             configs = [self._check_lane(spec, f"configure.lanes[{i}]") for i, spec in enumerate(lanes)]
             seed = _int("configure.seed", msg.get("seed", self.seed), 0, 2**63 - 1)
-            old = self.configs, self.seed
-            self.configs, self.seed = configs, seed
-            try:
-                self._build()
-            except ProtocolError:
-                self.configs, self.seed = old
-                raise
+            self._build(configs, seed)
             return self.frame()
         if kind == "layout":
             _keys(msg, set(), {"name", "text"})
             if ("name" in msg) == ("text" in msg):
                 raise ProtocolError("layout: give exactly one of name or text")
             if "name" in msg:
-                if msg["name"] not in LAYOUTS:
-                    raise ProtocolError(f"layout: unknown layout {msg['name']!r} (choose from {', '.join(LAYOUTS)})")
+                if not isinstance(msg["name"], str) or msg["name"] not in LAYOUTS:
+                    known = ", ".join(LAYOUTS)
+                    raise ProtocolError(f"layout: unknown layout {show(msg['name'])} (choose from {known})")
                 text = LAYOUTS[msg["name"]]
             else:
                 text = msg["text"]
                 if not isinstance(text, str) or len(text) > (MAX_SIDE + 1) * MAX_SIDE * 2:
                     raise ProtocolError("layout.text: expected the layout as text of at most 50 x 50 cells")
-            layout = self._parse(text, "layout")
-            old_layout, old_world = self.layout, self.world
-            self.layout, self.world = layout, changing_maze_model(layout)
-            try:
-                self._build()
-            except ProtocolError:
-                self.layout, self.world = old_layout, old_world
-                raise
+            self._build(layout=self._parse(text, "layout"))
             return self.frame()
         if kind == "edit":
             _keys(msg, {"tool", "cells"})
             tool = msg["tool"]
-            if tool not in TOOLS:
-                raise ProtocolError(f"edit.tool: expected one of {', '.join(TOOLS)}, got {tool!r}")
+            if not isinstance(tool, str) or tool not in TOOLS:
+                raise ProtocolError(f"edit.tool: expected one of {', '.join(TOOLS)}, got {show(tool)}")
             cells = msg["cells"]
             if not isinstance(cells, list) or not 1 <= len(cells) <= MAX_EDIT_CELLS:
                 raise ProtocolError(f"edit.cells: expected a list of 1 to {MAX_EDIT_CELLS} [row, col] pairs")
@@ -504,10 +631,10 @@ class Session:
             for i, cell in enumerate(cells):
                 if (not isinstance(cell, list) or len(cell) != 2
                         or any(isinstance(x, bool) or not isinstance(x, int) for x in cell)):
-                    raise ProtocolError(f"edit.cells[{i}]: expected [row, col] integers, got {cell!r}")
+                    raise ProtocolError(f"edit.cells[{i}]: expected [row, col] integers, got {show(cell)}")
                 checked.append((cell[0], cell[1]))
             self.edit(tool, checked)
             return self.frame()
         raise ProtocolError(
-            f"unknown message type {kind!r} (expected hello, configure, layout, edit, step, reset or frame)"
+            f"unknown message type {show(kind)} (expected hello, configure, layout, edit, step, reset or frame)"
         )
