@@ -142,3 +142,31 @@ def test_parameters_are_checked_once_per_cell(monkeypatch: pytest.MonkeyPatch, t
         assert table.seed.nunique() == 20 and len(table) == 2 * 20 * 2
         calls = [json.loads(line) for line in log.read_text().splitlines()]
         assert sorted(c["planning_steps"] for c in calls) == [0, 5], (workers, calls)
+
+
+def test_a_linear_agent_on_a_box_env_meets_the_contract() -> None:
+    """Sarsa on Mountain Car with its default tile coder: observations of the wrong shape, NaN
+    observations refused; object API == compiled runner (the Figure 10.2 setting's features)."""
+    from dynaplan.agents import Sarsa
+
+    check_agent(Sarsa, env_id="MountainCar-v0", params={"alpha": 0.5 / 8, "epsilon": 0.0}, seeds=(4,), episodes=1)
+    agent = Sarsa(gym.make("MountainCar-v0"), seed=0)
+    for bad, match in (([0.1], r"^obs must have shape \(2,\)"), ([np.nan, 0.0], r"^obs must be finite"),
+                       ("x", r"^obs must be an array of numbers")):
+        with pytest.raises(ValueError, match=match):
+            agent.act(bad)
+
+
+def test_run_sarsa_on_mountain_car_from_the_cli(tmp_path: Any) -> None:
+    """The README's agents table names sarsa a CLI agent: ``dynaplan run --agent sarsa`` runs it."""
+    import pandas as pd
+
+    from dynaplan.cli import main
+
+    out = tmp_path / "out"
+    assert main(["run", "--agent", "sarsa", "--env", "MountainCar-v0", "--runs", "2", "--episodes", "2",
+                 "--out", str(out), "--workers", "1"]) == 0
+    table = pd.read_parquet(out / "results.parquet")
+    assert sorted(table.groupby("seed").episode.max()) == [2, 2]
+    assert table.steps.between(1, 200).all()  # MountainCar-v0's TimeLimit is 200 steps
+    assert (table["return"] == -table.steps).all()  # -1 per step, as Gymnasium's MountainCar
