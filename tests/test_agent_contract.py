@@ -22,12 +22,32 @@ from dynaplan.testing import ContractError, check_agent, check_env
 
 
 class GreedyInPython(QLearning):
-    """Broken: its object API acts greedily, its compiled kernel epsilon-greedily."""
+    """Broken: its object API draws its exploratory actions from a Python generator of its own,
+    its compiled kernel from the agent's stream (both end their episodes: a random walk does)."""
 
     name = "test-broken-greedy"
 
     def _act(self, obs: int) -> int:
-        return int(np.argmax(self.q[obs]))
+        if not hasattr(self, "_py_rng"):
+            self._py_rng = np.random.default_rng(12345)
+        return int(self._py_rng.integers(self.n_actions))
+
+
+class NeverEnds(QLearning):
+    """Broken: always moves the same way (into a wall of the maze), so no episode ends."""
+
+    name = "test-broken-never-ends"
+
+    def _act(self, obs: int) -> int:
+        return 0
+
+
+def test_check_agent_names_an_episode_that_never_ends(monkeypatch: pytest.MonkeyPatch) -> None:
+    import dynaplan.testing
+
+    monkeypatch.setattr(dynaplan.testing, "MAX_EPISODE_STEPS", 500)
+    with pytest.raises(ContractError, match=r"test-broken-never-ends: an episode of the object API did not end"):
+        check_agent(NeverEnds, seeds=(0,), episodes=1)
 
 
 class TrustsActions(QLearning):

@@ -62,6 +62,11 @@ def _same(a: Any, b: Any) -> str:
     return ""
 
 
+MAX_EPISODE_STEPS = 200_000
+"""An episode of the object API longer than this fails the contract (a checker must not hang on an
+agent that never reaches the end, e.g. a greedy one stuck against a wall)."""
+
+
 def object_api_run(env: gym.Env[Any, Any], cls: type[Agent], params: Mapping[str, Any], seed: int,
                    episodes: int) -> tuple[Agent, np.ndarray, np.ndarray]:
     """The object API as a user drives it: (agent, steps per episode, return per episode)."""
@@ -77,6 +82,9 @@ def object_api_run(env: gym.Env[Any, Any], cls: type[Agent], params: Mapping[str
             n, total, obs = n + 1, total + float(reward), next_obs
             if terminated or truncated:
                 break
+            if n >= MAX_EPISODE_STEPS:
+                raise ContractError(f"{cls.name}: an episode of the object API did not end within {n:,} steps "
+                                    f"on seed {seed} (an agent that never reaches the end?)")
         steps.append(n)
         returns.append(total)
         obs, _ = env.reset()
