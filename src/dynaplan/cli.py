@@ -277,6 +277,24 @@ def usable_cores() -> int:
 
 
 # -- running a spec into a store --------------------------------------------------------------
+def store_message(exc: Exception) -> str:
+    """A result store's error in the command line's words (its flags, not the API's arguments)."""
+    from dynaplan.experiments import store
+
+    if isinstance(exc, store.NotAStore):
+        return (f"{exc.root}: not empty and not a dynaplan result store; choose a new or empty --out "
+                "(nothing in it is replaced or deleted, with or without --overwrite)")
+    if isinstance(exc, store.OtherExperiment):
+        return (f"{exc.root} holds another experiment ({exc.done} finished runs; {exc.difference}); give "
+                "--overwrite to replace it (runs both share are kept) or choose a different --out")
+    if isinstance(exc, store.NothingToResume):
+        return f"{exc.root}: nothing to resume (no {store.SPEC_FILE}); run without --resume first"
+    if isinstance(exc, store.NotTheStoredExperiment):
+        return (f"{exc.root}: --resume: not the stored experiment ({exc.difference}); drop --resume and give "
+                "--overwrite to replace it, or choose a different --out")
+    return str(exc)
+
+
 def stored_spec(out_dir: Path) -> Spec:
     """The spec stored in ``out_dir`` (validated)."""
     from dynaplan.experiments.store import stored_experiment
@@ -331,7 +349,7 @@ def execute(spec: Spec, out_dir: Path, runner: Runner, *, overwrite: bool = Fals
     decision = reuse_decision(out_dir, spec, overwrite=overwrite, planned=planned)
     # What is about to run, on standard output: standard error keeps to one line when it fails.
     if decision == "replace":
-        say(f"{out_dir}: replacing what was there")
+        say(f"{out_dir}: replacing the experiment there once this one has finished")
     elif decision == "extend":
         say(f"{out_dir}: extending the experiment there (every finished run is kept)")
     say(f"{spec.name}: {estimate.line()}")
@@ -345,7 +363,11 @@ def execute(spec: Spec, out_dir: Path, runner: Runner, *, overwrite: bool = Fals
                               on_plan=getattr(advance, "plan", None), backend_options=runner.options(),
                               overwrite=overwrite)
     except KeyboardInterrupt:
-        note(f"finished runs are saved in {out_dir}; continue with --resume --out {out_dir}")
+        if decision in ("replace", "extend"):
+            note(f"{out_dir} still holds the experiment that was there; finished runs of this one are saved "
+                 "beside it: give the same command again to continue")
+        else:
+            note(f"finished runs are saved in {out_dir}; continue with --resume --out {out_dir}")
         raise
     if result.runs_reused:
         say(f"{result.runs_reused} of {result.runs_total} runs were already done in {out_dir}")
@@ -406,13 +428,13 @@ def reproduction(reps: dict[str, Any], name: str | None) -> Any:
 
 def reproduce_function(rep: Any, overrides: dict[str, Any], out_dir: Path, overwrite: bool) -> tuple[Any, tuple]:
     """A reproduction that is only a ``run`` function (no shipped spec): its table, written."""
-    from dynaplan.experiments.store import StoreError, clear_outputs, write_table
+    from dynaplan.experiments.store import StoreError, write_table
 
-    if out_dir.exists() and any(out_dir.iterdir()):
-        if not overwrite:
-            raise StoreError(f"{out_dir}: not empty; give --overwrite to replace its tables and figures, "
-                             "or choose a different --out")
-        clear_outputs(out_dir)
+    written = {"results.parquet", "results.csv", "figure.png"}
+    there = {p.name for p in out_dir.iterdir()} if out_dir.is_dir() else set()
+    if there and not (overwrite and there <= written):
+        raise StoreError(f"{out_dir}: not empty; choose a new or empty --out (--overwrite replaces only a "
+                         f"directory holding nothing but {', '.join(sorted(written))})")
     back = {"seeds": "runs", "root_seed": "seed"}  # the run function's own names
     options = {back.get(k, k): v for k, v in overrides.items()}
     with progress_bar(int(options.get("runs", 30)), rep.name) as advance:
@@ -447,6 +469,7 @@ def reproduce(
     """
     from dynaplan.experiments.reproductions import load_all
     from dynaplan.experiments.spec import load_spec, shipped_specs, validate_spec
+    from dynaplan.experiments.store import record_output
     from dynaplan.experiments.summaries import grouped_summary, spec_changes, spec_title
     from dynaplan.plot.curves import figure_note
 
@@ -485,7 +508,9 @@ def reproduce(
     changes = spec_changes(spec, shipped)
     with figure_note(spec_title(spec, shipped, rep.title) if changes else ""):
         fig = rep.figure(result.table, out_dir / "figure.png")
-    print_table(grouped_summary(rep.summary, result.table, spec.varying_keys()), spec_title(spec, shipped, rep.title))
+    record_output(out_dir, fig)
+    print_table(grouped_summary(rep.summary, result.table, spec.varying_keys(), shipped.varying_keys()),
+                spec_title(spec, shipped, rep.title))
     say(f"wrote {', '.join(map(str, result.paths))}, {fig}")
 
 
@@ -685,6 +710,9 @@ def plot(
     title = (spec.title or spec.name) if spec is not None else str(directory)
     path = line_with_band(series, x=str(xcol), path=out or directory / f"plot-{ycol}.png", xlabel=str(xcol),
                           ylabel=f"{ycol} (mean over runs, 95% band)", title=title, logy=logy)
+    from dynaplan.experiments.store import record_output
+
+    record_output(directory, path)
     say(f"wrote {path}")
 
 
@@ -744,7 +772,10 @@ def summarize(
 
         rep = load_all().get(str(rep_name))
         if rep is not None:
-            print_table(grouped_summary(rep.summary, table, varying), spec.title if spec else rep.title)
+            from dynaplan.experiments.spec import load_spec, shipped_specs
+
+            own = load_spec(shipped_specs()[rep.spec], validate=False).varying_keys() if rep.spec else []
+            print_table(grouped_summary(rep.summary, table, varying, own), spec.title if spec else rep.title)
 
 
 # -- show -------------------------------------------------------------------------------------
@@ -911,7 +942,7 @@ def main(argv: list[str] | None = None) -> int:
                 return exit_status(None, received)
             return rc
     except (UsageError, LayoutError, ValueError) as exc:
-        err_console.print(Text.assemble(("error: ", "red"), " ".join(str(exc).split())), soft_wrap=True,
+        err_console.print(Text.assemble(("error: ", "red"), " ".join(store_message(exc).split())), soft_wrap=True,
                           highlight=False)
         return 2
     except typer.Abort:
