@@ -42,6 +42,26 @@ app = typer.Typer(
 )
 console = Console()
 err_console = Console(stderr=True)
+
+
+def _flags_without_type() -> None:
+    """``--help`` lists a flag without a type: typer 0.29 shows ``--version <bool>``, as if it
+    took a value (it does not: ``--version true`` is an error)."""
+    from typer import core
+
+    option = getattr(core, "TyperOption", None)
+    shown = getattr(option, "display_type_rich", None)
+    if option is None or shown is None or getattr(shown, "_dynaplan", False):
+        return
+
+    def display_type_rich(self: Any, ctx: Any) -> str | None:
+        return None if getattr(self, "is_flag", False) else shown(self, ctx)
+
+    display_type_rich._dynaplan = True  # type: ignore[attr-defined]
+    option.display_type_rich = display_type_rich
+
+
+_flags_without_type()
 INT64_MAX = 2**63 - 1
 
 
@@ -132,9 +152,10 @@ def int_option(value: int | None, name: str, low: int = 1) -> int | None:
 
 
 def parse_int_list(text: str, name: str) -> list[int]:
-    """``0,5,50`` -> ``[0, 5, 50]``: one or more integers in [0, 2**63 - 1]."""
+    """``0,5,50`` -> ``[0, 5, 50]``: one or more integers in [0, 2**63 - 1] (no empty item:
+    ``1,,2`` is a typo, not ``[1, 2]``)."""
     try:
-        values = [int(x) for x in text.split(",") if x.strip()]
+        values = [int(x) for x in text.split(",")]
     except ValueError:
         fail(f"{name} must be comma-separated integers, got {text!r}")
     if not values or any(not 0 <= v <= INT64_MAX for v in values):
@@ -638,7 +659,11 @@ def run(
             print_table(summary, f"{spec.name}: steps per episode, mean over runs (95% interval)")
         else:
             say(f"{spec.name}: no episode finished")
-    say(f"{result.runs_done} runs in {result.elapsed:.1f} s; wrote {', '.join(map(str, result.paths))}")
+    wrote = ", ".join(map(str, result.paths))
+    if result.runs_done == 0 and result.runs_reused == result.runs_total:
+        say(f"{spec.name} is complete: all {result.runs_total} runs were already done; wrote {wrote}")
+    else:
+        say(f"{result.runs_done} runs in {result.elapsed:.1f} s; wrote {wrote}")
 
 
 # -- reading an experiment directory -----------------------------------------------------------
@@ -779,6 +804,21 @@ def summarize(
 
 
 # -- show -------------------------------------------------------------------------------------
+#: ``show --fps`` bounds: a GIF frame lasts a whole number of hundredths of a second, at most 655.35 s.
+MIN_FPS, MAX_FPS = 0.01, 100.0
+
+
+def check_view_size(layout: Any, option: str) -> None:
+    """A maze drawn cell by cell (``show``'s pictures, the explorer) has at most
+    ``VIEW_SIDE x VIEW_SIDE`` cells: one line otherwise, before anything is computed."""
+    from dynaplan.envs.layouts import VIEW_SIDE
+
+    rows, cols = layout.shape
+    if max(rows, cols) > VIEW_SIDE:
+        fail(f"{option}: at most {VIEW_SIDE} x {VIEW_SIDE} cells can be shown, got {rows} x {cols} "
+             "(dynaplan run takes larger mazes)")
+
+
 @app.command()
 def show(
     env: Annotated[str, typer.Option(help="A dynaplan maze env id, e.g. dynaplan/ShortcutMaze-v0.")] = (
@@ -818,15 +858,18 @@ def show(
     int_option(steps, "--steps")
     int_option(frames, "--frames")
     int_option(seed, "--seed", low=0)
-    if not fps > 0:
-        fail(f"--fps must be positive, got {fps}")
+    if not MIN_FPS <= fps <= MAX_FPS:  # a GIF's frame delay is whole hundredths of a second, at most 655.35 s
+        fail(f"--fps must be in [{MIN_FPS}, {MAX_FPS}], got {fps:g}")
     if out is not None and out.suffix.lower() not in (".gif", ".png"):
         fail(f"--out must end in .gif or .png, got {str(out)!r}")
-    params = {**agent_flags(alpha, epsilon, gamma), **spec_overrides(planning_steps=planning_steps, sets=set_)}
-    for key, value in params.items():
-        if isinstance(value, list):
-            fail(f"{'--planning-steps' if key == 'planning_steps' else '--set ' + key}: show runs one agent; "
-                 f"give one value, got {value}")
+    flagged = spec_overrides(planning_steps=planning_steps)
+    sets = set_items(set_)
+    for label, given in (("--planning-steps", flagged), ("--set ", sets)):
+        for key, value in given.items():
+            if isinstance(value, list):
+                fail(f"{label if label.startswith('--p') else label + key}: show runs one agent; give one value, "
+                     f"got {value}")
+    params = {**agent_flags(alpha, epsilon, gamma), **flagged, **sets}
     try:
         params = cls.check_params(params)
     except (ValueError, TypeError) as exc:
@@ -837,7 +880,7 @@ def show(
         if env not in gym.registry:
             fail(f"unknown env {env!r} (not a registered Gymnasium id)")
         environment = gym.make(env)
-    maze_layout(environment)  # ValueError unless it is a maze
+    check_view_size(maze_layout(environment), "--maze" if maze is not None else "--env")  # ValueError unless a maze
     learner = cls(environment, seed=seed, **params)
     every = frame_every(steps, frames) if out is not None and out.suffix.lower() == ".gif" else steps
     from dynaplan.experiments.interrupts import signals_deferred_while_compiling
@@ -879,7 +922,32 @@ def explore(
     """Watch planning happen: the explorer as a local page (maze editor, agents, live values and backups)."""
     from dynaplan.explore.server import serve
 
+    int_option(port, "--port", low=0)
+    if port > 65535:
+        fail(f"--port must be in [0, 65535], got {port}")
+    check_host(host)
+    if maze is not None:
+        from dynaplan.envs.layouts import load_layout
+
+        check_view_size(load_layout(maze), "--maze")
+
     serve(maze, agent=agent, host=host, port=port)
+
+
+def check_host(host: str) -> None:
+    """``--host`` must be an address or a name that resolves (one line naming ``--host`` otherwise)."""
+    import ipaddress
+    import socket
+
+    try:
+        ipaddress.ip_address(host)
+        return
+    except ValueError:
+        pass
+    try:
+        socket.getaddrinfo(host, None)
+    except (OSError, UnicodeError) as exc:
+        fail(f"--host {host!r}: not an IP address or a name that resolves ({getattr(exc, 'strerror', None) or exc})")
 
 
 # -- the entry point ------------------------------------------------------------------------------
