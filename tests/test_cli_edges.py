@@ -95,3 +95,39 @@ def test_resume_of_a_finished_store_says_it_is_complete(tmp_path: Path, capsys: 
     assert cli(capsys, *args)[0] == 0
     rc, out, _ = cli(capsys, *args, "--resume")
     assert rc == 0 and "q-learning is complete: all 2 runs were already done" in out and "0 runs in" not in out
+
+
+def test_allocations_sized_by_the_user_are_estimated_first(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    import gymnasium as gym
+
+    from dynaplan import MCTS
+    from dynaplan.agents.base import ParamError
+    from dynaplan.features.tiles import TileCoder
+
+    env = gym.make("dynaplan/DynaMaze-v0")
+    with pytest.raises(ParamError, match=r"simulations: a search tree of 10,000,000,000,001 nodes would take 2.1 PB"):
+        MCTS(env, simulations=10**12)
+    with pytest.raises(ParamError, match=r"depth: a search table of .* rows would take"):
+        MCTS(env, key="horizon", depth=10**9)
+    with pytest.raises(ValueError, match=r"size: a hash table of 1,000,000,000,000,000 features would take"):
+        TileCoder([0.0, 0.0], [1.0, 1.0], size=10**15)
+    line = refused(capsys, "run", "--agent", "mcts", "--set", "simulations=1000000000000", "--env",
+                   "dynaplan/DynaMaze-v0", "--episodes", "1", "--out", str(tmp_path / "o"))
+    assert "simulations: a search tree of" in line and not (tmp_path / "o").exists()
+
+
+@pytest.mark.parametrize(("sets", "key", "when"), [
+    (["--agent", "lookahead", "--set", "depth=30"], "depth", "years"),
+    (["--agent", "dyna-q", "--planning-steps", "1000000000000"], "planning_steps", "hours"),
+    (["--agent", "rollout", "--set", "simulations=10000000000"], "simulations", "hours"),
+])
+def test_a_step_ctrl_c_could_not_stop_is_refused_up_front(tmp_path: Path, capsys: pytest.CaptureFixture[str],
+                                                          sets: list[str], key: str, when: str) -> None:
+    """One compiled real step cannot be interrupted: a budget of more than 1e8 model steps per
+    real step (seconds of work) is refused before anything runs, with the estimated time."""
+    for command in (["run", *sets, "--env", "dynaplan/DynaMaze-v0", "--episodes", "1", "--out", str(tmp_path / "o")],
+                    ["show", *sets, "--steps", "10"]):
+        t0 = time.perf_counter()
+        line = refused(capsys, *command)
+        assert f"{key}: one real step would take about" in line and when in line and "Ctrl-C" in line
+        assert time.perf_counter() - t0 < 10 and not (tmp_path / "o").exists()

@@ -881,6 +881,13 @@ def show(
             fail(f"unknown env {env!r} (not a registered Gymnasium id)")
         environment = gym.make(env)
     check_view_size(maze_layout(environment), "--maze" if maze is not None else "--env")  # ValueError unless a maze
+    from dynaplan.agents.budget import check_step_budget
+
+    model = dynaplan.problem_of(environment).model
+    try:
+        check_step_budget(cls, model.n_actions, model.prob.shape[2], params)
+    except ValueError as exc:
+        fail(f"{agent}: {exc}")
     learner = cls(environment, seed=seed, **params)
     every = frame_every(steps, frames) if out is not None and out.suffix.lower() == ".gif" else steps
     from dynaplan.experiments.interrupts import signals_deferred_while_compiling

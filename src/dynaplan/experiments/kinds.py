@@ -36,6 +36,7 @@ import pandas as pd
 
 from dynaplan.agents import AGENTS
 from dynaplan.agents.base import ParamError
+from dynaplan.agents.budget import check_step_budget
 from dynaplan.experiments.batch import check_agent_params, problem_of, run_batch
 
 RunFn = Callable[[Mapping[str, Any], Sequence[int]], pd.DataFrame]
@@ -178,7 +179,12 @@ def check_episodes(cell: Mapping[str, Any]) -> None:
     params = agent_params(cell)
     unknown = sorted(set(params) - set(cls.defaults()))
     try:
-        cls.check_params(params)
+        checked = cls.check_params(params)
+        env_id, env_kwargs = env_id_or_maze(cell)
+        model = problem_of(env_id, **env_kwargs).model
+        check_step_budget(cls, model.n_actions, model.prob.shape[2], checked)  # Ctrl-C must stay able to stop it
+        if hasattr(cls, "check_state_size"):  # the agent's own arrays, estimated before a run starts
+            cls.check_state_size(model.n_states, model.n_actions, checked)
     except ValueError as exc:
         if not unknown:
             raise
