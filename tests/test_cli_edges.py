@@ -111,9 +111,13 @@ def test_allocations_sized_by_the_user_are_estimated_first(tmp_path: Path, capsy
         MCTS(env, key="horizon", depth=10**9)
     with pytest.raises(ValueError, match=r"size: a hash table of 1,000,000,000,000,000 features would take"):
         TileCoder([0.0, 0.0], [1.0, 1.0], size=10**15)
+    line = refused(capsys, "run", "--agent", "mcts", "--set", "max_nodes=1000000000000", "--env",
+                   "dynaplan/DynaMaze-v0", "--episodes", "1", "--out", str(tmp_path / "o"))
+    assert "max_nodes: a search tree of 1,000,000,000,000 nodes would take" in line
+    assert not (tmp_path / "o").exists()
     line = refused(capsys, "run", "--agent", "mcts", "--set", "simulations=1000000000000", "--env",
                    "dynaplan/DynaMaze-v0", "--episodes", "1", "--out", str(tmp_path / "o"))
-    assert "simulations: a search tree of" in line and not (tmp_path / "o").exists()
+    assert "simulations: one real step would take" in line  # the time is refused first, then the memory
 
 
 @pytest.mark.parametrize(("sets", "key", "when"), [

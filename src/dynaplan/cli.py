@@ -883,9 +883,8 @@ def show(
     check_view_size(maze_layout(environment), "--maze" if maze is not None else "--env")  # ValueError unless a maze
     from dynaplan.agents.budget import check_step_budget
 
-    model = dynaplan.problem_of(environment).model
     try:
-        check_step_budget(cls, model.n_actions, model.prob.shape[2], params)
+        check_step_budget(cls, dynaplan.problem_of(environment), params)
     except ValueError as exc:
         fail(f"{agent}: {exc}")
     learner = cls(environment, seed=seed, **params)

@@ -28,8 +28,8 @@ def step_work(cls: Any, n_actions: int, n_outcomes: int, params: Mapping[str, An
     """(model steps or backups of one real step, the key that sets it) for agent class ``cls``."""
     own = getattr(cls, "step_work", None)
     if own is not None:
-        work, key = own(n_actions, n_outcomes, params)
-        return float(work), str(key)
+        own_work, own_key = own(n_actions, n_outcomes, params)
+        return float(own_work), str(own_key)
     work: list[tuple[float, str]] = [(0.0, "")]
     steps = params.get("planning_steps")
     if isinstance(steps, int) and not isinstance(steps, bool):
@@ -47,9 +47,13 @@ def _duration(seconds: float) -> str:
     return f"{seconds:,.0f} s"
 
 
-def check_step_budget(cls: Any, n_actions: int, n_outcomes: int, params: Mapping[str, Any]) -> None:
-    """``ParamError`` naming the key when one real step would ask for more than ``MAX_STEP_WORK``."""
-    work, key = step_work(cls, n_actions, n_outcomes, params)
+def check_step_budget(cls: Any, problem: Any, params: Mapping[str, Any]) -> None:
+    """``ParamError`` naming the key when one real step of agent class ``cls`` with ``params`` on
+    ``problem`` (an ``experiments.batch.Problem``: its actions and its exact model's outcomes)
+    would ask for more than ``MAX_STEP_WORK``."""
+    model = problem.model
+    n_outcomes = int(model.prob.shape[2]) if model is not None else int(params.get("max_outcomes", 8))
+    work, key = step_work(cls, int(problem.n_actions), n_outcomes, params)
     if work > MAX_STEP_WORK:
         raise ParamError(key, f"{key}: one real step would take about {work:.2g} model steps (about "
                          f"{_duration(work / STEPS_PER_SECOND)}), during which Ctrl-C could not stop it; "

@@ -156,7 +156,8 @@ class SearchAgent(TabularAgent):
         q = 8 * n_states * n_actions
         if cls.method == METHOD_MCTS and params["key"] == "path":
             capacity = cls.tree_capacity(params)
-            key = "max_nodes" if params.get("max_nodes") else ("model_steps" if params["model_steps"] else "simulations")
+            key = "model_steps" if params["model_steps"] else "simulations"
+            key = "max_nodes" if params.get("max_nodes") else key
             return q + capacity * 8 * (6 + 5 * n_actions), key, f"a search tree of {capacity:,} nodes"
         if cls.method == METHOD_MCTS:
             rows = n_states if params["key"] == "state" else (params["depth"] + 1) * n_states

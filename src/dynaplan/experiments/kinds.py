@@ -181,10 +181,10 @@ def check_episodes(cell: Mapping[str, Any]) -> None:
     try:
         checked = cls.check_params(params)
         env_id, env_kwargs = env_id_or_maze(cell)
-        model = problem_of(env_id, **env_kwargs).model
-        check_step_budget(cls, model.n_actions, model.prob.shape[2], checked)  # Ctrl-C must stay able to stop it
+        problem = problem_of(env_id, **env_kwargs)
+        check_step_budget(cls, problem, checked)  # Ctrl-C must stay able to stop a real step
         if hasattr(cls, "check_state_size"):  # the agent's own arrays, estimated before a run starts
-            cls.check_state_size(model.n_states, model.n_actions, checked)
+            cls.check_state_size(problem.n_states, problem.n_actions, checked)
     except ValueError as exc:
         if not unknown:
             raise
