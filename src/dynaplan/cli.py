@@ -705,10 +705,10 @@ def plot(
     logy: Annotated[bool, typer.Option(help="Log scale on y.")] = False,
 ) -> None:
     """Learning curves of any experiment: mean over runs with 95% bands, one curve per group."""
-    import numpy as np
     from pandas.api.types import is_numeric_dtype
 
     from dynaplan.plot.curves import line_with_band
+    from dynaplan.stats import mean_sem, per_run
 
     table, spec, varying = _experiment(directory)
     cols = list(map(str, table.columns))
@@ -728,10 +728,7 @@ def plot(
     for key, part in parts:
         key = key if isinstance(key, tuple) else (key,)
         label = ", ".join(f"{g}={v}" for g, v in zip(groups, key)) or str(ycol)
-        per_run = part.groupby([xcol, "seed"])[ycol].mean().reset_index() if "seed" in part else part
-        g = per_run.groupby(xcol)[ycol].agg(["mean", "std", "count"]).reset_index()
-        g["sem"] = g["std"] / np.sqrt(g["count"])
-        series[label] = g
+        series[label] = mean_sem(per_run(part, str(ycol), [xcol]), [xcol], str(ycol))
     title = (spec.title or spec.name) if spec is not None else str(directory)
     path = line_with_band(series, x=str(xcol), path=out or directory / f"plot-{ycol}.png", xlabel=str(xcol),
                           ylabel=f"{ycol} (mean over runs, 95% band)", title=title, logy=logy)
@@ -758,6 +755,7 @@ def summarize(
 
     from dynaplan.experiments.store import MANIFEST
     from dynaplan.experiments.summaries import grouped_summary
+    from dynaplan.stats import mean_interval, per_run
 
     int_option(last, "--last")
     table, spec, varying = _experiment(directory)
@@ -773,12 +771,11 @@ def summarize(
     parts = table.groupby(groups, sort=True) if groups else [((), table)]
     for key, part in parts:
         key = key if isinstance(key, tuple) else (key,)
-        per_run = part.groupby("seed")[ycol].mean() if "seed" in part else part[ycol]
+        mean, half, n = mean_interval(per_run(part, str(ycol))[ycol])
         row: dict[str, Any] = dict(zip(groups, key))
-        n = len(per_run)
         row["runs"] = n
-        row[f"mean {ycol}"] = float(per_run.mean())
-        row["95% +-"] = float(1.96 * per_run.std(ddof=1) / np.sqrt(n)) if n > 1 else float("nan")
+        row[f"mean {ycol}"] = mean
+        row["95% +-"] = half
         if xcol is not None:
             xs = np.sort(part[xcol].unique())[-last:]
             row[f"last {len(xs)} {xcol}s"] = float(part[part[xcol].isin(xs)][ycol].mean())

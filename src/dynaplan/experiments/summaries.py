@@ -19,10 +19,10 @@ import inspect
 from collections.abc import Callable, Sequence
 from typing import Any
 
-import numpy as np
 import pandas as pd
 
 from dynaplan.experiments.spec import Spec, canonical_json
+from dynaplan.stats import mean_interval, per_run
 
 #: Keys that set how much is run, not what: they leave a reproduction's title as it is.
 SIZE_KEYS = frozenset({"seeds", "root_seed", "batch", "episodes", "steps"})
@@ -117,13 +117,12 @@ def episodes_summary(table: pd.DataFrame, by: Sequence[str], last: int = 10) -> 
         key = key if isinstance(key, tuple) else (key,)
         k = int(min(last, part["episode"].max()))
         tail = part[part["episode"] > part.groupby("seed")["episode"].transform("max") - k]
-        per_run = tail.groupby("seed")["steps"].mean()
-        n = len(per_run)
+        mean, half, n = mean_interval(per_run(tail, "steps")["steps"])
         row: dict[str, Any] = dict(zip(by, key))
         row["runs"] = n
         row["last episodes"] = k
-        row["mean steps"] = float(per_run.mean())
-        row["95% +-"] = float(1.96 * per_run.std(ddof=1) / np.sqrt(n)) if n > 1 else float("nan")
+        row["mean steps"] = mean
+        row["95% +-"] = half
         if "return" in tail.columns:
             row["mean return"] = float(tail.groupby("seed")["return"].mean().mean())
         rows.append(row)
