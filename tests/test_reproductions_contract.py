@@ -20,8 +20,7 @@ from dynaplan.experiments.reproductions import load_all
 SMALL: dict[str, list[str]] = {
     "blocking-maze": ["--set", "steps=1100"],
     "boyan-chain": ["--episodes", "3"],
-    "decision-time": ["--episodes", "2", "--set", "env=dynaplan/DynaMaze-v0", "--set", "max_episode_steps=200",
-                      "--set", "model_steps=50"],
+    "decision-time": ["--episodes", "2", "--set", "env=dynaplan/DynaMaze-v0", "--set", "max_episode_steps=200"],
     "dyna-maze": ["--episodes", "3"],
     "dyna-maze-policies": [],
     "expected-vs-sample": ["--set", "runs=20"],
