@@ -25,14 +25,15 @@ BASE: dict[str, Any] = {
 
 numbers = st.sampled_from(["1", "2", "0", "-1", "abc", "1e3", "2.5", "99999999999999999999", "9223372036854775807", ""])
 values = st.sampled_from(["0.5", "2", "0", "[1, 2]", "[0.1, 0.5]", "'x'", "{a = 1}", "[5, 50", "true", "", "1,2",
-                          "dyna-q-plus", "q-learning", "\"0.1'\"", "1e400", "{is_slippery = false}", "-3"])
+                          "dyna-q-plus", "q-learning", "\"0.1'\"", "1e400", "{is_slippery = false}", "-3",
+                          "1000000000000", "0.1,,0.2", "[" * 40 + "1" + "]" * 40])
 set_keys = st.sampled_from(["alpha", "planning_steps", "episodes", "seeds", "agent", "nope", "env", "env_kwargs",
                             "title", "root_seed", "batch", "kappa", "grid.planning_steps", "params.alpha", ""])
 options = st.lists(
     st.one_of(
         st.tuples(st.sampled_from(["--runs", "--episodes", "--seed", "--workers", "--max-retries"]), numbers),
         st.tuples(st.just("--planning-steps"), st.sampled_from(["0", "0,5", "x", "-1", "5,", "1,,2", "",
-                                                                "99999999999999999999"])),
+                                                                "99999999999999999999", "1000000000000"])),
         st.tuples(st.just("--set"), st.builds(lambda k, v: f"{k}={v}", set_keys, values)),
         st.tuples(st.just("--set"), st.sampled_from(["novalue", "=3", "a==b"])),
         st.tuples(st.sampled_from(["--resume", "--overwrite", "--bogus"])),
@@ -65,7 +66,7 @@ specs = st.lists(st.tuples(spec_paths, spec_values), max_size=2).map(_mutate)
 commands = st.sampled_from(["run-spec", "run-cell", "run-resume", "reproduce", "summarize", "plot", "show"])
 
 
-def _argv(command: str, spec: Path, out: Path, opts: list[str]) -> list[str]:
+def _argv(command: str, spec: Path, out: Path, opts: list[str], fps: str = "10") -> list[str]:
     if command == "run-spec":
         return ["run", str(spec), "--out", str(out), *opts]
     if command == "run-cell":
@@ -76,14 +77,15 @@ def _argv(command: str, spec: Path, out: Path, opts: list[str]) -> list[str]:
     if command == "reproduce":
         return ["reproduce", "dyna-maze", "--runs", "2", "--episodes", "2", "--out", str(out), *opts]
     if command == "show":
-        return ["show", "--steps", "30", *[o for o in opts if not o.startswith("--runs")]]
+        return ["show", "--steps", "30", "--fps", fps, *[o for o in opts if not o.startswith("--runs")]]
     return [command, str(out), *opts]
 
 
 @settings(max_examples=45, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(command=commands, doc=specs, opts=options, fresh=st.booleans())
+@given(command=commands, doc=specs, opts=options, fresh=st.booleans(),
+       fps=st.sampled_from(["10", "0", "1e-300", "1e300", "nan", "0.01"]))
 def test_cli_exits_0_or_2_without_a_traceback(command: str, doc: dict[str, Any], opts: list[str], fresh: bool,
-                                              tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+                                              fps: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     spec = tmp_path / "fuzz.toml"
     try:
         spec.write_text(dump_toml(doc))
@@ -94,10 +96,16 @@ def test_cli_exits_0_or_2_without_a_traceback(command: str, doc: dict[str, Any],
         import shutil
 
         shutil.rmtree(out)
+    notes = out / "notes.txt"
+    if (out / "manifest.json").exists() and not notes.exists():  # the user's own file in a store
+        notes.write_text("mine\n")
+    had_notes = notes.exists()
     capsys.readouterr()
-    rc = main(_argv(command, spec, out, opts))
+    rc = main(_argv(command, spec, out, opts, fps))
     err = capsys.readouterr().err
     assert rc in (0, 2), err
     assert "Traceback" not in err
+    if had_notes:  # nothing the user wrote is ever deleted, --overwrite or not
+        assert notes.read_text() == "mine\n"
     if rc == 2:
         assert err.strip().splitlines()[-1].startswith("error: "), err

@@ -81,9 +81,9 @@ def test_another_experiment_is_refused_and_overwrite_replaces_it(tmp_path: Path,
     spec.write_text(SMALL.replace("seeds = 2", "seeds = 2\nbatch = 1"))
     out = tmp_path / "out"
     assert run(capsys, "run", str(spec), "--out", str(out), "--workers", "1")[0] == 0
+    assert run(capsys, "plot", str(out))[0] == 0  # a figure of the first experiment, listed in its manifest
     before = (out / "results.parquet").read_bytes()
     manifest = (out / "manifest.json").read_text()
-    (out / "plot-steps.png").write_bytes(b"a figure of the first experiment")
 
     other = ["--set", "planning_steps=[0, 50]"]  # another experiment: the n = 5 runs would be lost
     rc, _, err = run(capsys, "run", str(spec), *other, "--out", str(out))
@@ -100,7 +100,7 @@ def test_another_experiment_is_refused_and_overwrite_replaces_it(tmp_path: Path,
     assert rc == 0 and "extending the experiment there" in text and "4 of 6 runs were already done" in text
     assert not (out / "plot-steps.png").exists()  # no figure of other runs beside the new table
 
-    (out / "plot-steps.png").write_bytes(b"a figure of the runs before")
+    assert run(capsys, "plot", str(out))[0] == 0
     rc, text, _ = run(capsys, "run", str(spec), "--runs", "3", *other, "--out", str(out), "--overwrite")
     assert rc == 0 and "3 of 6 runs were already done" in text  # the runs both share (n = 0) are kept
     assert not (out / "plot-steps.png").exists()

@@ -255,9 +255,9 @@ def test_run_spec_never_discards_a_finished_run_without_overwrite(spec: Any, ref
     run_spec(spec, tmp_path, workers=1)
     finished = _files(tmp_path)
     other = parse_spec(SPEC.replace("episodes = 3", "episodes = 3\nalpha = 0.5"), source="other.toml")
-    with pytest.raises(StoreError, match=r"holds another experiment \(8 finished runs; .*alpha.*--overwrite"):
+    with pytest.raises(StoreError, match=r"holds another experiment \(8 finished runs; .*alpha.*overwrite=True"):
         run_spec(other, tmp_path, workers=1)
-    with pytest.raises(StoreError, match=r"--resume: not the stored experiment \(.*alpha"):
+    with pytest.raises(StoreError, match=r"resume: not the stored experiment \(.*alpha"):
         run_spec(other, tmp_path, workers=1, resume=True)
     with pytest.raises(StoreError, match="nothing to resume"):
         run_spec(spec, tmp_path / "new", workers=1, resume=True)

@@ -42,6 +42,26 @@ app = typer.Typer(
 )
 console = Console()
 err_console = Console(stderr=True)
+
+
+def _flags_without_type() -> None:
+    """``--help`` lists a flag without a type: typer 0.29 shows ``--version <bool>``, as if it
+    took a value (it does not: ``--version true`` is an error)."""
+    from typer import core
+
+    option = getattr(core, "TyperOption", None)
+    shown = getattr(option, "display_type_rich", None)
+    if option is None or shown is None or getattr(shown, "_dynaplan", False):
+        return
+
+    def display_type_rich(self: Any, ctx: Any) -> str | None:
+        return None if getattr(self, "is_flag", False) else shown(self, ctx)
+
+    display_type_rich._dynaplan = True  # type: ignore[attr-defined]
+    option.display_type_rich = display_type_rich
+
+
+_flags_without_type()
 INT64_MAX = 2**63 - 1
 
 
@@ -132,9 +152,10 @@ def int_option(value: int | None, name: str, low: int = 1) -> int | None:
 
 
 def parse_int_list(text: str, name: str) -> list[int]:
-    """``0,5,50`` -> ``[0, 5, 50]``: one or more integers in [0, 2**63 - 1]."""
+    """``0,5,50`` -> ``[0, 5, 50]``: one or more integers in [0, 2**63 - 1] (no empty item:
+    ``1,,2`` is a typo, not ``[1, 2]``)."""
     try:
-        values = [int(x) for x in text.split(",") if x.strip()]
+        values = [int(x) for x in text.split(",")]
     except ValueError:
         fail(f"{name} must be comma-separated integers, got {text!r}")
     if not values or any(not 0 <= v <= INT64_MAX for v in values):
@@ -277,6 +298,24 @@ def usable_cores() -> int:
 
 
 # -- running a spec into a store --------------------------------------------------------------
+def store_message(exc: Exception) -> str:
+    """A result store's error in the command line's words (its flags, not the API's arguments)."""
+    from dynaplan.experiments import store
+
+    if isinstance(exc, store.NotAStore):
+        return (f"{exc.root}: not empty and not a dynaplan result store; choose a new or empty --out "
+                "(nothing in it is replaced or deleted, with or without --overwrite)")
+    if isinstance(exc, store.OtherExperiment):
+        return (f"{exc.root} holds another experiment ({exc.done} finished runs; {exc.difference}); give "
+                "--overwrite to replace it (runs both share are kept) or choose a different --out")
+    if isinstance(exc, store.NothingToResume):
+        return f"{exc.root}: nothing to resume (no {store.SPEC_FILE}); run without --resume first"
+    if isinstance(exc, store.NotTheStoredExperiment):
+        return (f"{exc.root}: --resume: not the stored experiment ({exc.difference}); drop --resume and give "
+                "--overwrite to replace it, or choose a different --out")
+    return str(exc)
+
+
 def stored_spec(out_dir: Path) -> Spec:
     """The spec stored in ``out_dir`` (validated)."""
     from dynaplan.experiments.store import stored_experiment
@@ -331,7 +370,7 @@ def execute(spec: Spec, out_dir: Path, runner: Runner, *, overwrite: bool = Fals
     decision = reuse_decision(out_dir, spec, overwrite=overwrite, planned=planned)
     # What is about to run, on standard output: standard error keeps to one line when it fails.
     if decision == "replace":
-        say(f"{out_dir}: replacing what was there")
+        say(f"{out_dir}: replacing the experiment there once this one has finished")
     elif decision == "extend":
         say(f"{out_dir}: extending the experiment there (every finished run is kept)")
     say(f"{spec.name}: {estimate.line()}")
@@ -345,7 +384,11 @@ def execute(spec: Spec, out_dir: Path, runner: Runner, *, overwrite: bool = Fals
                               on_plan=getattr(advance, "plan", None), backend_options=runner.options(),
                               overwrite=overwrite)
     except KeyboardInterrupt:
-        note(f"finished runs are saved in {out_dir}; continue with --resume --out {out_dir}")
+        if decision in ("replace", "extend"):
+            note(f"{out_dir} still holds the experiment that was there; finished runs of this one are saved "
+                 "beside it: give the same command again to continue")
+        else:
+            note(f"finished runs are saved in {out_dir}; continue with --resume --out {out_dir}")
         raise
     if result.runs_reused:
         say(f"{result.runs_reused} of {result.runs_total} runs were already done in {out_dir}")
@@ -423,13 +466,13 @@ def reproduction(reps: dict[str, Any], name: str | None) -> Any:
 
 def reproduce_function(rep: Any, overrides: dict[str, Any], out_dir: Path, overwrite: bool) -> tuple[Any, tuple]:
     """A reproduction that is only a ``run`` function (no shipped spec): its table, written."""
-    from dynaplan.experiments.store import StoreError, clear_outputs, write_table
+    from dynaplan.experiments.store import StoreError, write_table
 
-    if out_dir.exists() and any(out_dir.iterdir()):
-        if not overwrite:
-            raise StoreError(f"{out_dir}: not empty; give --overwrite to replace its tables and figures, "
-                             "or choose a different --out")
-        clear_outputs(out_dir)
+    written = {"results.parquet", "results.csv", "figure.png"}
+    there = {p.name for p in out_dir.iterdir()} if out_dir.is_dir() else set()
+    if there and not (overwrite and there <= written):
+        raise StoreError(f"{out_dir}: not empty; choose a new or empty --out (--overwrite replaces only a "
+                         f"directory holding nothing but {', '.join(sorted(written))})")
     back = {"seeds": "runs", "root_seed": "seed"}  # the run function's own names
     options = {back.get(k, k): v for k, v in overrides.items()}
     with progress_bar(int(options.get("runs", 30)), rep.name) as advance:
@@ -465,6 +508,7 @@ def reproduce(
     """
     from dynaplan.experiments.reproductions import load_all
     from dynaplan.experiments.spec import load_spec, shipped_specs, validate_spec
+    from dynaplan.experiments.store import record_output
     from dynaplan.experiments.summaries import grouped_summary, spec_changes, spec_title
     from dynaplan.plot.curves import figure_note
 
@@ -504,7 +548,9 @@ def reproduce(
     changes = spec_changes(spec, shipped)
     with figure_note(spec_title(spec, shipped, rep.title) if changes else ""):
         fig = rep.figure(result.table, out_dir / "figure.png")
-    print_table(grouped_summary(rep.summary, result.table, spec.varying_keys()), spec_title(spec, shipped, rep.title))
+    record_output(out_dir, fig)
+    print_table(grouped_summary(rep.summary, result.table, spec.varying_keys(), shipped.varying_keys()),
+                spec_title(spec, shipped, rep.title))
     say(f"wrote {', '.join(map(str, result.paths))}, {fig}")
 
 
@@ -622,7 +668,11 @@ def run(
             print_table(summary, f"{spec.name}: steps per episode, mean over runs (95% interval)")
         else:
             say(f"{spec.name}: no episode finished")
-    say(f"{result.runs_done} runs in {result.elapsed:.1f} s; wrote {', '.join(map(str, result.paths))}")
+    wrote = ", ".join(map(str, result.paths))
+    if result.runs_done == 0 and result.runs_reused == result.runs_total:
+        say(f"{spec.name} is complete: all {result.runs_total} runs were already done; wrote {wrote}")
+    else:
+        say(f"{result.runs_done} runs in {result.elapsed:.1f} s; wrote {wrote}")
 
 
 # -- reading an experiment directory -----------------------------------------------------------
@@ -664,10 +714,10 @@ def plot(
     logy: Annotated[bool, typer.Option(help="Log scale on y.")] = False,
 ) -> None:
     """Learning curves of any experiment: mean over runs with 95% bands, one curve per group."""
-    import numpy as np
     from pandas.api.types import is_numeric_dtype
 
     from dynaplan.plot.curves import line_with_band
+    from dynaplan.stats import mean_sem, per_run
 
     table, spec, varying = _experiment(directory)
     cols = list(map(str, table.columns))
@@ -687,13 +737,13 @@ def plot(
     for key, part in parts:
         key = key if isinstance(key, tuple) else (key,)
         label = ", ".join(f"{g}={v}" for g, v in zip(groups, key)) or str(ycol)
-        per_run = part.groupby([xcol, "seed"])[ycol].mean().reset_index() if "seed" in part else part
-        g = per_run.groupby(xcol)[ycol].agg(["mean", "std", "count"]).reset_index()
-        g["sem"] = g["std"] / np.sqrt(g["count"])
-        series[label] = g
+        series[label] = mean_sem(per_run(part, str(ycol), [xcol]), [xcol], str(ycol))
     title = (spec.title or spec.name) if spec is not None else str(directory)
     path = line_with_band(series, x=str(xcol), path=out or directory / f"plot-{ycol}.png", xlabel=str(xcol),
                           ylabel=f"{ycol} (mean over runs, 95% band)", title=title, logy=logy)
+    from dynaplan.experiments.store import record_output
+
+    record_output(directory, path)
     say(f"wrote {path}")
 
 
@@ -714,6 +764,7 @@ def summarize(
 
     from dynaplan.experiments.store import MANIFEST
     from dynaplan.experiments.summaries import grouped_summary
+    from dynaplan.stats import mean_interval, per_run
 
     int_option(last, "--last")
     table, spec, varying = _experiment(directory)
@@ -729,12 +780,11 @@ def summarize(
     parts = table.groupby(groups, sort=True) if groups else [((), table)]
     for key, part in parts:
         key = key if isinstance(key, tuple) else (key,)
-        per_run = part.groupby("seed")[ycol].mean() if "seed" in part else part[ycol]
+        mean, half, n = mean_interval(per_run(part, str(ycol))[ycol])
         row: dict[str, Any] = dict(zip(groups, key))
-        n = len(per_run)
         row["runs"] = n
-        row[f"mean {ycol}"] = float(per_run.mean())
-        row["95% +-"] = float(1.96 * per_run.std(ddof=1) / np.sqrt(n)) if n > 1 else float("nan")
+        row[f"mean {ycol}"] = mean
+        row["95% +-"] = half
         if xcol is not None:
             xs = np.sort(part[xcol].unique())[-last:]
             row[f"last {len(xs)} {xcol}s"] = float(part[part[xcol].isin(xs)][ycol].mean())
@@ -753,10 +803,28 @@ def summarize(
 
         rep = load_all().get(str(rep_name))
         if rep is not None:
-            print_table(grouped_summary(rep.summary, table, varying), spec.title if spec else rep.title)
+            from dynaplan.experiments.spec import load_spec, shipped_specs
+
+            own = load_spec(shipped_specs()[rep.spec], validate=False).varying_keys() if rep.spec else []
+            print_table(grouped_summary(rep.summary, table, varying, own), spec.title if spec else rep.title)
 
 
 # -- show -------------------------------------------------------------------------------------
+#: ``show --fps`` bounds: a GIF frame lasts a whole number of hundredths of a second, at most 655.35 s.
+MIN_FPS, MAX_FPS = 0.01, 100.0
+
+
+def check_view_size(layout: Any, option: str) -> None:
+    """A maze drawn cell by cell (``show``'s pictures, the explorer) has at most
+    ``VIEW_SIDE x VIEW_SIDE`` cells: one line otherwise, before anything is computed."""
+    from dynaplan.envs.layouts import VIEW_SIDE
+
+    rows, cols = layout.shape
+    if max(rows, cols) > VIEW_SIDE:
+        fail(f"{option}: at most {VIEW_SIDE} x {VIEW_SIDE} cells can be shown, got {rows} x {cols} "
+             "(dynaplan run takes larger mazes)")
+
+
 @app.command()
 def show(
     env: Annotated[str, typer.Option(help="A dynaplan maze env id, e.g. dynaplan/ShortcutMaze-v0.")] = (
@@ -798,15 +866,18 @@ def show(
     int_option(steps, "--steps")
     int_option(frames, "--frames")
     int_option(seed, "--seed", low=0)
-    if not fps > 0:
-        fail(f"--fps must be positive, got {fps}")
+    if not MIN_FPS <= fps <= MAX_FPS:  # a GIF's frame delay is whole hundredths of a second, at most 655.35 s
+        fail(f"--fps must be in [{MIN_FPS}, {MAX_FPS}], got {fps:g}")
     if out is not None and out.suffix.lower() not in (".gif", ".png"):
         fail(f"--out must end in .gif or .png, got {str(out)!r}")
-    params = {**agent_flags(alpha, epsilon, gamma), **spec_overrides(planning_steps=planning_steps, sets=set_)}
-    for key, value in params.items():
-        if isinstance(value, list):
-            fail(f"{'--planning-steps' if key == 'planning_steps' else '--set ' + key}: show runs one agent; "
-                 f"give one value, got {value}")
+    flagged = spec_overrides(planning_steps=planning_steps)
+    sets = set_items(set_)
+    for label, given in (("--planning-steps", flagged), ("--set ", sets)):
+        for key, value in given.items():
+            if isinstance(value, list):
+                fail(f"{label if label.startswith('--p') else label + key}: show runs one agent; give one value, "
+                     f"got {value}")
+    params = {**agent_flags(alpha, epsilon, gamma), **flagged, **sets}
     try:
         params = cls.check_params(params)
     except (ValueError, TypeError) as exc:
@@ -817,7 +888,13 @@ def show(
         if env not in gym.registry:
             fail(f"unknown env {env!r} (not a registered Gymnasium id)")
         environment = gym.make(env)
-    maze_layout(environment)  # ValueError unless it is a maze
+    check_view_size(maze_layout(environment), "--maze" if maze is not None else "--env")  # ValueError unless a maze
+    from dynaplan.agents.budget import check_step_budget
+
+    try:
+        check_step_budget(cls, dynaplan.problem_of(environment), params)
+    except ValueError as exc:
+        fail(f"{agent}: {exc}")
     learner = cls(environment, seed=seed, **params)
     every = frame_every(steps, frames) if out is not None and out.suffix.lower() == ".gif" else steps
     from dynaplan.experiments.interrupts import signals_deferred_while_compiling
@@ -861,8 +938,32 @@ def explore(
     from dynaplan.explore.server import serve
 
     user_module(module)
+    int_option(port, "--port", low=0)
+    if port > 65535:
+        fail(f"--port must be in [0, 65535], got {port}")
+    check_host(host)
+    if maze is not None:
+        from dynaplan.envs.layouts import load_layout
+
+        check_view_size(load_layout(maze), "--maze")
 
     serve(maze, agent=agent, host=host, port=port)
+
+
+def check_host(host: str) -> None:
+    """``--host`` must be an address or a name that resolves (one line naming ``--host`` otherwise)."""
+    import ipaddress
+    import socket
+
+    try:
+        ipaddress.ip_address(host)
+        return
+    except ValueError:
+        pass
+    try:
+        socket.getaddrinfo(host, None)
+    except (OSError, UnicodeError) as exc:
+        fail(f"--host {host!r}: not an IP address or a name that resolves ({getattr(exc, 'strerror', None) or exc})")
 
 
 # -- the entry point ------------------------------------------------------------------------------
@@ -925,7 +1026,7 @@ def main(argv: list[str] | None = None) -> int:
                 return exit_status(None, received)
             return rc
     except (UsageError, LayoutError, ValueError) as exc:
-        err_console.print(Text.assemble(("error: ", "red"), " ".join(str(exc).split())), soft_wrap=True,
+        err_console.print(Text.assemble(("error: ", "red"), " ".join(store_message(exc).split())), soft_wrap=True,
                           highlight=False)
         return 2
     except typer.Abort:

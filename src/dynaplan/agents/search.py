@@ -148,9 +148,60 @@ class SearchAgent(TabularAgent):
         return bool(params["model"] == "exact")
 
     @classmethod
+    def state_bytes(cls, n_states: int, n_actions: int, params: Mapping[str, Any]) -> tuple[int, str, str]:
+        """(bytes, key, what) of the largest allocation ``params`` ask for on S states and A
+        actions, before it is made: the book's tree (``key="path"``: ``capacity`` nodes of 6
+        int64/float64 fields and 5 per action), a state- or horizon-keyed table (rows of 5 per
+        action), and the agent's Q table."""
+        q = 8 * n_states * n_actions
+        if cls.method == METHOD_MCTS and params["key"] == "path":
+            capacity = cls.tree_capacity(params)
+            key = "model_steps" if params["model_steps"] else "simulations"
+            key = "max_nodes" if params.get("max_nodes") else key
+            return q + capacity * 8 * (6 + 5 * n_actions), key, f"a search tree of {capacity:,} nodes"
+        if cls.method == METHOD_MCTS:
+            rows = n_states if params["key"] == "state" else (params["depth"] + 1) * n_states
+            return q + rows * 8 * (7 + 5 * n_actions), "depth", f"a search table of {rows:,} rows"
+        return q + 8 * 3 * params["depth"], "depth", f"a search path of {params['depth']:,} steps"
+
+    @classmethod
+    def step_work(cls, n_actions: int, n_outcomes: int, params: Mapping[str, Any]) -> tuple[float, str]:
+        """(model steps or backups of one decision, the key that sets it): exhaustive lookahead
+        expands every action and outcome to ``depth`` ((A K)^depth), rollouts and MCTS make
+        ``simulations`` of at most ``depth`` steps (or ``model_steps``); planning adds
+        ``planning_steps``."""
+        depth = params["depth"]
+        if cls.method == METHOD_LOOKAHEAD:
+            branching = max(1, n_actions * n_outcomes)
+            work, key = float(branching) ** min(depth, 400), "depth"
+        elif params.get("model_steps"):
+            work, key = float(params["model_steps"]), "model_steps"
+        else:
+            work, key = float(params.get("simulations", 1)) * depth, "simulations"
+        return max((work, key), (float(params["planning_steps"]), "planning_steps"))
+
+    @staticmethod
+    def tree_capacity(params: Mapping[str, Any]) -> int:
+        """Nodes of the book's tree: ``max_nodes``, else one per simulation (ten searches' worth
+        when the tree persists)."""
+        per_search = params["model_steps"] or params["simulations"]  # a simulation adds at most one node
+        return int(params.get("max_nodes") or (10 * per_search + 1 if params["persist"] else per_search + 1))
+
+    @classmethod
+    def check_state_size(cls, n_states: int, n_actions: int, params: Mapping[str, Any]) -> None:
+        """``ParamError`` naming the key, when the agent's state would not fit in memory."""
+        from dynaplan.memory import too_large
+
+        nbytes, key, what = cls.state_bytes(n_states, n_actions, params)
+        problem = too_large(nbytes, what)
+        if problem:
+            raise ParamError(key, f"{key}: {problem}; lower {key}")
+
+    @classmethod
     def build_state(
         cls, n_states: int, n_actions: int, model: TabularModel | None, params: Mapping[str, Any]
     ) -> NamedTuple:
+        cls.check_state_size(n_states, n_actions, params)
         searched = searched_model(cls.name, n_states, n_actions, model, params)
         depth = params["depth"]
         if cls.method == METHOD_MCTS and params["key"] == "path":
@@ -191,8 +242,7 @@ class SearchAgent(TabularAgent):
     def build_tree_state(cls, n_states: int, n_actions: int, searched: Any, params: Mapping[str, Any]) -> NamedTuple:
         """The kernel state of an agent searching the book's tree (``key="path"``)."""
         depth = params["depth"]
-        per_search = params["model_steps"] or params["simulations"]  # a simulation adds at most one node
-        capacity = params.get("max_nodes") or (10 * per_search + 1 if params["persist"] else per_search + 1)
+        capacity = cls.tree_capacity(params)
         return TreeAgentState(
             q=np.full((n_states, n_actions), params["q_init"]),
             model=searched,

@@ -32,6 +32,14 @@ class LayoutError(ValueError):
     """A maze layout that cannot be used; the message is one line: ``where: what``."""
 
 
+MAX_CELLS = 1_000_000
+"""The most cells a layout may have (1,000 x 1,000), checked before it is parsed: an agent's
+tables are [cells, 4] and a maze of 25 million cells took minutes to parse."""
+
+VIEW_SIDE = 50
+"""The longest side of a maze drawn cell by cell (``dynaplan show``'s pictures, the explorer)."""
+
+
 @dataclass(frozen=True)
 class MazeLayout:
     """A parsed, validated maze.
@@ -80,6 +88,8 @@ def load_layout(layout: str | os.PathLike[str] | MazeLayout) -> MazeLayout:
     if isinstance(layout, os.PathLike) or _looks_like_path(str(layout)):
         path = Path(layout)
         try:
+            if path.is_file() and path.stat().st_size > _MAX_BYTES:
+                raise LayoutError(f"{path}: {path.stat().st_size:,} bytes; a maze has at most {MAX_CELLS:,} cells")
             text = path.read_text()
         except FileNotFoundError:
             raise LayoutError(f"{path}: no such maze file") from None
@@ -89,8 +99,20 @@ def load_layout(layout: str | os.PathLike[str] | MazeLayout) -> MazeLayout:
     return parse_layout(str(layout))
 
 
+_MAX_BYTES = 4 * MAX_CELLS + 65536  # trailing spaces and line ends aside, a cell is one byte
+_CODES = np.zeros(256, dtype=np.int8)  # 0: unknown character
+for _code, _ch in enumerate((WALL, START, GOAL, FREE), 1):
+    _CODES[ord(_ch)] = _code
+
+
 def parse_layout(text: str, source: str = "<string>") -> MazeLayout:
-    """Parse and validate layout text; raises ``LayoutError`` naming line and column."""
+    """Parse and validate layout text; raises ``LayoutError`` naming line and column.
+
+    At most ``MAX_CELLS`` cells, checked before anything else; the characters are checked in
+    one array operation and reachability by labelling connected open cells, so a maze of a
+    million cells parses in well under a second."""
+    if len(text) > _MAX_BYTES:
+        raise LayoutError(f"{source}: {len(text):,} characters; a maze has at most {MAX_CELLS:,} cells")
     lines = [line.rstrip() for line in text.splitlines()]
     first = 0
     while first < len(lines) and not lines[first]:
@@ -102,41 +124,50 @@ def parse_layout(text: str, source: str = "<string>") -> MazeLayout:
         raise LayoutError(f"{source}: empty maze layout")
     rows = lines[first:last]
     width = len(rows[0])
-    start: tuple[int, int] | None = None
-    goals: list[tuple[int, int]] = []
+    if len(rows) * width > MAX_CELLS:
+        raise LayoutError(f"{source}: {len(rows)} x {width} cells; a maze has at most {MAX_CELLS:,} cells")
     for r, row in enumerate(rows):
-        lineno = first + r + 1
         if not row:
-            raise LayoutError(f"{source}:{lineno}: empty row inside the maze")
+            raise LayoutError(f"{source}:{first + r + 1}: empty row inside the maze")
         if len(row) != width:
             raise LayoutError(
-                f"{source}:{lineno}: row has {len(row)} cells, expected {width} like line {first + 1}"
+                f"{source}:{first + r + 1}: row has {len(row)} cells, expected {width} like line {first + 1}"
             )
-        for c, ch in enumerate(row):
-            if ch not in _CHARS:
-                raise LayoutError(
-                    f"{source}:{lineno}:{c + 1}: unknown character {ch!r} "
-                    "(use # wall, S start, G goal, . free)"
-                )
-            if ch == START:
-                if start is not None:
-                    raise LayoutError(
-                        f"{source}:{lineno}:{c + 1}: second start 'S' "
-                        f"(the first is at line {first + start[0] + 1}, column {start[1] + 1})"
-                    )
-                start = (r, c)
-            elif ch == GOAL:
-                goals.append((r, c))
-    if start is None:
+    joined = "".join(rows)
+    data = np.frombuffer(joined.encode("utf-32-le"), dtype=np.uint32)
+    codes = np.where(data < 256, _CODES[np.minimum(data, 255)], 0).reshape(len(rows), width)
+    bad = np.flatnonzero(codes.ravel() == 0)
+    if len(bad):
+        r, c = divmod(int(bad[0]), width)
+        raise LayoutError(
+            f"{source}:{first + r + 1}:{c + 1}: unknown character {rows[r][c]!r} (use # wall, S start, G goal, . free)"
+        )
+    starts = np.argwhere(codes == 2)
+    if len(starts) == 0:
         raise LayoutError(f"{source}: no start 'S' in the maze")
+    if len(starts) > 1:
+        (r0, c0), (r1, c1) = starts[:2]
+        raise LayoutError(f"{source}:{first + r1 + 1}:{c1 + 1}: second start 'S' "
+                          f"(the first is at line {first + r0 + 1}, column {c0 + 1})")
+    start = (int(starts[0][0]), int(starts[0][1]))
+    goals = [(int(r), int(c)) for r, c in np.argwhere(codes == 3)]
     if not goals:
         raise LayoutError(f"{source}: no goal 'G' in the maze")
-    walls = np.array([[ch == WALL for ch in row] for row in rows], dtype=np.bool_)
-    if shortest_path_length(walls, start, goals) is None:
+    walls = codes == 1
+    if not goal_reachable(walls, start, goals):
         raise LayoutError(
             f"{source}:{first + start[0] + 1}:{start[1] + 1}: no goal can be reached from the start"
         )
     return MazeLayout(tuple(rows), walls, start, tuple(goals), source)
+
+
+def goal_reachable(walls: np.ndarray, start: tuple[int, int], goals: list[tuple[int, int]]) -> bool:
+    """Whether a goal can be reached from ``start`` (connected open cells, 4 moves)."""
+    from scipy import ndimage
+
+    labels, _ = ndimage.label(~walls)
+    here = labels[start]
+    return any(labels[g] == here for g in goals)
 
 
 MOVES = ((-1, 0), (1, 0), (0, -1), (0, 1))

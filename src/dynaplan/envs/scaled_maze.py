@@ -18,7 +18,18 @@ import os
 import numpy as np
 
 from dynaplan.envs.grid_maze import GridMaze, maze_model
-from dynaplan.envs.layouts import DYNA_MAZE, FREE, GOAL, START, WALL, MazeLayout, load_layout, parse_layout
+from dynaplan.envs.layouts import (
+    DYNA_MAZE,
+    FREE,
+    GOAL,
+    MAX_CELLS,
+    START,
+    WALL,
+    LayoutError,
+    MazeLayout,
+    load_layout,
+    parse_layout,
+)
 from dynaplan.envs.tabular import TabularModel
 
 #: Scales (rows, columns) of the book's doubling series of Dyna maze sizes (Example 8.4).
@@ -47,6 +58,10 @@ def scale_layout(layout: str | os.PathLike[str] | MazeLayout, scale: int | tuple
     """The layout with every cell turned into a ``row_scale x col_scale`` block (see module doc)."""
     base = load_layout(layout)
     kr, kc = _check_scale(scale)
+    n_rows, n_cols = base.shape[0] * kr, base.shape[1] * kc
+    if n_rows * n_cols > MAX_CELLS:
+        raise LayoutError(f"scale {scale!r}: the maze would have {n_rows:,} x {n_cols:,} cells; "
+                          f"a maze has at most {MAX_CELLS:,}")
     rows = []
     for r, row in enumerate(base.rows):
         for i in range(kr):

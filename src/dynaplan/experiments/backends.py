@@ -421,6 +421,9 @@ def check_backend(name: str, workers: int | None = None, address: str | None = N
         raise ValueError(f"max_retries must be >= 0, got {max_retries}")
     if address and name != "ray":
         raise ValueError("an address is for the ray backend (add --backend ray)")
+    if workers is not None and name != "local":
+        raise ValueError(f"workers is for the local backend; the {name} backend places tasks on its own cores "
+                         "(drop --workers)")
     if options and name != "slurm":
         raise ValueError("slurm options are for the slurm backend (add --backend slurm)")
     import importlib.util

@@ -37,6 +37,7 @@ import pandas as pd
 
 from dynaplan.agents import AGENTS
 from dynaplan.agents.base import ParamError
+from dynaplan.agents.budget import check_step_budget
 from dynaplan.experiments.batch import Checked, check_agent_params, problem_of, run_batch
 
 RunFn = Callable[[Mapping[str, Any], Sequence[int]], pd.DataFrame]
@@ -219,7 +220,14 @@ def check_episodes(cell: Mapping[str, Any]) -> Checked:
     cls = AGENTS[str(agent)]
     params = agent_params(cell)
     try:
-        return check_agent_params(cls, params)
+        checked = check_agent_params(cls, params)
+        if cls.encoding == "table":  # one real step's work and the agent's arrays, estimated before a run
+            env_id, env_kwargs = env_id_or_maze(cell)
+            problem = problem_of(env_id, agent=cls, **env_kwargs)
+            check_step_budget(cls, problem, checked.params)  # Ctrl-C must stay able to stop a real step
+            if hasattr(cls, "check_state_size"):
+                cls.check_state_size(problem.n_states, problem.n_actions, checked.params)
+        return checked
     except ValueError as exc:
         unknown = sorted(set(params) - set(cls.defaults()))
         if not unknown:

@@ -33,7 +33,7 @@ from dynaplan.experiments.interrupts import Terminated as Terminated  # re-expor
 from dynaplan.experiments.interrupts import signals_interrupt
 from dynaplan.experiments.kinds import CheckedCell, check_cell_once, get_kind
 from dynaplan.experiments.spec import Spec, SpecError, canonical_json
-from dynaplan.experiments.store import Store, check_resume, clear_outputs, reuse_decision, to_parquet_bytes
+from dynaplan.experiments.store import Store, check_resume, reuse_decision, to_parquet_bytes
 
 Progress = Callable[[int], None]
 
@@ -290,9 +290,11 @@ def run_spec(
     The store follows the CLI's rule (``store.reuse_decision``): ``out`` may be new, hold this
     experiment (its finished runs are reused) or another one whose finished runs are all part of
     this plan (more seeds: extended); finished runs of another experiment are never discarded
-    unless ``overwrite`` (``--overwrite``), else ``StoreError`` (a ``ValueError``; its one line
-    names the CLI's flags). ``resume`` (``--resume``): ``out`` must hold this very experiment
-    (``store.check_resume``). Every check runs before anything is written.
+    unless ``overwrite`` (``--overwrite``), else ``store.OtherExperiment`` (a ``StoreError``, a
+    ``ValueError``); a directory with other files and no store is refused whatever
+    ``overwrite`` says (``store.NotAStore``), and an experiment being extended or replaced stays
+    whole until the new one has finished. ``resume`` (``--resume``): ``out`` must hold this very
+    experiment (``store.check_resume``). Every check runs before anything is written.
     """
     t0 = time.perf_counter()
     check_backend(backend, workers, address, max_retries, backend_options)
@@ -308,15 +310,14 @@ def run_spec(
     remote = None
     if backend != "local":  # connect first: a missing cluster must not touch the store
         remote = make_backend(backend, address=address, max_retries=max_retries, options=backend_options)
-    if out is not None and decision in ("replace", "extend"):  # what the top of the store shows is redone
-        clear_outputs(out)
 
     def new_backend(n_tasks: int) -> Backend:
         if remote is not None:
             return remote
         return make_backend(backend, workers=workers, n_tasks=n_tasks, max_retries=max_retries)
 
-    store = Store(out) if out is not None else None
+    # extending or replacing another experiment: it stays whole until this one has finished
+    store = Store(out, replacing=decision in ("replace", "extend")) if out is not None else None
     with signals_interrupt():
         try:
             reused, ran, table, paths = _run_planned(spec, tasks, cells, blobs, store, new_backend, progress,

@@ -11,10 +11,10 @@ machine starts swapping.
 from __future__ import annotations
 
 import math
-import os
 from dataclasses import dataclass
 
 from dynaplan.experiments.spec import Spec, SpecError
+from dynaplan.memory import available_memory, human_bytes
 
 #: Bytes of plan per task (its record, its manifest entry) and of result per table cell.
 TASK_BYTES = 2_000
@@ -81,21 +81,6 @@ def estimate(spec: Spec) -> Estimate:
     return Estimate(cells, runs, tasks, per_run, rows, columns, memory, disk, where)
 
 
-def available_memory() -> int:
-    """Bytes of memory available to a new process (``MemAvailable``; else all physical memory)."""
-    try:
-        with open("/proc/meminfo") as f:
-            for line in f:
-                if line.startswith("MemAvailable:"):
-                    return int(line.split()[1]) * 1024
-    except OSError:
-        pass
-    try:
-        return int(os.sysconf("SC_PHYS_PAGES")) * int(os.sysconf("SC_PAGE_SIZE"))
-    except (ValueError, OSError, AttributeError):  # pragma: no cover - not POSIX
-        return 2**62
-
-
 def check_fits(spec: Spec, available: int | None = None) -> Estimate:
     """The estimate of ``spec``; ``SpecError`` (one line naming what to lower) if its memory
     exceeds ``available`` (default: this machine's available memory)."""
@@ -110,12 +95,3 @@ def check_fits(spec: Spec, available: int | None = None) -> Estimate:
         key, fix = "seeds", "lower seeds (--runs) or the number of cells"
     raise SpecError(f"{spec.source}: {key}: {est.line()}; this machine has {human_bytes(available)} of memory "
                     f"available: {fix}")
-
-
-def human_bytes(n: float) -> str:
-    """``1536`` -> ``1.5 kB`` (powers of 1000)."""
-    for unit in ("B", "kB", "MB", "GB", "TB", "PB", "EB"):
-        if abs(n) < 1000 or unit == "EB":
-            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
-        n /= 1000
-    return f"{n:.1f} EB"  # pragma: no cover

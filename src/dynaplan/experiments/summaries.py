@@ -4,9 +4,10 @@
   spec (``--planning-steps 0,5,50,100``, ``--set agent=mcts``) is titled by what changed, not by
   the book figure the shipped spec reproduces. Sizes (runs, seeds, episodes) do not change what
   a figure shows, so they leave the title alone.
-* ``grouped_summary``: a reproduction's own summary, once per combination of the keys it does
-  not group by itself but that vary in the runs (``--set alpha=0.1,0.2``), so that nothing is
-  averaged over silently.
+* ``grouped_summary``: a reproduction's own summary, once per combination of the keys the user
+  made vary beyond its shipped spec (``--set alpha=0.1,0.2``) and that it does not group by
+  itself, so that nothing is averaged over silently; the keys its shipped spec varies are the
+  summary's own to compare (trajectory sampling puts ``method`` side by side in its columns).
 * ``episodes_summary``: the statistics of an episodes table per group of every varied key: the
   run is the unit (each run's mean over its last K episodes, then the mean over runs with a 95%
   interval), K = at most 10 and never more episodes than ran.
@@ -18,10 +19,10 @@ import inspect
 from collections.abc import Callable, Sequence
 from typing import Any
 
-import numpy as np
 import pandas as pd
 
 from dynaplan.experiments.spec import Spec, canonical_json
+from dynaplan.stats import mean_interval, per_run
 
 #: Keys that set how much is run, not what: they leave a reproduction's title as it is.
 SIZE_KEYS = frozenset({"seeds", "root_seed", "batch", "episodes", "steps"})
@@ -86,11 +87,14 @@ def call_summary(summary: Callable[..., pd.DataFrame], table: pd.DataFrame) -> p
     return summary(table)
 
 
-def grouped_summary(summary: Callable[..., pd.DataFrame], table: pd.DataFrame, varying: Sequence[str]) -> pd.DataFrame:
+def grouped_summary(summary: Callable[..., pd.DataFrame], table: pd.DataFrame, varying: Sequence[str],
+                    own: Sequence[str] = ()) -> pd.DataFrame:
     """``summary`` of ``table``, once per combination of the ``varying`` keys it does not
-    already group by (they come first in the result)."""
+    already group by (they come first in the result). ``own``: the keys the reproduction's
+    shipped spec varies, which its summary compares itself (never split)."""
     whole = call_summary(summary, table)
-    extra = [k for k in varying if k in table.columns and k not in whole.columns and table[k].nunique() > 1]
+    extra = [k for k in varying if k in table.columns and k not in whole.columns and k not in own
+             and table[k].nunique() > 1]
     if not extra:
         return whole
     frames = []
@@ -113,13 +117,12 @@ def episodes_summary(table: pd.DataFrame, by: Sequence[str], last: int = 10) -> 
         key = key if isinstance(key, tuple) else (key,)
         k = int(min(last, part["episode"].max()))
         tail = part[part["episode"] > part.groupby("seed")["episode"].transform("max") - k]
-        per_run = tail.groupby("seed")["steps"].mean()
-        n = len(per_run)
+        mean, half, n = mean_interval(per_run(tail, "steps")["steps"])
         row: dict[str, Any] = dict(zip(by, key))
         row["runs"] = n
         row["last episodes"] = k
-        row["mean steps"] = float(per_run.mean())
-        row["95% +-"] = float(1.96 * per_run.std(ddof=1) / np.sqrt(n)) if n > 1 else float("nan")
+        row["mean steps"] = mean
+        row["95% +-"] = half
         if "return" in tail.columns:
             row["mean return"] = float(tail.groupby("seed")["return"].mean().mean())
         rows.append(row)

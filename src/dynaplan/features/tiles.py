@@ -251,6 +251,13 @@ class TileCoder:
             raise ValueError("high must be above low in every dimension")
         self.tilings = _check_int("tilings", tilings)
         self.size = _check_int("size", size)
+        if hashing == "table":  # the index hash table: 2 size to 4 size slots of 1 + n + 1 int64 keys
+            from dynaplan.memory import too_large
+
+            slots = 1 << max(1, (2 * self.size - 1).bit_length())
+            problem = too_large(slots * 8 * (lo.size + 3), f"a hash table of {self.size:,} features")
+            if problem:
+                raise ValueError(f"size: {problem}; lower size")
         per = np.broadcast_to(np.asarray(tiles_per_dim), lo.shape)
         self.tiles_per_dim = [_check_int("tiles_per_dim", int(t) if float(t).is_integer() else t) for t in per]
         wraps = np.broadcast_to(np.asarray(wrap, dtype=bool), lo.shape)

@@ -7,8 +7,9 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
+
+from dynaplan.stats import mean_sem as mean_sem  # re-exported: figures draw their bands from it
 
 
 def _pyplot():  # type: ignore[no-untyped-def]
@@ -47,15 +48,6 @@ def save_figure(fig, path: Path | str, **savefig_kwargs) -> Path:  # type: ignor
     fig.savefig(path, **savefig_kwargs)
     _pyplot().close(fig)
     return path
-
-
-def mean_sem(table: pd.DataFrame, by: list[str], column: str) -> pd.DataFrame:
-    """Per group of ``by``: ``mean``, ``std`` (ddof 1), ``count`` and ``sem = std / sqrt(count)``
-    of ``column``, one row a group (the ``series`` frames of :func:`line_with_band`). Each row
-    of ``table`` should be one independent run's value, so ``count`` is the number of runs."""
-    out = table.groupby(by)[column].agg(["mean", "std", "count"]).reset_index()
-    out["sem"] = out["std"] / np.sqrt(out["count"])
-    return out
 
 
 def line_with_band(

@@ -29,6 +29,7 @@ from dynaplan.agents.base import ParamError
 from dynaplan.experiments.kinds import checked_of, register_kind
 from dynaplan.experiments.reproductions import register_reproduction, spec_reproduction
 from dynaplan.plot.curves import mean_sem
+from dynaplan.stats import mean_interval
 
 RUN_KEYS = {"method", "agent", "episodes"}
 
@@ -113,9 +114,8 @@ def summary(table: pd.DataFrame) -> pd.DataFrame:
     for method, t in table.groupby("method", sort=False):
         row: dict[str, Any] = {"method": method, "runs": int(t["seed"].nunique())}
         for e in marks:
-            x = t.loc[t.episode == e, "rms"].to_numpy()
-            half = 1.96 * x.std(ddof=1) / np.sqrt(len(x)) if len(x) > 1 else float("nan")
-            row[f"rms_after_{e}"] = f"{x.mean():.3f} ± {half:.3f}"
+            mean, half, _ = mean_interval(t.loc[t.episode == e, "rms"])
+            row[f"rms_after_{e}"] = f"{mean:.3f} ± {half:.3f}"
         rows.append(row)
     return pd.DataFrame(rows)
 

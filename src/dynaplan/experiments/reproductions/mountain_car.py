@@ -42,6 +42,7 @@ from dynaplan.agents.base import ParamError
 from dynaplan.experiments.kinds import checked_of, register_kind
 from dynaplan.experiments.reproductions import register_reproduction, spec_reproduction
 from dynaplan.plot.curves import mean_sem
+from dynaplan.stats import mean_interval
 
 RUN_KEYS = {
     "method", "agent", "env", "episodes", "max_episode_steps", "tilings", "tiles_per_dim", "size", "low", "high",
@@ -134,8 +135,7 @@ def mean_curves(table: pd.DataFrame) -> pd.DataFrame:
 
 
 def _ci(x: np.ndarray) -> tuple[float, float]:
-    m = float(np.mean(x))
-    half = 1.96 * float(np.std(x, ddof=1)) / np.sqrt(len(x)) if len(x) > 1 else float("nan")
+    m, half, _ = mean_interval(x)
     return m, half
 
 

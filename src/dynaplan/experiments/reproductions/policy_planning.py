@@ -39,6 +39,7 @@ import pandas as pd
 from dynaplan.agents.base import ParamError
 from dynaplan.experiments.kinds import register_kind
 from dynaplan.experiments.reproductions import register_reproduction, spec_reproduction
+from dynaplan.stats import mean_interval
 
 AGENT_LABELS = {"dyna-q": "Dyna-Q", "dyna-ac": "Dyna-AC", "dyna-pg": "Dyna-PG",
                 "dyna-pg-natural": "Dyna-PG (natural)"}
@@ -168,7 +169,7 @@ def run_policy_planning(cell: Mapping[str, Any], seeds: Sequence[int]) -> pd.Dat
 
 # -- summary and figure, from the table only ------------------------------------------------
 def _ci(x: np.ndarray) -> float:
-    return float(1.96 * x.std(ddof=1) / np.sqrt(len(x))) if len(x) > 1 else float("nan")
+    return mean_interval(x)[1]
 
 
 def summary(table: pd.DataFrame) -> pd.DataFrame:

@@ -21,7 +21,10 @@ def parse_set(item: str) -> tuple[str, Any]:
         raise SpecError(f"--set {item}: empty value")
     if key in TEXT_KEYS:  # a title is text, commas and all
         return key, _unquoted(text)
-    return key, parse_value(text)
+    try:
+        return key, parse_value(text)
+    except SpecError as exc:
+        raise SpecError(f"--set {key}: {exc}") from None
 
 
 #: Keys whose value is always text (never split at commas).
@@ -36,12 +39,23 @@ def _unquoted(text: str) -> str:
 def parse_value(text: str) -> Any:
     """A command-line value: TOML if it parses (``5``, ``0.1``, ``true``, ``[1, 2]``), a list for
     ``1,2,3`` (outside brackets and quotes), a string otherwise (kept whole)."""
+    from dynaplan.experiments.spec.parse import MAX_DEPTH, nesting_depth
+
     try:
-        return tomllib.loads(f"v = {text}")["v"]
+        value = tomllib.loads(f"v = {text}")["v"]
     except tomllib.TOMLDecodeError:
         pass
+    except RecursionError:
+        raise SpecError(f"{text[:20]}...: values nested more than {MAX_DEPTH} deep") from None
+    else:
+        if nesting_depth(value) > MAX_DEPTH:
+            raise SpecError(f"{text[:20]}...: values nested more than {MAX_DEPTH} deep")
+        return value
     if "," in text and not any(c in text for c in "[]{}\"'"):
-        return [parse_value(t.strip()) for t in text.split(",") if t.strip()]
+        parts = [t.strip() for t in text.split(",")]
+        if not all(parts):
+            raise SpecError(f"{text}: an empty value between commas")
+        return [parse_value(t) for t in parts]
     return text
 
 

@@ -39,14 +39,43 @@ def load_spec(path: Path | str, *, validate: bool = True) -> Spec:
 
 def parse_spec(text: str, *, source: str = "<spec>", validate: bool = True) -> Spec:
     """A ``Spec`` from TOML text; ``validate`` also checks every cell with its kind."""
-    try:
-        data = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        raise SpecError(f"{source}: not valid TOML: {one_line(str(exc))}") from None
+    data = loads_toml(text, source)
     spec = replace(spec_from_dict(data, source=source), lines=key_lines(text))
     if validate:
         validate_spec(spec)
     return spec
+
+
+#: Deepest nesting of arrays and tables a spec or ``--set`` value may have (a spec needs 3).
+MAX_DEPTH = 32
+
+
+def nesting_depth(value: object) -> int:
+    """How deep lists and dicts nest in ``value`` (0 for a scalar), without recursion."""
+    deepest, stack = 0, [(value, 0)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, dict):
+            item = list(item.values())
+        if isinstance(item, list):
+            deepest = max(deepest, depth + 1)
+            stack += [(x, depth + 1) for x in item if isinstance(x, (list, dict))]
+    return deepest
+
+
+def loads_toml(text: str, source: str) -> dict:  # type: ignore[type-arg]
+    """TOML text as a dict; ``SpecError`` (one line) if it is not TOML or nests more than
+    ``MAX_DEPTH`` deep (the parser recurses: 3,000 nested arrays ended in a ``RecursionError``)."""
+    too_deep = SpecError(f"{source}: values nested more than {MAX_DEPTH} deep")
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise SpecError(f"{source}: not valid TOML: {one_line(str(exc))}") from None
+    except RecursionError:
+        raise too_deep from None
+    if nesting_depth(data) > MAX_DEPTH:
+        raise too_deep
+    return data
 
 
 _ARRAY_TABLE = re.compile(r"^\[\[\s*([A-Za-z0-9_.-]+)\s*\]\]")
