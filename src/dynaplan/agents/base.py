@@ -261,6 +261,12 @@ class TabularAgent:
         """Play one episode in ``env`` (reset with ``seed``); returns (steps, return)."""
         return play_episode(self, env, seed=seed, learn=learn)
 
+    def view(self) -> Any:
+        """What a viewer may read of this agent: an ``agents.views.AgentView`` (a copy)."""
+        from dynaplan.agents.views import view_of
+
+        return view_of(self.state)
+
     def __repr__(self) -> str:
         args = ", ".join(f"{k}={v!r}" for k, v in self.params.items())
         return f"{type(self).__name__}({args}, seed={self.seed!r})"
