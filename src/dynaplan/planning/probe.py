@@ -37,12 +37,12 @@ class PlanningProbe(NamedTuple):
 
     Attributes:
       pairs: int64[capacity], the first ``capacity`` planning updates since the last take (``s * A + a``)
-      count: int64[1], planning updates made since the last take (may exceed ``capacity``)
+      total: int64[1], planning updates made since the last take (may exceed ``capacity``)
       maxima: int64[1], maxima over a row of Q taken by Dyna-Q's updates since the probe was made
     """
 
     pairs: np.ndarray
-    count: np.ndarray
+    total: np.ndarray
     maxima: np.ndarray
 
 
@@ -64,9 +64,9 @@ def with_probe(state: Any, capacity: int) -> Any:
 def probe_take(probe: PlanningProbe) -> tuple[list[int], int]:
     """The pairs recorded since the last take (at most ``capacity``, in order) and how many updates
     were made; the probe starts over (Python side, between compiled calls)."""
-    total = int(probe.count[0])
+    total = int(probe.total[0])
     pairs = probe.pairs[: min(total, probe.pairs.shape[0])].tolist()
-    probe.count[0] = 0
+    probe.total[0] = 0
     return pairs, total
 
 
@@ -85,10 +85,10 @@ def _probe_record_impl(probe, pair):  # type: ignore[no-untyped-def]
         return lambda probe, pair: None
 
     def record(probe, pair):  # type: ignore[no-untyped-def]
-        i = probe.count[0]
+        i = probe.total[0]
         if i < probe.pairs.shape[0]:
             probe.pairs[i] = pair
-        probe.count[0] = i + 1
+        probe.total[0] = i + 1
 
     return record
 
