@@ -2,9 +2,9 @@
 
 Two searches, each compiled and in plain Python, measured in the same run:
 
-* ``tree``: the book's tree of paths (``search.tree``, ``key="path"``): nodes in preallocated
+* ``tree``: the book's tree of paths (``search.path_tree``, ``key="path"``): nodes in preallocated
   arrays against a plain-Python tree of node objects with a dict of children per node;
-* ``state``: the state-keyed table (``search.mcts``, ``key="state"``) against a dict of nodes
+* ``state``: the state-keyed table (``search.state_table``, ``key="state"``) against a dict of nodes
   keyed by state.
 
 Both do: untried actions first (at random), UCB1 with c = 1, one node added per simulation and
@@ -29,8 +29,9 @@ import numpy as np
 
 import dynaplan
 from dynaplan.rng import from_seed
-from dynaplan.search.mcts import EVAL_ROLLOUT, KEY_STATE, mcts_run, new_tree
-from dynaplan.search.tree import new_search_tree, tree_reset, tree_run
+from dynaplan.search.mcts import EVAL_ROLLOUT, KEY_STATE
+from dynaplan.search.path_tree import new_path_tree, path_tree_reset, path_tree_run
+from dynaplan.search.state_table import new_state_table, state_table_run
 
 GAMMA, DEPTH, C = 0.95, 50, 1.0
 # CPU time of this (single-threaded) process: the figure for one core even when other processes
@@ -158,31 +159,33 @@ def python_tree_uct(P, n_actions: int, s0: int, simulations: int, rnd: random.Ra
 
 
 def compiled_tree(model, s0: int, simulations: int, repeats: int) -> tuple[float, float]:
-    tree = new_search_tree(simulations + 1, model.n_actions)
+    tree = new_path_tree(simulations + 1, model.n_actions)
     q = np.zeros((model.n_states, model.n_actions))
     path, rews = np.zeros((2, DEPTH), dtype=np.int64), np.zeros(DEPTH)
     rng = from_seed(0)
-    tree_reset(tree, s0)
-    tree_run(model, tree, q, 10, 0, C, GAMMA, DEPTH, EVAL_ROLLOUT, path, rews, rng)  # compile
+    path_tree_reset(tree, s0)
+    path_tree_run(model, tree, q, 10, 0, C, GAMMA, DEPTH, EVAL_ROLLOUT, path, rews, rng)  # compile
     steps, t0 = 0, CLOCK()
     for _ in range(repeats):
-        tree_reset(tree, s0)
-        steps += tree_run(model, tree, q, simulations, 0, C, GAMMA, DEPTH, EVAL_ROLLOUT, path, rews, rng)
+        path_tree_reset(tree, s0)
+        steps += path_tree_run(model, tree, q, simulations, 0, C, GAMMA, DEPTH, EVAL_ROLLOUT, path, rews, rng)
     dt = CLOCK() - t0
     return repeats * simulations / dt, steps / dt
 
 
 def compiled(model, s0: int, simulations: int, repeats: int) -> tuple[float, float]:
-    tree = new_tree(model.n_states, model.n_actions, DEPTH)
+    tree = new_state_table(model.n_states, model.n_actions, DEPTH)
     q = np.zeros((model.n_states, model.n_actions))
     path, rews = np.zeros((2, DEPTH), dtype=np.int64), np.zeros(DEPTH)
     rng = from_seed(0)
-    mcts_run(model, tree, q, s0, 10, C, GAMMA, DEPTH, EVAL_ROLLOUT, KEY_STATE, path, rews, rng)  # compile
+    state_table_run(model, tree, q, s0, 10, C, GAMMA, DEPTH, EVAL_ROLLOUT, KEY_STATE, path, rews, rng)  # compile
     dynaplan.search.clear_tree(tree)
     steps, t0 = 0, CLOCK()
     for _ in range(repeats):
-        dynaplan.search.clear_tree(tree)
-        steps += mcts_run(model, tree, q, s0, simulations, C, GAMMA, DEPTH, EVAL_ROLLOUT, KEY_STATE, path, rews, rng)
+        dynaplan.search.clear_table(tree)
+        steps += state_table_run(
+            model, tree, q, s0, simulations, C, GAMMA, DEPTH, EVAL_ROLLOUT, KEY_STATE, path, rews, rng
+        )
     dt = CLOCK() - t0
     return repeats * simulations / dt, steps / dt
 

@@ -29,6 +29,7 @@ SCRIPTS: list[tuple[str, list[str], list[str]]] = [
     ("explorer.py", [], ["--seconds", "2"]),
     ("linear.py", [], ["--quick"]),
     ("policy_planning.py", [], ["--quick"]),
+    ("probe.py", [], ["--quick"]),
 ]
 
 

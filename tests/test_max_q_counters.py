@@ -1,8 +1,10 @@
 """Max-Q computations (each a max over a row of Q), counted in the kernels: hand-worked sequences."""
 
 import gymnasium as gym
+import pytest
 
 from dynaplan import DynaQ, PrioritizedSweeping
+from dynaplan.planning.probe import probe_take
 
 
 def env16():
@@ -37,8 +39,13 @@ def test_stochastic_prioritized_sweeping_counts_one_max_per_outcome():
 
 def test_dyna_q_counts_one_max_per_non_terminal_update():
     agent = DynaQ(env16(), planning_steps=3, seed=0)
+    with pytest.raises(ValueError, match="attach_probe"):
+        agent.max_q_computations  # noqa: B018  (counted only with a probe)
+    probe = agent.attach_probe(2)
     agent.observe(0, 1, 0.0, 1, True)  # direct and 3 planning updates, all on a terminal pair
     assert agent.max_q_computations == 0
+    assert probe_take(probe) == ([4 * 0 + 1, 1], 3)  # 3 planning updates of (0, 1); the first 2 kept
     other = DynaQ(env16(), planning_steps=3, seed=0)
+    other.attach_probe(0)
     other.observe(0, 1, 0.0, 1, False)  # direct and 3 planning updates on the one non-terminal pair
-    assert other.max_q_computations == 4
+    assert other.max_q_computations == 4 == other.view().max_q

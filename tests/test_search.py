@@ -18,7 +18,7 @@ from dynaplan.search import (
     finite_horizon_q,
     lookahead_search,
     mcts_search,
-    new_tree,
+    new_state_table,
     optimal_actions,
     rollout_search,
 )
@@ -163,7 +163,7 @@ def test_mcts_on_the_dyna_maze_picks_shortest_path_moves():
 
 def test_mcts_with_a_time_budget_and_a_kept_tree():
     model = dynaplan.model_of(gym.make("FrozenLake-v1"))
-    tree = new_tree(model.n_states, model.n_actions, 20)
+    tree = new_state_table(model.n_states, model.n_actions, 20)
     first = mcts_search(model, 0, seconds=0.05, gamma=0.99, depth=20, key="state", tree=tree, seed=0)
     assert first.simulations >= 64 and first.seconds >= 0.05
     # A kept tree carries the statistics on: the root's visits only grow.

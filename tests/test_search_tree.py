@@ -1,4 +1,4 @@
-"""The book's MCTS tree (``search.tree``) and the state-keyed backups (``search.mcts``) against ground truth.
+"""The book's MCTS tree (``search.path_tree``) and the state table's backups against ground truth.
 
 Ground truth: finite-horizon backward induction (``finite_horizon_q``), value iteration, and a
 plain-Python tree search written here from the book's description that draws the same random
@@ -21,7 +21,7 @@ from dynaplan.envs.tabular import TabularModel
 from dynaplan.rng import from_seed
 from dynaplan.search import finite_horizon_q, mcts_search, optimal_actions
 from dynaplan.search.mcts import EVAL_ROLLOUT
-from dynaplan.search.tree import new_search_tree, tree_reroot, tree_reset, tree_run
+from dynaplan.search.path_tree import new_path_tree, path_tree_reroot, path_tree_reset, path_tree_run
 
 
 def random_mdp(gen: np.random.Generator, n_states: int, n_actions: int, n_out: int) -> TabularModel:
@@ -106,7 +106,7 @@ def py_tree_search(model, root, simulations, c, gamma, depth, gen, log):
 
 
 def compiled_as_dict(tree, node: int = 0) -> dict:
-    """A node of an ``MCTSTree`` and its subtree as nested dicts keyed by (action, state)."""
+    """A node of a ``PathTree`` and its subtree as nested dicts keyed by (action, state)."""
     out = {
         "state": int(tree.state[node]), "n": tree.n[node].tolist(), "w": tree.w[node].tolist(),
         "visits": float(tree.visits[node]), "children": {},
@@ -131,12 +131,12 @@ def count_nodes(d: dict) -> int:
 
 
 def compiled_search(model, s0, sims, c, gamma, depth, seed):
-    tree = new_search_tree(sims + 1, model.n_actions)
-    tree_reset(tree, s0)
+    tree = new_path_tree(sims + 1, model.n_actions)
+    path_tree_reset(tree, s0)
     q = np.zeros((model.n_states, model.n_actions))
     path, rews = np.zeros((2, depth), dtype=np.int64), np.zeros(depth)
     rng = from_seed(np.random.SeedSequence(seed))
-    tree_run(model, tree, q, sims, 0, c, gamma, depth, EVAL_ROLLOUT, path, rews, rng)
+    path_tree_run(model, tree, q, sims, 0, c, gamma, depth, EVAL_ROLLOUT, path, rews, rng)
     return tree
 
 
@@ -150,14 +150,14 @@ def test_tree_is_the_book_tree_node_for_node():
     py_tree_search(model, root, 400, 1.0, 0.9, 6, np.random.default_rng(np.random.SeedSequence(11)), [])
     got, want = compiled_as_dict(tree), python_as_dict(root)
     assert got == want
-    assert count_nodes(got) == tree.info[0] and 300 < tree.info[0] <= 401
+    assert count_nodes(got) == tree.size[0] and 300 < tree.size[0] <= 401
     # the same state under two paths is two nodes
-    states = [int(s) for s in tree.state[: tree.info[0]]]
+    states = [int(s) for s in tree.state[: tree.size[0]]]
     assert len(set(states)) < len(states)
 
 
 def test_reused_subtree_equals_a_fresh_search_on_the_same_samples():
-    """After ``tree_reroot(a, s')`` the compiled tree is the subtree of (a, s') and nothing else, and
+    """After ``path_tree_reroot(a, s')`` the compiled tree is the subtree of (a, s') and nothing else, and
     its statistics are those a fresh tree rooted at s' would hold after the suffixes (from s') of
     the simulations that went through (a, s'): for every node, N(n, b) is the number of logged
     simulations that took b at n and W(n, b) the sum of their discounted returns from there
@@ -167,7 +167,7 @@ def test_reused_subtree_equals_a_fresh_search_on_the_same_samples():
     tree = compiled_search(model, s0, sims, 1.0, gamma, depth, seed=5)
     root, log = Node(s0, 3), []
     py_tree_search(model, root, sims, 1.0, gamma, depth, np.random.default_rng(np.random.SeedSequence(5)), log)
-    before = int(tree.info[0])
+    before = int(tree.size[0])
     (a, s2), sub = max(root.children.items(), key=lambda kv: kv[1].visits)
     # recount every node's statistics from the simulations' suffixes
     n_count: dict[tuple[int, int], float] = {}
@@ -193,16 +193,16 @@ def test_reused_subtree_equals_a_fresh_search_on_the_same_samples():
         return 1 + sum(check(c) for c in node.children.values())
 
     size = check(sub)
-    kept = tree_reroot(tree, a, s2)
-    assert kept == size == tree.info[0] == tree.info[1] and 1 < kept < before
+    kept = path_tree_reroot(tree, a, s2)
+    assert kept == size == tree.size[0] == tree.reused[0] and 1 < kept < before
     assert compiled_as_dict(tree) == python_as_dict(sub)
     # the reused tree goes on searching from s' like any tree
-    tree2 = new_search_tree(kept + 50, 3)
+    tree2 = new_path_tree(kept + 50, 3)
     for old, new in zip(tree, tree2, strict=True):
         new[: old.shape[0]] = old[: new.shape[0]]
     path_, rews = np.zeros((2, depth), dtype=np.int64), np.zeros(depth)
-    tree_run(model, tree2, np.zeros((6, 3)), 50, 0, 1.0, gamma, depth, EVAL_ROLLOUT, path_, rews, from_seed(0))
-    assert tree2.n[0].sum() == sub.visits - 1.0 + 50 and tree2.info[0] > kept
+    path_tree_run(model, tree2, np.zeros((6, 3)), 50, 0, 1.0, gamma, depth, EVAL_ROLLOUT, path_, rews, from_seed(0))
+    assert tree2.n[0].sum() == sub.visits - 1.0 + 50 and tree2.size[0] > kept
 
 
 def test_tree_root_action_converges_to_backward_induction_on_random_mdps():

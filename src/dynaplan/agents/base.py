@@ -144,3 +144,9 @@ class TabularAgent(Agent):
     def greedy_policy(self) -> np.ndarray:
         """``greedy_action`` for every state: int64[n_states]."""
         return np.argmax(self.q, axis=1).astype(np.int64)
+
+    def view(self) -> Any:
+        """What a viewer may read of this agent: an ``agents.views.AgentView`` (a copy)."""
+        from dynaplan.agents.views import view_of
+
+        return view_of(self.state)

@@ -16,11 +16,10 @@ from dynaplan.agents.base import (
     check_positive_count,
     check_unit,
 )
-from dynaplan.agents.search import searched_model
+from dynaplan.agents.search import SEARCHED_MODELS, searched_model
 from dynaplan.envs.tabular import TabularModel
 from dynaplan.planning.dyna2 import RESETS, Dyna2State
-
-MODELS = ("exact", "sample", "distribution")
+from dynaplan.search.result import new_search_counters
 
 
 class Dyna2(TabularAgent):
@@ -67,7 +66,7 @@ class Dyna2(TabularAgent):
         out["max_outcomes"] = check_positive_count("max_outcomes", out["max_outcomes"])
         for key in ("alpha", "alpha_transient", "gamma", "epsilon", "search_epsilon"):
             out[key] = check_unit(key, out[key])
-        for key, choices in (("reset", RESETS), ("model", MODELS)):
+        for key, choices in (("reset", RESETS), ("model", SEARCHED_MODELS)):
             out[key] = check_choice(key, out[key], choices)
         out["q_init"] = check_number("q_init", out["q_init"])
         return out
@@ -86,7 +85,7 @@ class Dyna2(TabularAgent):
             transient=np.zeros((n_states, n_actions)),
             model=searched,
             row=np.zeros(n_actions),
-            counters=np.zeros(4, dtype=np.int64),
+            counters=new_search_counters(),
             flags=np.ones(1, dtype=np.int64),
             learned=params["model"] != "exact",
             simulations=2**62 if params["model_steps"] > 0 and params["simulations"] > 0 else params["simulations"],
@@ -119,4 +118,7 @@ class Dyna2(TabularAgent):
     def stats(self) -> dict[str, int]:
         """Decisions searched, simulated episodes, model steps, real steps."""
         c = self.state.counters  # type: ignore[attr-defined]
-        return {"decisions": int(c[0]), "simulations": int(c[1]), "model_steps": int(c[2]), "real_steps": int(c[3])}
+        return {
+            "decisions": int(c.decisions[0]), "simulations": int(c.simulations[0]),
+            "model_steps": int(c.model_steps[0]), "real_steps": int(c.real_steps[0]),
+        }

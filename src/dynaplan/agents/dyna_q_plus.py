@@ -10,6 +10,7 @@ import numpy as np
 
 from dynaplan.agents.base import ParamError, TabularAgent, check_choice, check_count, check_flag
 from dynaplan.agents.tabular import check_td_params, initial_q
+from dynaplan.agents.views import Probed
 from dynaplan.envs.tabular import TabularModel
 from dynaplan.models.sample import SampleModel, new_sample_model
 from dynaplan.planning.dyna_q_plus import ACTION_BONUS, PLANNING_BONUS, DynaQPlusState
@@ -17,7 +18,7 @@ from dynaplan.planning.dyna_q_plus import ACTION_BONUS, PLANNING_BONUS, DynaQPlu
 BONUS_MODES = {"planning": PLANNING_BONUS, "action": ACTION_BONUS}
 
 
-class DynaQPlus(TabularAgent):
+class DynaQPlus(Probed, TabularAgent):
     """Dyna-Q+ (section 8.3): Dyna-Q with a bonus ``kappa * sqrt(tau)`` for pairs not tried lately.
 
     ``DynaQPlus(env, kappa=5e-4, bonus="planning", planning_steps=5, plan_untried=True,

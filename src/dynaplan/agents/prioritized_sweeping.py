@@ -16,6 +16,7 @@ from dynaplan.agents.base import (
     check_positive_count,
 )
 from dynaplan.agents.tabular import check_td_params, initial_q
+from dynaplan.agents.views import Probed
 from dynaplan.envs.tabular import TabularModel
 from dynaplan.models.distribution import new_distribution_model
 from dynaplan.models.sample import new_sample_model
@@ -28,7 +29,7 @@ from dynaplan.planning.prioritized_sweeping import (
 )
 
 
-class PrioritizedSweeping(TabularAgent):
+class PrioritizedSweeping(Probed, TabularAgent):
     """Prioritized sweeping (section 8.4) on any env with Discrete spaces.
 
     ``PrioritizedSweeping(env, planning_steps=5, theta=1e-4, model="sample", alpha=0.1,

@@ -41,21 +41,22 @@ from dynaplan.envs.tabular import TabularModel
 from dynaplan.models.distribution import new_distribution_model
 from dynaplan.models.sample import new_sample_model
 from dynaplan.rng import agent_stream
-from dynaplan.search.agent import (
-    DECISIONS,
+from dynaplan.search.mcts import BACKUPS, EVALUATIONS, KEYS, mcts_search
+from dynaplan.search.path_tree import new_path_tree
+from dynaplan.search.result import SearchResult, new_root_stats, new_search_counters
+from dynaplan.search.searchers import (
     METHOD_LOOKAHEAD,
     METHOD_MCTS,
     METHOD_ROLLOUT,
-    MODEL_STEPS,
-    REAL_STEPS,
-    SIMULATIONS,
+    LastStep,
+    PathTreeAgentState,
     SearchAgentState,
 )
-from dynaplan.search.mcts import BACKUPS, EVALUATIONS, KEYS, mcts_search, new_tree
-from dynaplan.search.result import SearchResult
-from dynaplan.search.tree import TreeAgentState, new_search_tree
+from dynaplan.search.state_table import clear_table, new_state_table
 
-MODELS = ("exact", "sample", "distribution")
+SEARCHED_MODELS = ("exact", "sample", "distribution")
+"""What a searching agent plans over (its ``model`` parameter): the env's exact model, or a
+sample / distribution model learned from real steps (``searched_model``)."""
 
 
 def _simulations(params: Mapping[str, Any]) -> int:
@@ -63,7 +64,6 @@ def _simulations(params: Mapping[str, Any]) -> int:
     if params.get("model_steps", 0) > 0:
         return 2**62
     return int(params.get("simulations", 1))
-
 
 
 def searched_model(
@@ -80,10 +80,27 @@ def searched_model(
         return new_sample_model(n_states, n_actions)
     return new_distribution_model(n_states, n_actions, params["max_outcomes"])
 
+
+def check_c(c: Any) -> float:
+    """The UCB1 constant: a non-negative number (``ParamError`` naming ``c``)."""
+    if isinstance(c, bool) or not isinstance(c, int | float) or not c >= 0:
+        raise ParamError("c", f"c must be a non-negative number, got {c!r}")
+    return float(c)
+
+
 class SearchAgent(TabularAgent):
-    """Base of the search agents: ``Cls(env_or_model, seed=None, **params)``."""
+    """Base of the search agents: ``Cls(env_or_model, seed=None, **params)``.
+
+    ``check_params`` here checks what every searching agent has (``COMMON``: discount, horizon,
+    real-step learning, the model searched, write-back); each subclass checks its own ``extra``
+    parameters in its own ``check_params``.
+    """
 
     method: ClassVar[int] = METHOD_MCTS
+    COMMON: ClassVar[dict[str, Any]] = {
+        "gamma": 0.95, "depth": 50, "epsilon": 0.0, "alpha": 0.1, "q_init": 0.0, "model": "exact",
+        "planning_steps": 0, "learn": False, "write_back": False, "max_outcomes": 8,
+    }
     extra: ClassVar[dict[str, Any]] = {}
 
     def __init__(self, env: gym.Env[Any, Any] | TabularModel, *, seed: int | None = None, **params: Any) -> None:
@@ -98,11 +115,8 @@ class SearchAgent(TabularAgent):
 
     @classmethod
     def check_params(cls, params: Mapping[str, Any]) -> dict[str, Any]:
-        common = {
-            "gamma": 0.95, "depth": 50, "epsilon": 0.0, "alpha": 0.1, "q_init": 0.0, "model": "exact",
-            "planning_steps": 0, "learn": False, "write_back": False, "max_outcomes": 8,
-        }
-        defaults = {**common, **cls.extra}
+        """The common parameters checked, the subclass's ``extra`` ones filled in with their defaults."""
+        defaults = {**cls.COMMON, **cls.extra}
         unknown = set(params) - set(defaults)
         if unknown:
             raise ParamError(min(unknown), f"unknown parameter(s) for {cls.name}: {', '.join(sorted(unknown))}")
@@ -113,34 +127,12 @@ class SearchAgent(TabularAgent):
         out["depth"] = check_positive_count("depth", out["depth"])
         out["planning_steps"] = check_count("planning_steps", out["planning_steps"])
         out["max_outcomes"] = check_positive_count("max_outcomes", out["max_outcomes"])
-        out["model"] = check_choice("model", out["model"], MODELS)
-        for flag in ("learn", "write_back", "persist"):
-            if flag in out:
-                out[flag] = check_flag(flag, out[flag])
+        out["model"] = check_choice("model", out["model"], SEARCHED_MODELS)
+        out["learn"] = check_flag("learn", out["learn"])
+        out["write_back"] = check_flag("write_back", out["write_back"])
         if out["model"] != "exact":
             out["learn"] = True
         out["q_init"] = check_number("q_init", out["q_init"])
-        if "simulations" in out:
-            out["simulations"] = check_positive_count("simulations", out["simulations"])
-        if "c" in out:
-            c = out["c"]
-            if isinstance(c, bool) or not isinstance(c, int | float) or not c >= 0:
-                raise ParamError("c", f"c must be a non-negative number, got {c!r}")
-            out["c"] = float(c)
-        if "evaluation" in out:
-            out["evaluation"] = check_choice("evaluation", out["evaluation"], tuple(EVALUATIONS))
-        if "key" in out:
-            out["key"] = check_choice("key", out["key"], tuple(KEYS))
-        if "backup" in out:
-            out["backup"] = check_choice("backup", out["backup"], tuple(BACKUPS))
-            if out["backup"] != "every" and out["key"] != "state":
-                raise ParamError("backup", f"backup={out['backup']!r} needs key='state' (a tree has no transpositions)")
-        if "model_steps" in out:
-            out["model_steps"] = check_count("model_steps", out["model_steps"])
-        if out.get("max_nodes") is not None:
-            out["max_nodes"] = check_positive_count("max_nodes", out["max_nodes"])
-        if "policy" in out:
-            out["policy"] = check_choice("policy", out["policy"], ("random", "greedy"))
         return out
 
     @classmethod
@@ -201,22 +193,21 @@ class SearchAgent(TabularAgent):
     def build_state(
         cls, n_states: int, n_actions: int, model: TabularModel | None, params: Mapping[str, Any]
     ) -> NamedTuple:
+        """A ``SearchAgentState`` (lookahead, rollouts, MCTS on a state table); ``MCTS`` overrides it
+        for the path tree."""
         cls.check_state_size(n_states, n_actions, params)
         searched = searched_model(cls.name, n_states, n_actions, model, params)
         depth = params["depth"]
-        if cls.method == METHOD_MCTS and params["key"] == "path":
-            return cls.build_tree_state(n_states, n_actions, searched, params)
         if cls.method == METHOD_MCTS:
-            tree = new_tree(n_states, n_actions, depth, params["key"], params["backup"], params["model_steps"])
+            table = new_state_table(n_states, n_actions, depth, params["key"], params["backup"], params["model_steps"])
         else:
-            tree = new_tree(1, n_actions, 1)
+            table = new_state_table(1, n_actions, 1)
         return SearchAgentState(
             q=np.full((n_states, n_actions), params["q_init"]),
             model=searched,
-            tree=tree,
-            root_n=np.zeros(n_actions),
-            root_q=np.full(n_actions, np.nan),
-            counters=np.zeros(4, dtype=np.int64),
+            table=table,
+            root=new_root_stats(n_actions),
+            counters=new_search_counters(),
             path=np.zeros((2, depth), dtype=np.int64),
             path_rewards=np.zeros(depth),
             sums=np.zeros(n_actions),
@@ -238,20 +229,99 @@ class SearchAgent(TabularAgent):
             greedy_rollouts=params.get("policy", "random") == "greedy",
         )
 
+    # -- search statistics ----------------------------------------------------------------
+    @property
+    def model(self) -> Any:
+        """The model searched (the exact one, or the one being learned)."""
+        return self.state.model  # type: ignore[attr-defined]
+
+    @property
+    def last_search(self) -> dict[str, np.ndarray]:
+        """Root statistics of the last decision searched: ``visits`` and ``values`` (float64[A])."""
+        root: Any = self.state.root  # type: ignore[attr-defined]
+        return {"visits": root.n.copy(), "values": root.q.copy()}
+
+    @property
+    def stats(self) -> dict[str, float]:
+        """Decisions searched, simulations, model steps, real steps, and model steps per decision
+        (and nodes reused, on the path tree)."""
+        c = self.state.counters  # type: ignore[attr-defined]
+        decisions = int(c.decisions[0])
+        return {
+            "decisions": decisions,
+            "simulations": int(c.simulations[0]),
+            "model_steps": int(c.model_steps[0]),
+            "real_steps": int(c.real_steps[0]),
+            "model_steps_per_decision": float(c.model_steps[0]) / decisions if decisions else 0.0,
+            **({"nodes_reused": int(c.nodes_reused[0])} if isinstance(self.state, PathTreeAgentState) else {}),
+        }
+
+
+class MCTS(SearchAgent):
+    """Acts by Monte Carlo Tree Search (section 8.11) from every state it is in.
+
+    ``MCTS(env_or_model, simulations=200, c=1.0, depth=50, gamma=0.95, persist=True,
+    evaluation="rollout", key="path", backup="every", max_nodes=None, model_steps=0, write_back=False,
+    epsilon=0.0, model="exact", planning_steps=0, learn=False, alpha=0.1, q_init=0.0, seed=None)``.
+
+    ``model_steps > 0`` makes the budget of every decision that many model steps (tree and
+    rollout draws; ``simulations`` is then ignored), so that searches of different kinds can be
+    compared at equal compute.
+
+    ``key="path"`` (default) grows the book's tree (``search.path_tree``): ``persist`` keeps the
+    subtree of the action taken and the state reached as the next root (tree reuse;
+    ``agent.stats["nodes_reused"]``), ``max_nodes`` caps the tree (default: 10 simulations'
+    worth of nodes per simulation budget with ``persist``, one per simulation without).
+    ``key="state"`` keeps per-state statistics (a transposition table, ``search.state_table``), with
+    ``backup`` every-visit, ``"first"``-visit or ``"bellman"`` (MaxUCT / DP-UCT); ``persist`` then
+    keeps the whole table; ``key="horizon"`` keys nodes by (steps left, state).
+    ``evaluation`` values new leaves by a random rollout, ``"greedy-rollout"`` on ``q`` or the
+    ``"value"`` function ``max q``.
+    """
+
+    name = "mcts"
+    method = METHOD_MCTS
+    extra: ClassVar[dict[str, Any]] = {
+        "simulations": 200, "c": 1.0, "persist": True, "evaluation": "rollout", "key": "path", "backup": "every",
+        "max_nodes": None, "model_steps": 0,
+    }
+
     @classmethod
-    def build_tree_state(cls, n_states: int, n_actions: int, searched: Any, params: Mapping[str, Any]) -> NamedTuple:
-        """The kernel state of an agent searching the book's tree (``key="path"``)."""
+    def check_params(cls, params: Mapping[str, Any]) -> dict[str, Any]:
+        out = super().check_params(params)
+        out["simulations"] = check_positive_count("simulations", out["simulations"])
+        out["c"] = check_c(out["c"])
+        out["persist"] = check_flag("persist", out["persist"])
+        out["evaluation"] = check_choice("evaluation", out["evaluation"], tuple(EVALUATIONS))
+        out["key"] = check_choice("key", out["key"], tuple(KEYS))
+        out["backup"] = check_choice("backup", out["backup"], tuple(BACKUPS))
+        if out["backup"] != "every" and out["key"] != "state":
+            raise ParamError("backup", f"backup={out['backup']!r} needs key='state' (a tree has no transpositions)")
+        out["model_steps"] = check_count("model_steps", out["model_steps"])
+        if out["max_nodes"] is not None:
+            out["max_nodes"] = check_positive_count("max_nodes", out["max_nodes"])
+        return out
+
+    @classmethod
+    def build_state(
+        cls, n_states: int, n_actions: int, model: TabularModel | None, params: Mapping[str, Any]
+    ) -> NamedTuple:
+        """A ``PathTreeAgentState`` (``key="path"``), else the state table's ``SearchAgentState``."""
+        if params["key"] != "path":
+            return super().build_state(n_states, n_actions, model, params)
+        searched = searched_model(cls.name, n_states, n_actions, model, params)
         depth = params["depth"]
+        cls.check_state_size(n_states, n_actions, params)
         capacity = cls.tree_capacity(params)
-        return TreeAgentState(
+        i64 = np.int64
+        return PathTreeAgentState(
             q=np.full((n_states, n_actions), params["q_init"]),
             model=searched,
-            tree=new_search_tree(capacity, n_actions),
-            root_n=np.zeros(n_actions),
-            root_q=np.full(n_actions, np.nan),
-            counters=np.zeros(5, dtype=np.int64),
-            last=np.zeros(3, dtype=np.int64),
-            path=np.zeros((2, depth), dtype=np.int64),
+            tree=new_path_tree(capacity, n_actions),
+            root=new_root_stats(n_actions),
+            counters=new_search_counters(),
+            last=LastStep(np.zeros(1, dtype=i64), np.zeros(1, dtype=i64), np.zeros(1, dtype=i64)),
+            path=np.zeros((2, depth), dtype=i64),
             path_rewards=np.zeros(depth),
             learned=params["model"] != "exact",
             learn=params["learn"],
@@ -268,66 +338,12 @@ class SearchAgent(TabularAgent):
             write_back=params["write_back"],
         )
 
-    # -- search statistics ----------------------------------------------------------------
-    @property
-    def model(self) -> Any:
-        """The model searched (the exact one, or the one being learned)."""
-        return self.state.model  # type: ignore[attr-defined]
-
-    @property
-    def last_search(self) -> dict[str, np.ndarray]:
-        """Root statistics of the last decision searched: ``visits`` and ``values`` (float64[A])."""
-        st: Any = self.state
-        return {"visits": st.root_n.copy(), "values": st.root_q.copy()}
-
-    @property
-    def stats(self) -> dict[str, float]:
-        """Decisions searched, simulations, model steps, real steps, and model steps per decision."""
-        c = self.state.counters  # type: ignore[attr-defined]
-        decisions = int(c[DECISIONS])
-        return {
-            "decisions": decisions,
-            "simulations": int(c[SIMULATIONS]),
-            "model_steps": int(c[MODEL_STEPS]),
-            "real_steps": int(c[REAL_STEPS]),
-            "model_steps_per_decision": float(c[MODEL_STEPS]) / decisions if decisions else 0.0,
-            **({"nodes_reused": int(c[4])} if c.shape[0] > 4 else {}),
-        }
-
-
-class MCTS(SearchAgent):
-    """Acts by Monte Carlo Tree Search (section 8.11) from every state it is in.
-
-    ``MCTS(env_or_model, simulations=200, c=1.0, depth=50, gamma=0.95, persist=True,
-    evaluation="rollout", key="path", backup="every", max_nodes=None, model_steps=0, write_back=False,
-    epsilon=0.0, model="exact", planning_steps=0, learn=False, alpha=0.1, q_init=0.0, seed=None)``.
-
-    ``model_steps > 0`` makes the budget of every decision that many model steps (tree and
-    rollout draws; ``simulations`` is then ignored), so that searches of different kinds can be
-    compared at equal compute.
-
-    ``key="path"`` (default) grows the book's tree (``search.tree``): ``persist`` keeps the
-    subtree of the action taken and the state reached as the next root (tree reuse;
-    ``agent.stats["nodes_reused"]``), ``max_nodes`` caps the tree (default: 10 simulations'
-    worth of nodes per simulation budget with ``persist``, one per simulation without).
-    ``key="state"`` keeps per-state statistics (a transposition table, ``search.mcts``), with
-    ``backup`` every-visit, ``"first"``-visit or ``"bellman"`` (MaxUCT / DP-UCT); ``persist`` then
-    keeps the whole table; ``key="horizon"`` keys nodes by (steps left, state).
-    ``evaluation`` values new leaves by a random rollout, ``"greedy-rollout"`` on ``q`` or the
-    ``"value"`` function ``max q``.
-    """
-
-    name = "mcts"
-    method = METHOD_MCTS
-    extra: ClassVar[dict[str, Any]] = {
-        "simulations": 200, "c": 1.0, "persist": True, "evaluation": "rollout", "key": "path", "backup": "every",
-        "max_nodes": None, "model_steps": 0,
-    }
-
     @property
     def tree(self) -> Any:
-        """The ``MCTSTree`` (``key="path"``) or ``SearchTree`` (kept across decisions when ``persist``)."""
-        return self.state.tree  # type: ignore[attr-defined]
+        """The search statistics: a ``PathTree`` (``key="path"``) or a ``StateTable`` (kept across
+        decisions when ``persist``)."""
+        st: Any = self.state
+        return st.tree if isinstance(st, PathTreeAgentState) else st.table
 
     def search(self, obs: int, *, simulations: int | None = None, seconds: float | None = None) -> SearchResult:
         """Search from ``obs`` into the agent's tree without acting (a budget in simulations or seconds).
@@ -344,18 +360,16 @@ class MCTS(SearchAgent):
         inv_eval = {v: k for k, v in EVALUATIONS.items()}
         common = dict(
             simulations=simulations or st.simulations, seconds=seconds, c=st.c, gamma=st.gamma, depth=st.depth,
-            evaluation=inv_eval[st.evaluation], q=st.q, tree=st.tree, rng=self.rng,
+            evaluation=inv_eval[st.evaluation], q=st.q, tree=self.tree, rng=self.rng,
         )
-        if isinstance(st, TreeAgentState):
+        if isinstance(st, PathTreeAgentState):
             if not st.persist:
-                st.tree.info[0] = 0
+                st.tree.size[0] = 0
             return mcts_search(st.model, s, key="path", **common)  # type: ignore[arg-type]
         if not st.persist:
-            from dynaplan.search.mcts import clear_tree
-
-            clear_tree(st.tree)
+            clear_table(st.table)
         inv_key = {v: k for k, v in KEYS.items()}
-        backup = {v: k for k, v in BACKUPS.items()}[int(st.tree.mode[0])]
+        backup = {v: k for k, v in BACKUPS.items()}[int(st.table.mode[0])]
         return mcts_search(st.model, s, key=inv_key[st.key], backup=backup, **common)  # type: ignore[arg-type]
 
 
@@ -389,6 +403,13 @@ class RolloutPlanner(SearchAgent):
     name = "rollout"
     method = METHOD_ROLLOUT
     extra: ClassVar[dict[str, Any]] = {"simulations": 100, "policy": "random"}
+
+    @classmethod
+    def check_params(cls, params: Mapping[str, Any]) -> dict[str, Any]:
+        out = super().check_params(params)
+        out["simulations"] = check_positive_count("simulations", out["simulations"])
+        out["policy"] = check_choice("policy", out["policy"], ("random", "greedy"))
+        return out
 
 
 class Lookahead(SearchAgent):

@@ -8,6 +8,7 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from dynaplan.agents.base import ParamError, TabularAgent, check_budget, check_choice, check_count, check_td_params
+from dynaplan.agents.views import Probed
 from dynaplan.envs.tabular import TabularModel
 from dynaplan.models.sample import new_sample_model
 from dynaplan.planning.dyna_q import DynaQState, dyna_planning
@@ -41,7 +42,7 @@ class QLearning(TabularAgent):
         )
 
 
-class DynaQ(TabularAgent):
+class DynaQ(Probed, TabularAgent):
     """Tabular Dyna-Q (section 8.2): direct update, model update, ``planning_steps`` planning updates.
 
     ``DynaQ(env, planning_steps=5, alpha=0.1, epsilon=0.1, gamma=0.95, q_init=0.0, seed=None)``.
@@ -68,20 +69,23 @@ class DynaQ(TabularAgent):
             gamma=params["gamma"],
             epsilon=params["epsilon"],
             planning_steps=params["planning_steps"],
-            max_q=np.zeros(1, dtype=np.int64),
         )
 
     @property
     def max_q_computations(self) -> int:
-        """Maxima over a row of Q computed by its updates so far (the currency of ``PrioritizedSweeping``'s)."""
-        return int(self.state.max_q[0])  # type: ignore[attr-defined]
+        """Maxima over a row of Q computed by its updates since a probe was attached (the currency of
+        ``PrioritizedSweeping``'s; counted only with a probe: ``agent.attach_probe(0)`` first)."""
+        probe = self.state.probe  # type: ignore[attr-defined]
+        if probe is None:
+            raise ValueError("Dyna-Q counts max-Q computations through a probe: call agent.attach_probe(0) first")
+        return int(probe.maxima[0])
 
     @property
     def model(self) -> Any:
         return self.state.model  # type: ignore[attr-defined]
 
 
-class QPlanning(TabularAgent):
+class QPlanning(Probed, TabularAgent):
     """Random-sample one-step tabular Q-planning (section 8.1): it learns only by planning.
 
     ``model="learned"`` (default): each real step is recorded in a sample model and followed by

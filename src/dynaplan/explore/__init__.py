@@ -1,7 +1,7 @@
 """The explorer: watch planning happen, in a notebook (``dynaplan.Explorer``) or a local page (``dynaplan explore``).
 
-``session`` holds the maze, the agents and the message protocol; ``tracing`` the tracing twins
-of the planners' kernels; ``widget`` the anywidget widget (needs the ``explore`` extra);
+``session`` holds the maze, the agents (read through their views) and the message protocol;
+``widget`` the anywidget widget (needs the ``explore`` extra);
 ``server`` the standalone page. ``Explorer`` is imported on first use, so this package and
 ``import dynaplan`` work without anywidget.
 """

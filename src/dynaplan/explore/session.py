@@ -26,14 +26,19 @@ echoed in the reply; no other keys than those listed):
   holds the session for long or grows its memory (the flashes kept are at most ``MAX_FLASHES``);
 * ``reset``: fresh agents with the same configuration; ``frame``: the current frame.
 
+What the page draws of an agent comes from its view (``agent.view()``, ``agents.views``): values,
+greedy arrows, tried pairs, the queue, the last search's root and the counts; the session reads
+no kernel state.
+
 Which pairs planning updated (the flashes): for Dyna-Q, Q-planning, Dyna-Q+ and prioritized
-sweeping with a sample model, exactly, from the tracing twins of their kernels
-(``explore.tracing``; every backup, in order, even one that leaves Q unchanged). For every
-other agent (Q-learning, prioritized sweeping with a distribution model, the search agents'
-background planning), from the Q table before and after each real step: the pairs whose value
-changed, other than the real pair; a backup that changes nothing is not seen, a pair updated
-twice in one step is seen once, and the order within a step is lost. The count of planning
-updates is exact for every agent (``planning_steps`` per real step, or the agent's own counter).
+sweeping with a sample model, exactly, from a probe attached to their planner
+(``planning.probe``, at most ``planning_steps`` pairs per real step; every backup, in order,
+even one that leaves Q unchanged). For every other agent (Q-learning, prioritized sweeping with a
+distribution model, the search agents' background planning), from the Q table before and after
+each real step: the pairs whose value changed, other than the real pair; a backup that changes
+nothing is not seen, a pair updated twice in one step is seen once, and the order within a step
+is lost. The count of planning updates is exact for every agent (``planning_steps`` per real
+step, or the agent's own count in its view).
 """
 
 from __future__ import annotations
@@ -48,6 +53,7 @@ from typing import Any
 import numpy as np
 
 from dynaplan.agents import AGENTS, TabularAgent
+from dynaplan.agents.views import Probed
 from dynaplan.envs.changing_maze import (
     BLOCKING_MAZE_AFTER,
     BLOCKING_MAZE_BEFORE,
@@ -58,13 +64,7 @@ from dynaplan.envs.changing_maze import (
 from dynaplan.envs.grid_maze import GridMaze
 from dynaplan.envs.layouts import DYNA_MAZE, LayoutError, MazeLayout, parse_layout
 from dynaplan.envs.tabular import TabularModel
-from dynaplan.explore.tracing import TRACED
-from dynaplan.models.distribution import DistributionModel
-from dynaplan.models.protocol import kernels_of
-from dynaplan.models.sample import SampleModel
-from dynaplan.search.agent import METHOD_MCTS
-from dynaplan.search.mcts import KEY_STATE
-from dynaplan.search.tree import MCTSTree
+from dynaplan.planning.probe import probe_take
 
 MAZE_10X10 = """
 .........G
@@ -100,7 +100,6 @@ MAX_FLASHES = 4_000
 MAX_TEXT = 200
 MAX_ID = 2**53 - 1  # the page's integers are JavaScript numbers
 TRAIL = 40
-QUEUE_TOP = 8
 TOOLS = ("wall", "free", "start", "goal")
 ACTIONS = ("up", "down", "left", "right")
 
@@ -206,9 +205,12 @@ class Lane:
         env = GridMaze(layout)
         self.agent: TabularAgent = cls(env, seed=seed, **config.params)
         self.n_actions = self.agent.n_actions
-        self.traced = TRACED.get(type(self.agent.state))
         # the first MAX_FLASHES backups of a step are drawn (all are counted): bounded whatever the budget
-        self.trace = np.zeros(min(max(int(self.agent.params.get("planning_steps", 0)), 1), MAX_FLASHES), dtype=np.int64)
+        capacity = min(max(int(self.agent.params.get("planning_steps", 0)), 1), MAX_FLASHES)
+        self.probe = self.agent.attach_probe(capacity) if isinstance(self.agent, Probed) else None
+        view = self.agent.view()
+        self.searches = view.search is not None and view.search.method in ("path-tree", "state-table")
+        self.counts_updates = view.planning_updates is not None
         self.sync_world(world)
         self.start = int(np.argmax(world.start))
         self.s = self.start
@@ -236,36 +238,14 @@ class Lane:
 
     def step(self, world: TabularModel) -> None:
         agent, s = self.agent, self.s
-        st: Any = agent.state
-        tree = getattr(st, "tree", None)
-        if isinstance(tree, MCTSTree):
-            # the book's tree: the root is node 0 and each simulation of this search visits it once,
-            # so the root's visits beyond this search's simulations came with the reused subtree
-            a = agent.act(s)
-            now: Any = agent.state
-            tree = now.tree
-            after = float(tree.visits[0])
-            before = after - float(tree.info[2])
+        a = agent.act(s)
+        search = agent.view().search if self.searches else None
+        if search is not None:
             self.root = {
-                "state": s,
-                "visits": [_finite(v) for v in st.root_n],
-                "reused": _finite(before / after) if after > 0 else 0.0,
-                "nodes": int(tree.info[0]),
-            }
-            tree = None
-        else:
-            persist = bool(getattr(st, "persist", False)) and tree is not None and tree.visits.shape[0] > 1
-            root = s if not persist or st.key == KEY_STATE else int(st.depth) * agent.n_states + s
-            before = float(tree.visits[root]) if persist and tree is not None else 0.0
-            a = agent.act(s)
-        if tree is not None and hasattr(agent, "last_search") and int(st.method) == METHOD_MCTS:
-            visits = st.root_n
-            after = float(tree.visits[root]) if persist else float(visits.sum())
-            self.root = {
-                "state": s,
-                "visits": [_finite(v) for v in visits],
-                "reused": _finite(before / after) if after > 0 else 0.0,
-                "nodes": int((tree.visits > 0).sum()),
+                "state": search.root_state,
+                "visits": [_finite(v) for v in search.root_visits],
+                "reused": _finite(search.reused_share),
+                "nodes": search.nodes,
             }
         s2 = int(world.next_state[s, a, 0])
         r = float(world.reward[s, a, 0])
@@ -273,21 +253,23 @@ class Lane:
         self.ep_len += 1
         truncated = not terminated and self.ep_len >= MAX_EPISODE_STEPS
         pair = s * self.n_actions + a
-        if self.traced is not None:
-            n = int(self.traced(st, s, a, r, s2, terminated, agent.rng, self.trace))
-            self.flashes.extend(self.trace[: min(n, self.trace.shape[0])].tolist())
+        if self.probe is not None:
+            agent.observe(s, a, r, s2, terminated, truncated)
+            pairs, n = probe_take(self.probe)
+            self.flashes.extend(pairs)
             self.flash_total += n
             self.planning_updates += n
         else:
             q0 = agent.q.copy()
-            updates0 = getattr(agent, "updates", None)
+            updates0 = agent.view().planning_updates if self.counts_updates else None
             agent.observe(s, a, r, s2, terminated, truncated)
             changed = np.flatnonzero(agent.q != q0)
             changed = changed[changed != pair]
             self.flashes.extend(changed[-MAX_FLASHES:].tolist())
             self.flash_total += int(changed.size)
-            if updates0 is not None:
-                self.planning_updates += int(agent.updates) - int(updates0)  # type: ignore[attr-defined]
+            updates = agent.view().planning_updates if self.counts_updates else None
+            if updates0 is not None and updates is not None:
+                self.planning_updates += updates - updates0
             else:
                 self.planning_updates += int(agent.params.get("planning_steps", 0))
         self.direct.append(pair)
@@ -304,37 +286,29 @@ class Lane:
     def frame(self) -> dict[str, Any]:
         """What the page draws for this lane; then the flashes start over."""
         agent = self.agent
-        q = agent.q
-        v = q.max(axis=1)
-        arrows = np.where(q.max(axis=1) > q.min(axis=1), q.argmax(axis=1), -1)
-        st: Any = agent.state
-        model = getattr(st, "model", None)
+        view = agent.view()
         tried = tau = queue = None
-        mask = _tried_pairs(model, agent.n_states, self.n_actions)
-        if mask is not None:
-            tried = (mask * (1 << np.arange(self.n_actions))).sum(axis=1).astype(int).tolist()
+        if view.tried is not None:
+            tried = (view.tried * (1 << np.arange(self.n_actions))).sum(axis=1).astype(int).tolist()
             tau_of = getattr(agent, "tau", None)
             if callable(tau_of):
                 tau = tau_of().ravel().tolist()
-        pq = getattr(st, "queue", None)
-        if pq is not None:
-            n = int(pq.size[0])
-            order = np.argsort(-pq.prio[:n], kind="stable")[:QUEUE_TOP]
-            queue = [[int(pq.heap[i]), _finite(pq.prio[i])] for i in order]
+        if view.queue is not None:
+            queue = [[pair, _finite(p)] for pair, p in view.queue.top]
         out = {
             "agent": self.config.agent,
             "params": agent.params,
             "pos": self.s,
             "trail": list(self.trail),
-            "v": [_finite(x) for x in v],
-            "arrows": arrows.astype(int).tolist(),
+            "v": [_finite(x) for x in view.v],
+            "arrows": view.policy.astype(int).tolist(),
             "flashes": list(self.flashes),
             "flash_total": self.flash_total,
             "direct": list(self.direct),
             "tried": tried,
             "tau": tau,
             "queue": queue,
-            "queue_length": int(pq.size[0]) if pq is not None else None,
+            "queue_length": view.queue.size if view.queue is not None else None,
             "root": self.root,
             "counters": {
                 "real_steps": self.real_steps,
@@ -374,20 +348,6 @@ def step_work(agent: str, params: dict[str, Any], n_states: int, n_actions: int,
             sweeps = min(sweeps, math.ceil(math.log(tol * (1.0 - gamma)) / math.log(gamma)) + 1.0)
         work += sweeps * n_states * n_actions * max(min(count("max_outcomes"), n_outcomes), 1.0)
     return work
-
-
-def _tried_pairs(model: Any, n_states: int, n_actions: int) -> np.ndarray | None:
-    """bool[S, A], the pairs a learned model knows (None for an exact model or no model)."""
-    if model is None or isinstance(model, TabularModel):
-        return None
-    if isinstance(model, SampleModel):
-        return np.asarray(model.next_state >= 0)
-    if isinstance(model, DistributionModel):
-        return np.asarray(model.total > 0)
-    kernels = kernels_of(model)  # a model type registered from elsewhere: ask its own kernel
-    if kernels is None:
-        return None
-    return np.array([[bool(kernels.known(model, s, a)) for a in range(n_actions)] for s in range(n_states)])
 
 
 def show(value: Any) -> str:

@@ -24,7 +24,7 @@ at 0) the agent is its transient memory alone, TD search (Silver, Sutton & Muell
 ``simulations = 0`` it is its permanent memory alone, Q-learning.
 
 Unknown pairs of a learned model (``search.models``) end a simulated episode without an update
-(their value is what the memories hold). Counters (``counters: int64[4]``): decisions
+(their value is what the memories hold). Counters (``counters``, a ``SearchCounters``): decisions
 searched, simulated episodes, model steps, real steps.
 """
 
@@ -41,10 +41,10 @@ from dynaplan.planning.egreedy import argmax_random, epsilon_greedy
 from dynaplan.planning.protocol import register_kernels
 from dynaplan.planning.q_learning import q_update
 from dynaplan.search.models import model_known, model_sample
+from dynaplan.search.result import SearchCounters
 
 RESET_DECISION, RESET_EPISODE, RESET_NEVER = 0, 1, 2
 RESETS = {"decision": RESET_DECISION, "episode": RESET_EPISODE, "never": RESET_NEVER}
-DECISIONS, SIMULATIONS, MODEL_STEPS, REAL_STEPS = 0, 1, 2, 3
 
 
 class Dyna2State(NamedTuple):
@@ -55,7 +55,7 @@ class Dyna2State(NamedTuple):
       transient: float64[S, A], the transient memory T (learned by search)
       model: the model searched (``TabularModel``, ``SampleModel`` or ``DistributionModel``)
       row: float64[A], scratch: ``Q_bar`` at one state
-      counters: int64[4], decisions searched, simulated episodes, model steps, real steps
+      counters: ``SearchCounters``, decisions searched, simulated episodes, model steps, real steps
       flags: int64[1], 1 when the next decision starts an episode
       learned: the model is learned from real steps (updated by ``observe``)
       simulations: simulated episodes per decision
@@ -72,7 +72,7 @@ class Dyna2State(NamedTuple):
     transient: np.ndarray
     model: Any
     row: np.ndarray
-    counters: np.ndarray
+    counters: SearchCounters
     flags: np.ndarray
     learned: bool
     simulations: int
@@ -141,10 +141,10 @@ def dyna2_act(agent: Dyna2State, s: int, rng: np.ndarray) -> int:
     agent.flags[0] = 0
     cnt = agent.counters
     if agent.simulations > 0:
-        cnt[DECISIONS] += 1
+        cnt.decisions[0] += 1
         ran, steps = dyna2_search(agent, s, rng)
-        cnt[SIMULATIONS] += ran
-        cnt[MODEL_STEPS] += steps
+        cnt.simulations[0] += ran
+        cnt.model_steps[0] += steps
     return epsilon_greedy(combined_row(agent, s), agent.epsilon, rng)
 
 
@@ -155,10 +155,10 @@ def dyna2_observe(
 ) -> None:
     """A real step: model update (learned model), permanent TD update, episode bookkeeping."""
     if agent.learned:
-        model_update(agent.model, s, a, r, s2, terminated, agent.counters[REAL_STEPS])
+        model_update(agent.model, s, a, r, s2, terminated, agent.counters.real_steps[0])
     if agent.alpha > 0.0:
         q_update(agent.q, s, a, r, s2, terminated, agent.alpha, agent.gamma)
-    agent.counters[REAL_STEPS] += 1
+    agent.counters.real_steps[0] += 1
     if terminated or truncated:
         agent.flags[0] = 1
 

@@ -11,14 +11,13 @@ from __future__ import annotations
 from typing import Any, NamedTuple
 
 import numpy as np
-from numba import types
-from numba.extending import overload
 
 from dynaplan._jit import kernel
 from dynaplan._stamp import generic
 from dynaplan.models.protocol import model_draw_known, model_n_known, model_planning_target
 from dynaplan.models.sample import SampleModel, sample_model_update
 from dynaplan.planning.egreedy import epsilon_greedy
+from dynaplan.planning.probe import probe_direct, probe_planned
 from dynaplan.planning.protocol import register_kernels
 from dynaplan.planning.q_learning import q_update
 
@@ -32,8 +31,9 @@ class DynaQState(NamedTuple):
       t: int64[1], real steps taken so far
       alpha, gamma, epsilon: step size, discount, exploration rate
       planning_steps: planning updates per real step (n)
-      max_q: int64[1], maxima over a row of Q computed by its updates (one per update whose
-        transition does not end the episode): the currency shared with prioritized sweeping
+      probe: ``None`` (compiled away), or a ``planning.probe.PlanningProbe`` recording the pairs
+        planning updated and the maxima over a row of Q the updates took (the currency shared
+        with prioritized sweeping)
     """
 
     q: np.ndarray
@@ -43,33 +43,13 @@ class DynaQState(NamedTuple):
     gamma: float
     epsilon: float
     planning_steps: int
-    max_q: np.ndarray
-
-
-def _count_maxima(max_q: Any, model: Any, s: int, a: int) -> None:
-    """Add the maxima over a row of Q that the planning target of ``(s, a)`` took to ``max_q[0]``
-    (nothing when ``max_q`` is None). Counted for ``SampleModel`` (deterministic: one max unless
-    the recorded transition ends the episode)."""
-    raise NotImplementedError("compiled code only")
-
-
-@overload(_count_maxima, inline="always")
-def _count_maxima_impl(max_q, model, s, a):  # type: ignore[no-untyped-def]
-    if isinstance(max_q, (types.NoneType, types.Omitted)):
-        return lambda max_q, model, s, a: None
-    if getattr(model, "instance_class", None) is SampleModel:
-        def count(max_q, model, s, a):  # type: ignore[no-untyped-def]
-            if not model.terminated[s, a]:
-                max_q[0] += 1
-
-        return count
-    return None
+    probe: Any = None
 
 
 @generic
 @kernel
 def dyna_planning(q: np.ndarray, model: Any, n_updates: int, alpha: float, gamma: float, rng: np.ndarray,
-                  max_q: Any = None) -> None:
+                  probe: Any = None) -> None:
     """``n_updates`` one-step Q-planning updates on pairs drawn from the model (step f; section 8.1).
 
     Works on any registered model (``models.protocol``): a known pair drawn at random
@@ -77,14 +57,16 @@ def dyna_planning(q: np.ndarray, model: Any, n_updates: int, alpha: float, gamma
     model, any pair for an exact one), then ``q[s, a] += alpha (target - q[s, a])`` toward the
     model's planning target (a sampled ``r + gamma max_a' q(s', a')``, eq. 6.8, or the expected
     backup, eq. 8.1, for a distribution model). Nothing happens while no pair is known.
-    ``max_q: int64[1]`` (optional, sample models): counts the maxima over a row of Q taken.
+    ``probe`` (optional, ``planning.probe``): records each pair updated (and, for a sample model,
+    the maxima taken); ``None`` compiles to nothing.
     """
     if model_n_known(model) == 0:
         return
+    n_actions = q.shape[1]
     for _ in range(n_updates):
         s, a = model_draw_known(model, rng)
         q[s, a] += alpha * (model_planning_target(model, q, s, a, gamma, rng) - q[s, a])
-        _count_maxima(max_q, model, s, a)
+        probe_planned(probe, model, s, a, n_actions)
 
 
 @kernel(inline=True)
@@ -97,11 +79,10 @@ def dyna_q_observe(
     agent: DynaQState, s: int, a: int, r: float, s2: int, terminated: bool, truncated: bool, rng: np.ndarray
 ) -> None:
     q_update(agent.q, s, a, r, s2, terminated, agent.alpha, agent.gamma)
-    if not terminated:
-        agent.max_q[0] += 1
+    probe_direct(agent.probe, terminated)
     sample_model_update(agent.model, s, a, r, s2, terminated, agent.t[0])
     agent.t[0] += 1
-    dyna_planning(agent.q, agent.model, agent.planning_steps, agent.alpha, agent.gamma, rng, agent.max_q)
+    dyna_planning(agent.q, agent.model, agent.planning_steps, agent.alpha, agent.gamma, rng, agent.probe)
 
 
 register_kernels(DynaQState, act=dyna_q_act, observe=dyna_q_observe)

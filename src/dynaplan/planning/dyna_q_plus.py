@@ -18,7 +18,7 @@ With ``kappa = 0`` and ``plan_untried = False`` both are Dyna-Q, draw for draw.
 
 from __future__ import annotations
 
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -26,6 +26,7 @@ from dynaplan._jit import kernel
 from dynaplan.models.sample import SampleModel, sample_model_update, sample_observed_pair
 from dynaplan.planning.dyna_q import dyna_planning
 from dynaplan.planning.egreedy import epsilon_greedy
+from dynaplan.planning.probe import probe_record
 from dynaplan.planning.protocol import register_kernels
 from dynaplan.planning.q_learning import q_update
 from dynaplan.rng import randint
@@ -47,6 +48,7 @@ class DynaQPlusState(NamedTuple):
       kappa: bonus weight (the book's small kappa)
       bonus: ``PLANNING_BONUS`` (section 8.3) or ``ACTION_BONUS`` (Exercise 8.4)
       plan_untried: plan untried actions of visited states as reward-0 self-loops (footnote)
+      probe: ``None`` or a ``planning.probe.PlanningProbe`` (the pairs planning updated)
     """
 
     q: np.ndarray
@@ -60,6 +62,7 @@ class DynaQPlusState(NamedTuple):
     kappa: float
     bonus: int
     plan_untried: bool
+    probe: Any = None
 
 
 @kernel(inline=True)
@@ -79,11 +82,13 @@ def dyna_q_plus_planning(
     kappa: float,
     plan_untried: bool,
     rng: np.ndarray,
+    probe: Any = None,
 ) -> None:
     """``n_updates`` Q-planning updates with reward ``r + kappa sqrt(tau)`` (section 8.3).
 
     Each draws a visited state uniformly, then an action: any of the A (``plan_untried``; an
     untried one is a self-loop with reward 0, not terminal) or one tried there. Two draws.
+    ``probe`` (optional, ``planning.probe``) records each pair updated.
     """
     if model.n_seen[0] == 0:
         return
@@ -99,6 +104,7 @@ def dyna_q_plus_planning(
             q_update(q, s, a, bonus, s, False, alpha, gamma)
         else:
             q_update(q, s, a, model.reward[s, a] + bonus, model.next_state[s, a], model.terminated[s, a], alpha, gamma)
+        probe_record(probe, s * n_actions + a)
 
 
 @kernel(inline=True)
@@ -119,11 +125,11 @@ def dyna_q_plus_observe(
     sample_model_update(agent.model, s, a, r, s2, terminated, agent.t[0])
     agent.t[0] += 1
     if agent.bonus == ACTION_BONUS:
-        dyna_planning(agent.q, agent.model, agent.planning_steps, agent.alpha, agent.gamma, rng)
+        dyna_planning(agent.q, agent.model, agent.planning_steps, agent.alpha, agent.gamma, rng, agent.probe)
     else:
         dyna_q_plus_planning(
             agent.q, agent.model, agent.t[0], agent.planning_steps, agent.alpha, agent.gamma,
-            agent.kappa, agent.plan_untried, rng,
+            agent.kappa, agent.plan_untried, rng, agent.probe,
         )
 
 

@@ -36,13 +36,14 @@ from __future__ import annotations
 from typing import Any, NamedTuple
 
 import numpy as np
-from numba import njit, types
+from numba import njit
 from numba.extending import overload
 
 from dynaplan.models.distribution import DistributionModel, distribution_model_update, expected_target
 from dynaplan.models.sample import SampleModel, sample_model_update
 from dynaplan.planning.egreedy import epsilon_greedy, max_value
 from dynaplan.planning.pqueue import PairQueue, pq_pop, pq_push
+from dynaplan.planning.probe import probe_record
 from dynaplan.planning.protocol import register_kernels
 
 
@@ -59,6 +60,7 @@ class PrioritizedSweepingState(NamedTuple):
       alpha, gamma, epsilon: step size, discount, exploration rate
       theta: queueing threshold on the priority
       planning_steps: at most this many updates per real step (n)
+      probe: ``None`` or a ``planning.probe.PlanningProbe`` (the pairs popped and updated, in order)
     """
 
     q: np.ndarray
@@ -72,6 +74,7 @@ class PrioritizedSweepingState(NamedTuple):
     epsilon: float
     theta: float
     planning_steps: int
+    probe: Any = None
 
 
 class StochasticPSState(NamedTuple):
@@ -163,27 +166,10 @@ def _pred_pair_impl(model, node):  # type: ignore[no-untyped-def]
     return None
 
 
-def _record(trace: Any, i: int, pair: int) -> None:
-    """Write ``pair`` at ``trace[i]`` if there is room (nothing when ``trace`` is None)."""
-    raise NotImplementedError("compiled code only")
-
-
-@overload(_record)
-def _record_impl(trace, i, pair):  # type: ignore[no-untyped-def]
-    if isinstance(trace, (types.NoneType, types.Omitted)):
-        return lambda trace, i, pair: None
-
-    def write(trace, i, pair):  # type: ignore[no-untyped-def]
-        if i < trace.shape[0]:
-            trace[i] = pair
-
-    return write
-
-
 @njit(cache=True, inline="always")
 def sweep(
     q: np.ndarray, model: Any, queue: PairQueue, n_updates: int, alpha: float, gamma: float, theta: float,
-    max_q: np.ndarray, trace: Any = None,
+    max_q: np.ndarray, probe: Any = None,
 ) -> int:
     """Step (g) of the boxed algorithm, for either model: at most ``n_updates`` updates from the
     queue, each followed by the predecessors' priorities; returns how many updates were made.
@@ -191,8 +177,8 @@ def sweep(
     Pop the pair of highest priority, move its value to its target, then for every pair the
     model predicts leads to its state, queue it if its priority ``|target - Q|`` exceeds
     ``theta``. Every max over a row of Q (in targets and priorities) is added to ``max_q[0]``.
-    ``trace: int64[m]`` (optional): the index ``s * A + a`` of the i-th pair updated is written
-    at ``trace[i]`` for i < m (the explorer draws them).
+    ``probe`` (optional, ``planning.probe``): records each pair updated, in order (the explorer
+    draws them); ``None`` compiles to nothing.
     """
     n_actions = q.shape[1]
     done = 0
@@ -201,7 +187,7 @@ def sweep(
         s = pair // n_actions
         a = pair - s * n_actions
         _update(model, q, s, a, _target(model, q, s, a, gamma, max_q), alpha)
-        _record(trace, done, pair)
+        probe_record(probe, pair)
         done += 1
         node = model.pred_head[s]
         while node >= 0:
@@ -256,7 +242,8 @@ def ps_observe(
     agent.t[0] += 1
     queue_real_pair(agent.q, agent.model, agent.queue, s, a, agent.gamma, agent.theta, agent.max_q)
     agent.updates[0] += sweep(
-        agent.q, agent.model, agent.queue, agent.planning_steps, agent.alpha, agent.gamma, agent.theta, agent.max_q
+        agent.q, agent.model, agent.queue, agent.planning_steps, agent.alpha, agent.gamma, agent.theta, agent.max_q,
+        agent.probe,
     )
 
 

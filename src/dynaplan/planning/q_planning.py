@@ -7,7 +7,7 @@ state drawn from its distribution) or one learned from real experience (only tri
 
 from __future__ import annotations
 
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -32,7 +32,7 @@ class QPlanningState(NamedTuple):
     updates on tried pairs; it makes no direct update.
 
     Attributes: q: float64[S, A]; model: ``SampleModel``; t: int64[1]; alpha, gamma, epsilon,
-    planning_steps.
+    planning_steps; probe: ``None`` or a ``planning.probe.PlanningProbe`` (the pairs planning updated).
     """
 
     q: np.ndarray
@@ -42,6 +42,7 @@ class QPlanningState(NamedTuple):
     gamma: float
     epsilon: float
     planning_steps: int
+    probe: Any = None
 
 
 class ExactQPlanningState(NamedTuple):
@@ -70,7 +71,7 @@ def q_planning_observe(
 ) -> None:
     sample_model_update(agent.model, s, a, r, s2, terminated, agent.t[0])
     agent.t[0] += 1
-    dyna_planning(agent.q, agent.model, agent.planning_steps, agent.alpha, agent.gamma, rng)
+    dyna_planning(agent.q, agent.model, agent.planning_steps, agent.alpha, agent.gamma, rng, agent.probe)
 
 
 @kernel

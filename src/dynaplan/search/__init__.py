@@ -8,54 +8,48 @@ action, the root statistics (visits and value estimates per action) and the comp
   the value function at the leaves (section 8.9);
 * ``rollout_search``: rollout planning, Monte Carlo values of each root action under a rollout
   policy (section 8.10);
-* ``mcts_search``: Monte Carlo Tree Search with UCB1 (UCT, section 8.11): by default the
-  book's tree of paths (``search.tree``: ``MCTSTree``, reused across decisions by
-  ``tree_reroot``), or a state-keyed table (``search.mcts``: ``SearchTree``) with every-visit,
+* ``mcts_search``: Monte Carlo Tree Search with UCB1 (UCT, section 8.11), one family
+  (``search.mcts``) with two ways of keeping statistics: the book's **path tree**
+  (``search.path_tree``: ``PathTree``, reused across decisions by ``path_tree_reroot``; the
+  default) or a **state table** (``search.state_table``: ``StateTable``) with every-visit,
   first-visit or Bellman backups;
 * ``finite_horizon_q``: exact finite-horizon values by backward induction, their ground truth.
 
-The agents that act by these searches (``dynaplan.MCTS``, ``RolloutPlanner``, ``Lookahead``)
-live in ``dynaplan.agents.search``.
+The kernel states of the agents that act by these searches are in ``search.searchers``; the
+agents themselves (``dynaplan.MCTS``, ``RolloutPlanner``, ``Lookahead``) in ``dynaplan.agents.search``.
 """
 
 from dynaplan.planning.exact import finite_horizon_q, optimal_actions
 from dynaplan.search.lookahead import lookahead_q, lookahead_search
-from dynaplan.search.mcts import (
-    BACKUPS,
-    EVALUATIONS,
-    KEYS,
-    SearchTree,
-    clear_tree,
-    mcts_decide,
-    mcts_run,
-    mcts_search,
-    new_tree,
-)
-from dynaplan.search.result import SearchResult
+from dynaplan.search.mcts import BACKUPS, EVALUATIONS, KEYS, mcts_search
+from dynaplan.search.path_tree import PathTree, new_path_tree, path_tree_reroot, path_tree_reset, path_tree_run
+from dynaplan.search.result import RootStats, SearchCounters, SearchResult
 from dynaplan.search.rollout import rollout_return, rollout_run, rollout_search
-from dynaplan.search.tree import MCTSTree, new_search_tree, tree_reroot, tree_reset, tree_run
+from dynaplan.search.state_table import StateTable, clear_table, new_state_table, state_table_decide, state_table_run
 
 __all__ = [
     "BACKUPS",
     "EVALUATIONS",
     "KEYS",
-    "MCTSTree",
+    "PathTree",
+    "RootStats",
+    "SearchCounters",
     "SearchResult",
-    "SearchTree",
-    "clear_tree",
+    "StateTable",
+    "clear_table",
     "finite_horizon_q",
     "lookahead_q",
     "lookahead_search",
-    "mcts_decide",
-    "mcts_run",
     "mcts_search",
-    "new_search_tree",
-    "new_tree",
+    "new_path_tree",
+    "new_state_table",
     "optimal_actions",
+    "path_tree_reroot",
+    "path_tree_reset",
+    "path_tree_run",
     "rollout_return",
     "rollout_run",
     "rollout_search",
-    "tree_reroot",
-    "tree_reset",
-    "tree_run",
+    "state_table_decide",
+    "state_table_run",
 ]

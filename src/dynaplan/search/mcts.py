@@ -1,339 +1,141 @@
-"""Monte Carlo Tree Search over state-keyed tables: the transposition-table variants of UCT.
+"""Monte Carlo Tree Search (book section 8.11), one family with two ways of keeping statistics.
 
-The book's MCTS (section 8.11) grows a tree of paths: that is ``search.tree`` (``key="path"``,
-the default of ``mcts_search`` and ``MCTS``). This module keeps the statistics per state
-instead, the way game programs use a transposition table, and offers the backups the
-literature uses to make that sound on a graph with cycles.
+* the **path tree** (``search.path_tree``, ``key="path"``, the default): the book's tree, a node
+  per path from the root, the subtree of the action taken and the state reached kept for the
+  next decision (tree reuse);
+* the **state table** (``search.state_table``, ``key="state"`` or ``"horizon"``): UCT with a
+  transposition table, a row per state (or per steps left and state), with every-visit,
+  first-visit or Bellman backups.
 
-Each simulation starts at the root state and repeats, within a horizon of ``depth`` steps:
-
-1. **Selection**: in a node already in the table, an action never tried there (chosen at random
-   among them) or else the action maximising UCB1 (Kocsis & Szepesvari 2006),
-   ``Q[n, a] + c * sqrt(ln N[n] / N[n, a])``;
-2. the model draws one outcome of the action (a stochastic model's chance node is a draw);
-3. **Expansion**: the first node reached that is not yet in the table is added to it, and
-4. **Evaluation** values it by a rollout (uniformly random, or greedy on ``q``) to the horizon,
-   or by the value function ``max_a q[s, a]`` alone; a terminal outcome is worth 0 after its
-   reward, and a node at the horizon is worth ``max_a q[s, a]``;
-5. **Backup** (``backup``) of the discounted return ``G_t = r_t + gamma G_{t+1}`` along the path:
-
-   * ``"every"``: every visit adds its return to ``W`` and ``N`` of its edge, ``Q = W / N``. On a
-     graph with cycles a state met several times in one simulation gets several correlated
-     returns of different lengths, pooled with the returns of earlier tree policies;
-   * ``"first"``: only the first visit of each state in a simulation is backed up (first-visit
-     Monte Carlo, section 5.1, applied to the table; Childs, Brodeur & Kocsis 2008 discuss the
-     transposition problem in UCT);
-   * ``"bellman"``: ``N`` counts visits as before but the edge value is a *partial Bellman
-     backup* over the table, ``Q(s, a) = sum_k p_k [r_k + gamma max_b Q(s'_k, b)] / sum_k p_k``
-     over the explored outcomes (``bellman_value``), the backup of MaxUCT and DP-UCT (Keller &
-     Helmert 2013, "Trial-based heuristic tree search for finite horizon MDPs"); with a
-     distribution model ``p_k`` are its empirical frequencies (MaxUCT), with the exact model the
-     true probabilities (DP-UCT).
-
-The table is arrays: a *node* is a row of ``N[node, a]`` and ``W[node, a]`` (and ``N[node]``
-its visits) indexed by the state itself, so the child of an edge is found by indexing:
-
-* ``key="state"``: ``node = s`` (S rows). Values of every depth share a node: the table is a
-  per-state record of search statistics, which is what ``persist`` keeps between decisions;
-* ``key="horizon"``: ``node = h * S + s`` with ``h`` the steps left before the horizon
-  ((depth + 1) S rows): depth-indexed UCT. Each node estimates the finite-horizon
-  ``q_h(s, a)``, and the search converges to backward induction's values
-  (``planning.exact.finite_horizon_q``) whatever root it starts from.
-
-The root action is the most visited one (ties: the better mean, then at random).
-
-Unknown pairs of a learned model (``search.models``) are not simulated: their edge is worth
-``q[s, a]`` and the simulation ends there.
+Both share UCB1 selection, the descent's model step, the leaf evaluation and the move choice
+(``search.ucb``), and both are written in the shape of mctx's ``search``: a run repeats
+*simulate* (selection, expansion, evaluation) and *backward* (the backup). ``mcts_search`` is
+the one Python entry point for both; the agents are ``dynaplan.MCTS`` and ``dynaplan.DynaMCTS``
+(``agents.search``).
 """
 
 from __future__ import annotations
 
-import math
 import time
-from typing import Any, NamedTuple
+from typing import Any
 
 import numpy as np
 
-from dynaplan._jit import kernel
-from dynaplan._stamp import generic
 from dynaplan.rng import from_seed
-from dynaplan.search.models import check_model, model_known, model_outcome, model_sizes, model_width
+from dynaplan.search.models import check_model, model_sizes
+from dynaplan.search.path_tree import PathTree, grown, new_path_tree, path_tree_reset, path_tree_run
 from dynaplan.search.result import SearchResult
-from dynaplan.search.rollout import _check_search_args, rollout_return, vmax
-from dynaplan.search.tree import tree_search
-from dynaplan.search.ucb import (  # noqa: F401  (EVAL_ROLLOUT re-exported for callers of this module)
-    EVAL_GREEDY_ROLLOUT,
-    EVAL_ROLLOUT,
-    EVAL_VALUE,
-    EVALUATIONS,
-    most_visited,
-    tree_step,
-    ucb_select,
-)
+from dynaplan.search.rollout import _check_search_args
+from dynaplan.search.state_table import BACKUPS, KEY_HORIZON, KEY_STATE, StateTable, new_state_table, state_table_run
+from dynaplan.search.ucb import EVAL_GREEDY_ROLLOUT, EVAL_ROLLOUT, EVAL_VALUE, EVALUATIONS, most_visited
 
-KEY_STATE = 0
-KEY_HORIZON = 1
+__all__ = [
+    "BACKUPS",
+    "EVALUATIONS",
+    "EVAL_GREEDY_ROLLOUT",
+    "EVAL_ROLLOUT",
+    "EVAL_VALUE",
+    "KEYS",
+    "KEY_HORIZON",
+    "KEY_PATH",
+    "KEY_STATE",
+    "mcts_search",
+]
+
 KEY_PATH = 2
 KEYS = {"path": KEY_PATH, "state": KEY_STATE, "horizon": KEY_HORIZON}
 
-BACKUP_EVERY = 0
-BACKUP_FIRST = 1
-BACKUP_BELLMAN = 2
-BACKUPS = {"every": BACKUP_EVERY, "first": BACKUP_FIRST, "bellman": BACKUP_BELLMAN}
+
+def _check_mcts_args(
+    model: Any, state: int, simulations: int | None, seconds: float | None, c: float, gamma: float, depth: int,
+    evaluation: str, key: str, backup: str,
+) -> None:
+    """ValueError naming the first bad argument of ``mcts_search``."""
+    check_model(model, expected=backup == "bellman")
+    n_states, _ = model_sizes(model)
+    if seconds is None:
+        if simulations is None:
+            raise ValueError("give simulations or seconds")
+        _check_search_args(n_states, state, simulations, gamma, depth)
+    else:
+        if not seconds > 0:
+            raise ValueError(f"seconds must be a positive number, got {seconds!r}")
+        _check_search_args(n_states, state, 1, gamma, depth)
+    if evaluation not in EVALUATIONS:
+        raise ValueError(f"evaluation must be one of {', '.join(EVALUATIONS)}, got {evaluation!r}")
+    if key not in KEYS:
+        raise ValueError(f"key must be one of {', '.join(KEYS)}, got {key!r}")
+    if backup != "every" and key == "path":
+        raise ValueError(f"backup={backup!r} needs key='state' (a tree has no transpositions)")
+    if not c >= 0:
+        raise ValueError(f"c must be a non-negative number, got {c!r}")
 
 
+def _timed(run: Any, seconds: float, chunk: int, before_chunk: Any = None) -> tuple[int, int]:
+    """Call ``run(size)`` on chunks of ``chunk``, 2 ``chunk``, ... simulations while ``seconds`` remain;
+    returns ``(simulations, model steps)``. ``before_chunk(size)`` runs first each time (tree growth)."""
+    sims, steps, size = 0, 0, max(1, int(chunk))
+    t0 = time.perf_counter()
+    while time.perf_counter() - t0 < seconds:
+        if before_chunk is not None:
+            before_chunk(size)
+        steps += run(size)
+        sims += size
+        size *= 2
+    return sims, steps
 
-class SearchTree(NamedTuple):
-    """The search statistics of MCTS, M nodes (M = S, or (depth + 1) S with ``key="horizon"``).
 
-    Attributes:
-      n: float64[M, A], visits of each edge N(node, a)
-      w: float64[M, A], sum of the returns backed up through each edge W(node, a)
-      visits: float64[M], visits of each node N(node) (a node is in the tree once > 0)
-      mean: float64[M, A], W / N (+inf while N = 0, so untried actions come first), kept by the backup
-      rsqrt: float64[M, A], 1 / sqrt(N) (0 while N = 0), kept by the backup
-      mode: int64[1], the backup (0 every-visit, 1 first-visit, 2 Bellman; ``BACKUPS``)
-      clock: int64[1], simulations run (stamps the first visits of a simulation)
-      stamp: int64[M], the simulation that last visited each node (first-visit backups)
-      first: int64[M], the path position of that first visit
-      leaf: float64[2, M], sum and count of the leaf evaluations made at each node (Bellman backups)
-      budget: int64[1], model steps per search (0: no budget but the simulations)
-      ran: int64[1], simulations run by the last ``mcts_run``
+def _path_search(
+    model: Any, state: int, simulations: int | None, seconds: float | None, args: tuple[Any, ...], q: np.ndarray,
+    tree: PathTree | None, max_nodes: int | None, rng: np.ndarray, chunk: int,
+) -> tuple[PathTree, int, int]:
+    """``mcts_search`` on the path tree: ``(tree, simulations, model steps)``.
 
-    ``mean`` and ``rsqrt`` cost one division and one square root per edge backed up and save
-    A of each per selection: UCB1 is then ``mean + c sqrt(ln N(node)) rsqrt``. With Bellman
-    backups ``mean`` holds the Bellman value of the edge instead of ``W / N``.
+    ``args = (c, gamma, depth, evaluation, path, rews)``. A given ``tree`` whose root stands for
+    ``state`` is continued (its capacity fixed); any other is reset to a root for ``state``.
+    Without one, the tree holds ``max_nodes`` nodes (default: one per simulation plus the root;
+    with a time budget it starts at 4,096 and doubles between chunks as needed).
     """
+    n_actions = q.shape[1]
+    own = tree is None
+    if tree is None:
+        cap = max_nodes if max_nodes is not None else (int(simulations or 0) + 1 if seconds is None else 4096)
+        tree = new_path_tree(cap, n_actions)
+    elif tree.n.shape[1] != n_actions:
+        raise ValueError("tree does not match the model's number of actions")
+    if not (tree.size[0] > 0 and tree.state[0] == state):
+        path_tree_reset(tree, int(state))
+    if seconds is None:
+        assert simulations is not None
+        return tree, int(simulations), path_tree_run(model, tree, q, int(simulations), 0, *args, rng)
+    box = [tree]
 
-    n: np.ndarray
-    w: np.ndarray
-    visits: np.ndarray
-    mean: np.ndarray
-    rsqrt: np.ndarray
-    mode: np.ndarray
-    clock: np.ndarray
-    stamp: np.ndarray
-    first: np.ndarray
-    leaf: np.ndarray
-    budget: np.ndarray
-    ran: np.ndarray
+    def grow(size: int) -> None:
+        t = box[0]
+        if own and max_nodes is None and t.size[0] + size > t.state.shape[0]:
+            box[0] = grown(t, 2 * (t.state.shape[0] + size))
 
-
-def new_tree(
-    n_states: int, n_actions: int, depth: int, key: str = "state", backup: str = "every", max_steps: int = 0
-) -> SearchTree:
-    """An empty state- or horizon-keyed table for S states, A actions and a horizon of ``depth`` steps.
-
-    ``backup`` (``"every"``, ``"first"``, ``"bellman"``; the last two need ``key="state"``) is
-    kept in the table (``mode``), and so is ``max_steps``, a budget of model steps per search
-    (``mcts_run`` starts no simulation once its steps reach it). The book's tree
-    (``key="path"``) is ``search.tree.new_search_tree``.
-    """
-    if key not in ("state", "horizon"):
-        raise ValueError(f"key must be 'state' or 'horizon' for a state-keyed table, got {key!r}")
-    if backup not in BACKUPS:
-        raise ValueError(f"backup must be one of {', '.join(BACKUPS)}, got {backup!r}")
-    if backup != "every" and key != "state":
-        raise ValueError(f"backup={backup!r} needs key='state' (horizon-keyed nodes never repeat on a path)")
-    rows = n_states if key == "state" else (depth + 1) * n_states
-    shape = (rows, n_actions)
-    return SearchTree(
-        np.zeros(shape), np.zeros(shape), np.zeros(rows), np.full(shape, np.inf), np.zeros(shape),
-        np.array([BACKUPS[backup]], dtype=np.int64), np.zeros(1, dtype=np.int64),
-        np.zeros(rows, dtype=np.int64), np.zeros(rows, dtype=np.int64), np.zeros((2, rows)),
-        np.array([max_steps], dtype=np.int64), np.zeros(1, dtype=np.int64),
-    )
+    sims, steps = _timed(lambda size: path_tree_run(model, box[0], q, size, 0, *args, rng), seconds, chunk, grow)
+    return box[0], sims, steps
 
 
-@kernel
-def clear_tree(tree: SearchTree) -> None:
-    """Forget every statistic (a search without persistence starts from an empty tree)."""
-    tree.n[:] = 0.0
-    tree.w[:] = 0.0
-    tree.visits[:] = 0.0
-    tree.mean[:] = np.inf
-    tree.rsqrt[:] = 0.0
-    tree.leaf[:] = 0.0
-
-
-@kernel(inline=True)
-def node_of(s: int, h: int, n_states: int, key: int) -> int:
-    return s if key == KEY_STATE else h * n_states + s
-
-
-
-
-@generic
-@kernel
-def mcts_run(
-    model: Any,
-    tree: SearchTree,
-    q: np.ndarray,
-    s0: int,
-    simulations: int,
-    c: float,
-    gamma: float,
-    depth: int,
-    evaluation: int,
-    key: int,
-    path: np.ndarray,
-    rews: np.ndarray,
-    rng: np.ndarray,
-) -> int:
-    """Run ``simulations`` UCT simulations from ``s0`` into ``tree``; returns the model steps drawn.
-
-    ``q: float64[S, A]`` gives leaf values (``max_a q``), values unknown pairs and guides greedy
-    rollouts. Every model draw (tree descent and rollout) counts as one model step. Scratch
-    space for one simulation's path: ``path: int64[2, depth]`` (nodes, actions) and
-    ``rews: float64[depth]`` (kernels reached from the agent protocol allocate nothing).
-    """
-    n_states = q.shape[0]
-    nodes = path[0]
-    acts = path[1]
-    steps = 0
-    greedy = evaluation == EVAL_GREEDY_ROLLOUT
-    mode = tree.mode[0]
-    budget = tree.budget[0]
-    ran = 0
-    spent = 0  # model steps, and at least 1 per simulation (one ended at an unknown pair costs a query)
-    for _ in range(simulations):
-        if budget > 0 and spent >= budget:
-            break
-        ran += 1
-        before = steps
-        s = s0
-        h = depth
-        length = 0
-        leaf = 0.0
-        expanded = -1
-        while True:
-            node = node_of(s, h, n_states, key)
-            a = ucb_select(tree, node, c, rng)
-            nodes[length] = node
-            acts[length] = a
-            s, h, length, k, stop, leaf = tree_step(model, q, s, a, h, rews, length, rng)
-            steps += k
-            if stop:
-                break
-            child = node_of(s, h, n_states, key)
-            if tree.visits[child] == 0.0:
-                tree.visits[child] = 1.0  # expansion: the node joins the tree
-                expanded = child
-                if evaluation == EVAL_VALUE:
-                    leaf = vmax(q, s)
-                else:
-                    leaf, k = rollout_return(model, q, s, h, gamma, greedy, rng)
-                    steps += k
-                break
-        if mode == BACKUP_BELLMAN and expanded >= 0:
-            tree.leaf[0, expanded] += leaf
-            tree.leaf[1, expanded] += 1.0
-        if mode == BACKUP_FIRST:
-            tree.clock[0] += 1
-            sim = tree.clock[0]
-            for i in range(length):
-                node = nodes[i]
-                if tree.stamp[node] != sim:
-                    tree.stamp[node] = sim
-                    tree.first[node] = i
-        g = leaf
-        for i in range(length - 1, -1, -1):
-            g = rews[i] + gamma * g
-            node = nodes[i]
-            a = acts[i]
-            if mode == BACKUP_FIRST and tree.first[node] != i:
-                continue  # a later visit of a state already on this path: one sample per state
-            na = tree.n[node, a] + 1.0
-            wa = tree.w[node, a] + g
-            if mode == BACKUP_BELLMAN:
-                # computed before N(s, a) counts this visit: a first visit's edge is not yet part
-                # of V(s) (a self-loop backs up the other tried actions)
-                tree.mean[node, a] = bellman_value(model, tree, q, node, a, gamma, wa / na)
-            else:
-                tree.mean[node, a] = wa / na
-            tree.n[node, a] = na
-            tree.w[node, a] = wa
-            tree.rsqrt[node, a] = 1.0 / math.sqrt(na)
-            tree.visits[node] += 1.0
-        spent += max(steps - before, 1)
-    tree.ran[0] = ran
-    return steps
-
-
-@kernel(inline=True)
-def node_value(tree: SearchTree, s: int) -> float:
-    """V(s) of a state-keyed table under Bellman backups: the best tried edge, else the mean leaf evaluation."""
-    best = -np.inf
-    for b in range(tree.n.shape[1]):
-        if tree.n[s, b] > 0.0 and tree.mean[s, b] > best:
-            best = tree.mean[s, b]
-    if best > -np.inf:
-        return best
-    if tree.leaf[1, s] > 0.0:
-        return tree.leaf[0, s] / tree.leaf[1, s]
-    return 0.0
-
-
-@kernel(inline=True)
-def bellman_value(
-    model: Any, tree: SearchTree, q: np.ndarray, s: int, a: int, gamma: float, mc_mean: float
-) -> float:
-    """The partial Bellman backup of edge (s, a) over the statistics (Keller & Helmert 2013).
-
-    ``Q(s, a) = sum_k p_k [r_k + gamma V(s'_k)] / sum_k p_k`` over the *explored* outcomes k
-    (terminal, or a next state already in the table), with ``V(s') = max_b Q(s', b)`` over the
-    tried actions (``node_value``): DP-UCT's backup with an exact model's probabilities, and
-    MaxUCT's with a distribution model's empirical frequencies. An unknown pair of a learned model
-    is worth ``q[s, a]``; an edge none of whose outcomes is explored is worth ``mc_mean``, its
-    Monte Carlo mean.
-    """
-    if not model_known(model, s, a):
-        return q[s, a]
-    num = 0.0
-    den = 0.0
-    for k in range(model_width(model)):
-        p, s2, r, term = model_outcome(model, s, a, k)
-        if p <= 0.0:
-            continue
-        if term:
-            num += p * r
-            den += p
-        elif tree.visits[s2] > 0.0:
-            num += p * (r + gamma * node_value(tree, s2))
-            den += p
-    if den > 0.0:
-        return num / den
-    return mc_mean
-
-
-
-
-@generic
-@kernel
-def mcts_decide(
-    model: Any,
-    tree: SearchTree,
-    q: np.ndarray,
-    s0: int,
-    simulations: int,
-    c: float,
-    gamma: float,
-    depth: int,
-    evaluation: int,
-    key: int,
-    persist: bool,
-    path: np.ndarray,
-    rews: np.ndarray,
-    rng: np.ndarray,
-) -> tuple[int, int]:
-    """One decision: (clear the tree unless ``persist``), search, pick the root action.
-
-    Returns ``(action, model steps)``.
-    """
-    if not persist:
-        clear_tree(tree)
-    steps = mcts_run(model, tree, q, s0, simulations, c, gamma, depth, evaluation, key, path, rews, rng)
-    return most_visited(tree, node_of(s0, depth, q.shape[0], key), rng), steps
+def _table_search(
+    model: Any, state: int, simulations: int | None, seconds: float | None, args: tuple[Any, ...], q: np.ndarray,
+    table: StateTable | None, key: str, backup: str, rng: np.ndarray, chunk: int,
+) -> tuple[StateTable, int, int]:
+    """``mcts_search`` on a state table (``args = (c, gamma, depth, evaluation, key, path, rews)``):
+    ``(table, simulations, model steps)``."""
+    n_states, n_actions = q.shape
+    depth = int(args[2])
+    if table is None:
+        table = new_state_table(n_states, n_actions, depth, key, backup)
+    elif table.n.shape != new_state_table(n_states, n_actions, depth, key).n.shape:
+        raise ValueError("tree does not match the model's sizes, depth and key")
+    if seconds is None:
+        assert simulations is not None
+        return table, int(simulations), state_table_run(model, table, q, int(state), int(simulations), *args, rng)
+    sims, steps = _timed(lambda size: state_table_run(model, table, q, int(state), size, *args, rng), seconds, chunk)
+    return table, sims, steps
 
 
 def mcts_search(
@@ -349,7 +151,7 @@ def mcts_search(
     key: str = "path",
     backup: str = "every",
     q: np.ndarray | None = None,
-    tree: Any = None,
+    tree: PathTree | StateTable | None = None,
     max_nodes: int | None = None,
     seed: int | None = None,
     rng: np.ndarray | None = None,
@@ -357,10 +159,10 @@ def mcts_search(
 ) -> SearchResult:
     """MCTS from ``state`` over ``model`` (a ``TabularModel``, ``SampleModel`` or ``DistributionModel``).
 
-    ``key="path"`` (default) grows the book's tree (``search.tree``; ``tree`` an ``MCTSTree``,
-    ``max_nodes`` its capacity); ``key="state"`` / ``"horizon"`` use the state-keyed tables of
-    this module (``tree`` from ``new_tree``), with ``backup`` every-visit, first-visit or
-    Bellman (``key="state"`` only).
+    ``key="path"`` (default) grows the book's tree (``search.path_tree``; ``tree`` a ``PathTree``,
+    ``max_nodes`` its capacity); ``key="state"`` / ``"horizon"`` use a state table
+    (``search.state_table``; ``tree`` from ``new_state_table``), with ``backup`` every-visit,
+    first-visit or Bellman (``key="state"`` only).
 
     Budget: ``simulations``, or ``seconds`` of wall time (then ``simulations`` is ignored; the
     clock is read in Python between compiled chunks of simulations that start at ``chunk`` and
@@ -370,54 +172,30 @@ def mcts_search(
     ``q: float64[S, A]`` (zeros by default) values leaves and unknown pairs and guides greedy
     rollouts. Randomness: ``rng`` (a ``uint64[4]`` state, advanced in place) or ``seed``.
     """
-    check_model(model, expected=backup == "bellman")
+    _check_mcts_args(model, state, simulations, seconds, c, gamma, depth, evaluation, key, backup)
     n_states, n_actions = model_sizes(model)
-    if seconds is None:
-        if simulations is None:
-            raise ValueError("give simulations or seconds")
-        _check_search_args(n_states, state, simulations, gamma, depth)
-    else:
-        if not seconds > 0:
-            raise ValueError(f"seconds must be a positive number, got {seconds!r}")
-        _check_search_args(n_states, state, 1, gamma, depth)
-    if evaluation not in EVALUATIONS:
-        raise ValueError(f"evaluation must be one of {', '.join(EVALUATIONS)}, got {evaluation!r}")
-    if key not in KEYS:
-        raise ValueError(f"key must be one of {', '.join(KEYS)}, got {key!r}")
-    if not c >= 0:
-        raise ValueError(f"c must be a non-negative number, got {c!r}")
     q = np.zeros((n_states, n_actions)) if q is None else np.ascontiguousarray(q, dtype=np.float64)
     rng = from_seed(np.random.SeedSequence(seed)) if rng is None else rng
     path, rews = np.zeros((2, int(depth)), dtype=np.int64), np.zeros(int(depth))
     t0 = time.perf_counter()
+    common = (float(c), float(gamma), int(depth), EVALUATIONS[evaluation])
+    stats: PathTree | StateTable
     if key == "path":
-        if backup != "every":
-            raise ValueError(f"backup={backup!r} needs key='state' (a tree has no transpositions)")
-        args_t = (float(c), float(gamma), int(depth), EVALUATIONS[evaluation], path, rews)
-        action, n_root, values, sims, steps, _ = tree_search(
-            model, int(state), simulations, seconds, args_t, q, tree, max_nodes, rng, chunk
+        assert tree is None or isinstance(tree, PathTree)
+        stats, sims, steps = _path_search(
+            model, int(state), simulations, seconds, (*common, path, rews), q, tree, max_nodes, rng, chunk
         )
-        return SearchResult(action, n_root, values, sims, steps, time.perf_counter() - t0)
-    if tree is None:
-        tree = new_tree(n_states, n_actions, int(depth), key, backup)
-    elif tree.n.shape != new_tree(n_states, n_actions, int(depth), key).n.shape:
-        raise ValueError("tree does not match the model's sizes, depth and key")
-    args = (float(c), float(gamma), int(depth), EVALUATIONS[evaluation], KEYS[key], path, rews)
-    if seconds is None:
-        assert simulations is not None
-        sims = int(simulations)
-        steps = mcts_run(model, tree, q, int(state), sims, *args, rng)
+        root = 0
     else:
-        sims, steps, size = 0, 0, max(1, int(chunk))
-        while time.perf_counter() - t0 < seconds:
-            steps += mcts_run(model, tree, q, int(state), size, *args, rng)
-            sims += size
-            size *= 2
-    root = int(state) if key == "state" else int(depth) * n_states + int(state)
-    action = most_visited(tree, root, rng)
-    n_root = tree.n[root].copy()
+        assert tree is None or isinstance(tree, StateTable)
+        stats, sims, steps = _table_search(
+            model, int(state), simulations, seconds, (*common, KEYS[key], path, rews), q, tree, key, backup, rng, chunk
+        )
+        root = int(state) if key == "state" else int(depth) * n_states + int(state)
+    action = most_visited(stats, root, rng)
+    n_root = stats.n[root].copy()
     if backup == "bellman":
-        values = np.where(n_root > 0, tree.mean[root], np.nan)
+        values = np.where(n_root > 0, stats.mean[root], np.nan)
     else:
-        values = np.divide(tree.w[root], n_root, out=np.full(n_actions, np.nan), where=n_root > 0)
+        values = np.divide(stats.w[root], n_root, out=np.full(n_actions, np.nan), where=n_root > 0)
     return SearchResult(int(action), n_root, values, sims, int(steps), time.perf_counter() - t0)

@@ -1,5 +1,6 @@
-"""UCB1 action selection, one model step inside the tree and the final move choice, shared by
-the state-keyed tables and the tree.
+"""The steps every MCTS of this package shares, whatever holds its statistics (the book's path
+tree, ``search.path_tree``, or a state table, ``search.state_table``): UCB1 selection, one model
+step of the descent, the evaluation of a new leaf, and the final move choice.
 
 UCB1 (Auer, Cesa-Bianchi & Fischer 2002) as used by UCT (Kocsis & Szepesvari 2006) and the
 book's MCTS (section 8.11): an untried action first, else the maximiser of
@@ -17,7 +18,7 @@ import numpy as np
 from dynaplan._jit import kernel
 from dynaplan.rng import rand
 from dynaplan.search.models import model_known, model_sample
-from dynaplan.search.rollout import vmax
+from dynaplan.search.rollout import rollout_return, vmax
 
 EVAL_ROLLOUT = 0
 EVAL_VALUE = 1
@@ -57,7 +58,7 @@ def ucb_select(tree: Any, node: int, c: float, rng: np.ndarray) -> int:
 
 
 @kernel(inline=True)
-def tree_step(
+def descend_step(
     model: Any, q: np.ndarray, s: int, a: int, h: int, rews: np.ndarray, length: int, rng: np.ndarray
 ) -> tuple[int, int, int, int, bool, float]:
     """Take the selected action ``a`` in ``s`` inside the tree, recording its reward in ``rews[length]``.
@@ -77,6 +78,21 @@ def tree_step(
     if h == 1:
         return s2, 0, length + 1, 1, True, vmax(q, s2)
     return s2, h - 1, length + 1, 1, False, 0.0
+
+
+@kernel(inline=True)
+def evaluate_leaf(
+    model: Any, q: np.ndarray, s: int, h: int, gamma: float, evaluation: int, rng: np.ndarray
+) -> tuple[float, int]:
+    """The value of a node just added for state ``s`` with ``h`` steps left: ``(value, model steps)``.
+
+    ``evaluation``: ``EVAL_VALUE`` reads ``max_a q[s, a]`` (no draw); ``EVAL_ROLLOUT`` /
+    ``EVAL_GREEDY_ROLLOUT`` follow a uniformly random / greedy-on-``q`` rollout to the horizon
+    (``search.rollout.rollout_return``; section 8.11's simulation step).
+    """
+    if evaluation == EVAL_VALUE:
+        return vmax(q, s), 0
+    return rollout_return(model, q, s, h, gamma, evaluation == EVAL_GREEDY_ROLLOUT, rng)
 
 
 @kernel

@@ -35,7 +35,6 @@ from dynaplan.experiments.kinds import register_kind
 from dynaplan.experiments.reproductions import register_reproduction, spec_reproduction
 from dynaplan.plot.curves import save_figure
 from dynaplan.rng import agent_stream, env_stream
-from dynaplan.search.agent import DECISIONS, MODEL_STEPS
 
 RESERVED = {"env", "agent", "method", "episodes", "max_episode_steps"}
 
@@ -74,13 +73,14 @@ class SearchCounts(NamedTuple):
 
 
 def search_counts(state: Any) -> SearchCounts | None:
-    """The counts of a search agent's kernel state (its ``counters``, read at the positions
-    ``search.agent`` names; the book's tree and Dyna-2 keep the same layout), or ``None`` for an
-    agent that does not search at decision time."""
-    counters = getattr(state, "counters", None)
-    if counters is None:
+    """The counts of a search agent's kernel state (its view's ``search``, ``agents.views``), or
+    ``None`` for an agent that does not search at decision time."""
+    from dynaplan.agents.views import view_of
+
+    search = view_of(state).search
+    if search is None:
         return None
-    return SearchCounts(int(counters[DECISIONS]), int(counters[MODEL_STEPS]))
+    return SearchCounts(search.decisions, search.model_steps)
 
 
 @register_kind("decision-time", check=check_cell)

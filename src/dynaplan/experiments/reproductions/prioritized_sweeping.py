@@ -35,13 +35,16 @@ from numba import njit
 from dynaplan._jit import kernel
 from dynaplan.agents import AGENTS
 from dynaplan.agents.base import ParamError
+from dynaplan.agents.views import view_of
 from dynaplan.envs.layouts import shortest_path_length
 from dynaplan.envs.scaled_maze import ScaledMaze
 from dynaplan.envs.tabular import make_world
 from dynaplan.experiments.batch import check_agent_params
 from dynaplan.experiments.kinds import register_kind
 from dynaplan.experiments.reproductions import register_reproduction, spec_reproduction
+from dynaplan.planning.dyna_q import DynaQState
 from dynaplan.planning.loop import Chunker, new_loop_state, run_chunked
+from dynaplan.planning.probe import with_probe
 from dynaplan.planning.protocol import register_hook
 from dynaplan.plot.curves import save_figure
 from dynaplan.rng import agent_stream, env_stream
@@ -271,6 +274,8 @@ def until_optimal(cell: Mapping[str, Any], seeds: Sequence[int]) -> pd.DataFrame
     rows = []
     for seed in seeds:
         state = cls.build_state(env.model.n_states, env.model.n_actions, None, params)
+        if isinstance(state, DynaQState):
+            state = with_probe(state, 0)  # Dyna-Q counts its max-Q computations through a probe
         hook = GreedyPathHook(
             q=state.q, next_state=next_state, terminated=terminated, dist=dist, start=int(start),  # type: ignore[attr-defined]
             max_len=int(max_len), all_paths=cell.get("greedy", "all") == "all",
@@ -280,7 +285,7 @@ def until_optimal(cell: Mapping[str, Any], seeds: Sequence[int]) -> pd.DataFrame
         loop = run_chunked(world, state, agent_stream(int(seed)), env_stream(int(seed)), 0, int(cell["max_steps"]), 0,
                            empty_i, empty_f, empty_f, loop=new_loop_state(), hook=hook, chunker=chunker)
         steps = int(loop.t[0])
-        max_q = getattr(state, "max_q", None)
+        max_q = view_of(state).max_q
         rows.append(
             {
                 "agent": agent_name,
@@ -290,7 +295,7 @@ def until_optimal(cell: Mapping[str, Any], seeds: Sequence[int]) -> pd.DataFrame
                 "states": states,
                 "seed": int(seed),
                 "updates": _updates_made(state, params, steps),
-                "max_q": int(max_q[0]) if max_q is not None else -1,
+                "max_q": max_q if max_q is not None else -1,
                 "steps": steps,
                 "episodes": int(loop.episodes[0]) + (1 if loop.steps[0] > 0 else 0),
                 "optimal": bool(loop.stopped[0]) or bool(path_short_enough(hook)),
