@@ -301,11 +301,12 @@ def test_agent_reuses_the_subtree_and_counts_it():
     problem = problem_of("dynaplan/DynaMaze-v0")
     kept = run_agent(MCTS, {"simulations": 50}, problem, 0, episodes=3).agent
     fresh = run_agent(MCTS, {"simulations": 50, "persist": False}, problem, 0, episodes=3).agent
-    assert kept.counters[4] > 5 * kept.counters[0] and fresh.counters[4] == 0
-    assert kept.counters[1] == 50 * kept.counters[0]
-    budget = run_agent(MCTS, {"model_steps": 500, "depth": 20}, problem, 0, episodes=2).agent
-    per_decision = budget.counters[2] / budget.counters[0]
-    assert 500 <= per_decision <= 520 and budget.counters[1] < 500 * budget.counters[0]
+    k, f = kept.counters, fresh.counters
+    assert k.nodes_reused[0] > 5 * k.decisions[0] and f.nodes_reused[0] == 0
+    assert k.simulations[0] == 50 * k.decisions[0]
+    b = run_agent(MCTS, {"model_steps": 500, "depth": 20}, problem, 0, episodes=2).agent.counters
+    per_decision = b.model_steps[0] / b.decisions[0]
+    assert 500 <= per_decision <= 520 and b.simulations[0] < 500 * b.decisions[0]
 
 
 def test_object_api_tree_agent_equals_compiled_runner_and_reports_reuse():
@@ -314,8 +315,9 @@ def test_object_api_tree_agent_equals_compiled_runner_and_reports_reuse():
     agent, steps, _ = object_api_run(env, MCTS, params, 3, 6)
     res = run_agent(MCTS, params, problem_of("FrozenLake-v1"), 3, episodes=6)
     assert np.array_equal(res.episode_steps, steps)
-    assert np.array_equal(res.agent.counters, agent.state.counters)
-    assert agent.stats["nodes_reused"] == int(agent.state.counters[4]) > 0
+    for field in res.agent.counters._fields:
+        assert np.array_equal(getattr(res.agent.counters, field), getattr(agent.state.counters, field)), field
+    assert agent.stats["nodes_reused"] == int(agent.state.counters.nodes_reused[0]) > 0
 
 
 def test_best_variant_with_reuse_nears_the_optimum_on_slippery_frozenlake():
