@@ -20,7 +20,8 @@ each simulation it returns a frame, a JSON-ready dict the search page only draws
   ``tree_reroot`` (subtree reuse), their statistics unchanged.
 
 ``real_step`` takes the root's most visited action in the exact model, samples the outcome and
-keeps that subtree, as ``MCTS(persist=True)`` does between decisions.
+keeps that subtree, as ``MCTS(persist=True)`` does between decisions. ``SearchSession`` answers
+the search page's messages (``explore/static/search.html``, served at ``/search.html``).
 """
 
 from __future__ import annotations
@@ -43,7 +44,9 @@ from dynaplan.search.tree import (
 )
 from dynaplan.search.ucb import EVALUATIONS
 
-__all__ = ["SearchView", "tree_layout"]
+__all__ = ["MAX_SIMULATIONS", "SearchSession", "SearchView", "tree_layout"]
+
+MAX_SIMULATIONS = 1000
 
 
 def tree_layout(parent: np.ndarray, size: int) -> tuple[np.ndarray, np.ndarray]:
@@ -170,3 +173,63 @@ class SearchView:
                                "chosen": chosen, "reused": self.reused, "done": self.done}
         out.update(self.last)
         return out
+
+
+def _count(msg: dict[str, Any], name: str, low: int, high: int, default: int) -> int:
+    value = msg.get(name, default)
+    if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+        raise ValueError(f"{name} must be an integer in [{low}, {high}], got {value!r}")
+    return value
+
+
+class SearchSession:
+    """The search page's side: one ``SearchView`` on slippery FrozenLake 4x4 from its start state.
+
+    Messages (JSON objects): ``{"type": "hello"}`` (the frame as it stands),
+    ``{"type": "simulate", "count": k}`` (k in 1..``MAX_SIMULATIONS`` simulations; the frame
+    after the last), ``{"type": "step"}`` (a real step keeping the subtree; after a terminal
+    outcome only ``reset`` goes on), ``{"type": "reset", "seed": s}``. A malformed message gets
+    ``{"type": "error", "message": ...}`` (one line) and changes nothing.
+    """
+
+    def __init__(self, seed: int = 0, capacity: int = 400) -> None:
+        import gymnasium as gym
+
+        from dynaplan.envs.tabular import model_of
+
+        env = gym.make("FrozenLake-v1", is_slippery=True)
+        self.model = model_of(env)
+        self.desc = ["".join(c.decode() for c in row) for row in env.unwrapped.desc]  # type: ignore[attr-defined]
+        self.capacity = capacity
+        self.view = self._new(seed)
+
+    def _new(self, seed: int) -> SearchView:
+        return SearchView(self.model, 0, capacity=self.capacity, depth=30, seed=seed, env_seed=seed + 1)
+
+    def handle(self, msg: Any) -> dict[str, Any]:
+        """The reply to one decoded message."""
+        try:
+            if not isinstance(msg, dict):
+                raise ValueError(f"a message must be a JSON object, got {type(msg).__name__}")
+            kind = msg.get("type")
+            if kind == "simulate":
+                k = _count(msg, "count", 1, MAX_SIMULATIONS, 1)
+                if self.view.done:
+                    raise ValueError("the episode has ended: reset to search again")
+                for _ in range(k):
+                    frame = self.view.simulate()
+            elif kind == "step":
+                if self.view.done:
+                    raise ValueError("the episode has ended: reset to search again")
+                frame = self.view.real_step()
+            elif kind == "reset":
+                self.view = self._new(_count(msg, "seed", 0, 2**31 - 1, 0))
+                frame = self.view.frame()
+            elif kind == "hello":
+                frame = self.view.frame()
+            else:
+                raise ValueError(f"unknown message type {kind!r} (hello, simulate, step, reset)")
+        except ValueError as exc:
+            return {"type": "error", "message": str(exc)}
+        frame["layout"] = self.desc
+        return frame
