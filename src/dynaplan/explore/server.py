@@ -4,9 +4,9 @@ A small ``http.server``: ``GET /`` serves the page and its two static files (the
 ``explorer.js`` the notebook widget runs), ``POST /api`` takes one JSON message and answers with
 the session's JSON reply (``explore.session``); ``GET /search.html`` is the search view and
 ``POST /search-api`` its messages (``explore.search_view.SearchSession``, made on first use).
-Nothing else is served, nothing is fetched from the network, and a message that is not valid JSON or not a valid message gets one error line
-that the page shows; it is never executed. It binds 127.0.0.1 unless told otherwise (``::1`` and
-other IPv6 addresses too).
+Nothing else is served, nothing is fetched from the network, and a message that is not valid
+JSON or not a valid message gets one error line that the page shows; it is never executed. It
+binds 127.0.0.1 unless told otherwise (``::1`` and other IPv6 addresses too).
 
 What a page on another site could try, refused: a request whose ``Host`` is not the address
 served (DNS rebinding: a name the attacker controls pointed at 127.0.0.1) gets 403, as does a
