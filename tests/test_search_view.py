@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from dynaplan.envs.tabular import model_of
-from dynaplan.explore.search_view import SearchView, tree_layout
+from dynaplan.explore.search_view import SearchSession, SearchView, tree_layout
 from dynaplan.rng import from_seed
 from dynaplan.search.tree import SIZE, new_search_tree, tree_reset, tree_run
 
@@ -120,3 +120,28 @@ def test_bad_arguments_are_refused(lake):
         SearchView(lake, 0, evaluation="nope")
     with pytest.raises(ValueError, match="state"):
         SearchView(lake, 99)
+
+
+def test_session_refuses_malformed_messages_and_changes_nothing():
+    session = SearchSession(seed=0)
+    session.handle({"type": "simulate", "count": 5})
+    refused = [
+        ([1], "a message must be a JSON object, got list"),
+        ({"type": "grow"}, "unknown message type 'grow' (hello, simulate, step, reset)"),
+        ({"type": "simulate", "count": 0}, "count must be an integer in [1, 1000], got 0"),
+        ({"type": "simulate", "count": True}, "count must be an integer in [1, 1000], got True"),
+        ({"type": "reset", "seed": -1}, "seed must be an integer in [0, 2147483647], got -1"),
+    ]
+    for msg, line in refused:
+        assert session.handle(msg) == {"type": "error", "message": line}
+    frame = session.handle({"type": "hello"})
+    assert frame["simulation"] == 5 and frame["layout"][0] == "SFFF"
+    # an episode that has ended takes no more simulations or steps until a reset
+    for _ in range(500):
+        session.handle({"type": "simulate", "count": 20})
+        if session.handle({"type": "step"})["done"]:
+            break
+    assert session.view.done
+    assert session.handle({"type": "step"})["type"] == "error"
+    assert session.handle({"type": "simulate"})["type"] == "error"
+    assert session.handle({"type": "reset", "seed": 4})["simulation"] == 0
