@@ -9,8 +9,9 @@ import numpy as np
 import pytest
 
 from dynaplan.envs.tabular import model_of
-from dynaplan.explore.search_view import SearchSession, SearchView, tree_layout
+from dynaplan.explore.search_view import SearchSession, SearchView, TableView, tree_layout
 from dynaplan.rng import from_seed
+from dynaplan.search.mcts import KEY_STATE, mcts_run, new_tree
 from dynaplan.search.tree import SIZE, new_search_tree, tree_reset, tree_run
 
 GAMMA = 0.95
@@ -145,3 +146,41 @@ def test_session_refuses_malformed_messages_and_changes_nothing():
     assert session.handle({"type": "step"})["type"] == "error"
     assert session.handle({"type": "simulate"})["type"] == "error"
     assert session.handle({"type": "reset", "seed": 4})["simulation"] == 0
+
+
+def test_table_view_is_the_state_keyed_search_one_simulation_at_a_time(lake):
+    view = TableView(lake, 0, gamma=GAMMA, depth=30, seed=5)
+    table = new_tree(lake.n_states, lake.n_actions, 30)
+    rng = from_seed(np.random.SeedSequence(5))
+    for k in range(1, 61):
+        before = view.table.n.copy()
+        f = view.simulate()
+        mcts_run(lake, table, np.zeros((lake.n_states, lake.n_actions)), 0, 1, 1.0, GAMMA, 30, 0, KEY_STATE,
+                 np.zeros((2, 30), dtype=np.int64), np.zeros(30), rng)
+        np.testing.assert_array_equal(view.table.n, table.n)
+        np.testing.assert_array_equal(view.table.w, table.w)
+        rows = {(s, a): (n, m) for s, a, n, m in f["rows"]}
+        assert set(rows) == {(int(s), int(a)) for s, a in np.argwhere(table.n > 0)}
+        for (s, a), (n, m) in rows.items():
+            assert n == table.n[s, a] and m == pytest.approx(table.w[s, a] / table.n[s, a], abs=1e-12)
+        assert f["visits"] == table.visits.tolist() and table.visits[0] >= k
+        # the path: starts at the root, follows the model, and is exactly the edges counted once more
+        path = f["path"]
+        assert path[0][0] == 0
+        for (s, a), (s2, _) in itertools.pairwise(path):
+            assert s2 in lake.next_state[s, a][lake.prob[s, a] > 0]
+        added = np.zeros_like(before)
+        for s, a in path:
+            added[s, a] += 1
+        np.testing.assert_array_equal(view.table.n - before, added)
+    moved = view.move(4)
+    assert moved["root_state"] == 4 and moved["rows"] == f["rows"]  # a real step keeps every statistic
+
+
+def test_session_moves_the_table_with_the_tree(lake):
+    session = SearchSession(seed=2)
+    f = session.handle({"type": "simulate", "count": 100})
+    assert f["table"]["root_state"] == 0 and f["table"]["visits"][0] >= 100
+    g = session.handle({"type": "step"})
+    assert g["table"]["root_state"] == g["root_state"] == g["step"]["next_state"]
+    assert g["table"]["rows"] == f["table"]["rows"]

@@ -32,6 +32,7 @@ import numpy as np
 
 from dynaplan.envs.tabular import TabularModel
 from dynaplan.rng import from_seed
+from dynaplan.search.mcts import KEY_STATE, mcts_run, new_tree
 from dynaplan.search.tree import (
     SIZE,
     MCTSTree,
@@ -44,7 +45,7 @@ from dynaplan.search.tree import (
 )
 from dynaplan.search.ucb import EVALUATIONS
 
-__all__ = ["MAX_SIMULATIONS", "SearchSession", "SearchView", "tree_layout"]
+__all__ = ["MAX_SIMULATIONS", "SearchSession", "SearchView", "TableView", "tree_layout"]
 
 MAX_SIMULATIONS = 1000
 
@@ -175,6 +176,56 @@ class SearchView:
         return out
 
 
+class TableView:
+    """The state-keyed table of ``search.mcts`` (``key="state"``, every-visit backups), one simulation at a time.
+
+    The same simulations as ``SearchView`` but the statistics are kept per state, so every path
+    through a state shares them and a real step keeps them all (``persist``). Its frame:
+    ``rows``: ``[state, action, N(s, a), W / N]`` for every visited pair, ``visits``: N(s) per
+    state, ``path``: the last simulation's ``[state, action]`` steps (a state may repeat),
+    ``chosen``: the root state's leading action.
+    """
+
+    def __init__(self, model: TabularModel, state: int, *, c: float = 1.0, gamma: float = 0.95, depth: int = 50,
+                 evaluation: str = "rollout", seed: int = 0) -> None:
+        self.model = model
+        self.root = int(state)
+        self.q = np.zeros((model.n_states, model.n_actions))
+        self.table = new_tree(model.n_states, model.n_actions, depth)
+        self.rng = from_seed(np.random.SeedSequence(seed))
+        self.c, self.gamma, self.depth = float(c), float(gamma), int(depth)
+        self.evaluation = EVALUATIONS[evaluation]
+        self.scratch = np.zeros((2, self.depth), dtype=np.int64), np.zeros(self.depth)
+        self.path: list[list[int]] = []
+
+    def simulate(self) -> dict[str, Any]:
+        """Run one simulation from the root state; the frame."""
+        before = self.table.n.sum()
+        mcts_run(self.model, self.table, self.q, self.root, 1, self.c, self.gamma, self.depth, self.evaluation,
+                 KEY_STATE, self.scratch[0], self.scratch[1], self.rng)
+        length = round(float(self.table.n.sum() - before))  # every-visit: one count per step of the path
+        self.path = [[int(s), int(a)] for s, a in zip(self.scratch[0][0][:length], self.scratch[0][1][:length],
+                                                       strict=True)]
+        return self.frame()
+
+    def move(self, state: int) -> dict[str, Any]:
+        """The real step reached ``state``: search from there, keeping every statistic."""
+        self.root = int(state)
+        self.path = []
+        return self.frame()
+
+    def frame(self) -> dict[str, Any]:
+        """The table as it stands."""
+        n, w = self.table.n, self.table.w
+        ss, aa = np.nonzero(n > 0)
+        rows = [[int(s), int(a), float(n[s, a]), float(w[s, a] / n[s, a])] for s, a in zip(ss, aa, strict=True)]
+        root_n = n[self.root]
+        means = np.divide(w[self.root], root_n, out=np.full(root_n.shape, -np.inf), where=root_n > 0)
+        chosen = int(np.lexsort((-means, -root_n))[0]) if root_n.max() > 0 else -1
+        return {"root_state": self.root, "rows": rows, "visits": self.table.visits.tolist(), "path": self.path,
+                "chosen": chosen}
+
+
 def _count(msg: dict[str, Any], name: str, low: int, high: int, default: int) -> int:
     value = msg.get(name, default)
     if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
@@ -183,7 +234,11 @@ def _count(msg: dict[str, Any], name: str, low: int, high: int, default: int) ->
 
 
 class SearchSession:
-    """The search page's side: one ``SearchView`` on slippery FrozenLake 4x4 from its start state.
+    """The search page's side: a ``SearchView`` and a ``TableView`` on slippery FrozenLake 4x4.
+
+    Both search from the start state with the same seed, one simulation each per simulation; a
+    real step is the tree's (its most visited action, a sampled outcome) and moves the table's
+    root to the same state. Replies are the tree's frame with the table's under ``"table"``.
 
     Messages (JSON objects): ``{"type": "hello"}`` (the frame as it stands),
     ``{"type": "simulate", "count": k}`` (k in 1..``MAX_SIMULATIONS`` simulations; the frame
@@ -201,10 +256,11 @@ class SearchSession:
         self.model = model_of(env)
         self.desc = ["".join(c.decode() for c in row) for row in env.unwrapped.desc]  # type: ignore[attr-defined]
         self.capacity = capacity
-        self.view = self._new(seed)
+        self.view, self.table = self._new(seed)
 
-    def _new(self, seed: int) -> SearchView:
-        return SearchView(self.model, 0, capacity=self.capacity, depth=30, seed=seed, env_seed=seed + 1)
+    def _new(self, seed: int) -> tuple[SearchView, TableView]:
+        return (SearchView(self.model, 0, capacity=self.capacity, depth=30, seed=seed, env_seed=seed + 1),
+                TableView(self.model, 0, depth=30, seed=seed))
 
     def handle(self, msg: Any) -> dict[str, Any]:
         """The reply to one decoded message."""
@@ -218,18 +274,21 @@ class SearchSession:
                     raise ValueError("the episode has ended: reset to search again")
                 for _ in range(k):
                     frame = self.view.simulate()
+                    table = self.table.simulate()
             elif kind == "step":
                 if self.view.done:
                     raise ValueError("the episode has ended: reset to search again")
                 frame = self.view.real_step()
+                table = self.table.move(frame["root_state"])
             elif kind == "reset":
-                self.view = self._new(_count(msg, "seed", 0, 2**31 - 1, 0))
-                frame = self.view.frame()
+                self.view, self.table = self._new(_count(msg, "seed", 0, 2**31 - 1, 0))
+                frame, table = self.view.frame(), self.table.frame()
             elif kind == "hello":
-                frame = self.view.frame()
+                frame, table = self.view.frame(), self.table.frame()
             else:
                 raise ValueError(f"unknown message type {kind!r} (hello, simulate, step, reset)")
         except ValueError as exc:
             return {"type": "error", "message": str(exc)}
         frame["layout"] = self.desc
+        frame["table"] = table
         return frame
