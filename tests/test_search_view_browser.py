@@ -1,6 +1,6 @@
 """The search view's page in a real browser (Debian's headless Chromium, via Playwright).
 
-It grows the tree on the page, checks the counts it shows against a ``SearchSession`` run
+It grows the tree and the state-keyed table on the page, checks the counts it shows against a ``SearchSession`` run
 alongside with the same seed, steps through the four phases of one simulation, takes a real step
 and checks the kept subtree, and saves ``docs/explorer-search.png`` when
 ``DYNAPLAN_UPDATE_DOCS=1``.
@@ -35,6 +35,8 @@ def test_search_page_draws_the_tree_as_the_python_side_grows_it():
         f = truth.handle({"type": "simulate", "count": 100})
         assert _info(page) == {"simulation": 100, "nodes": len(f["nodes"]), "reused": 0}
         assert page.evaluate("() => window.searchView.frame.edges") == f["edges"]
+        assert page.evaluate("() => window.searchView.frame.table") == f["table"]
+        assert int(page.get_attribute("#table-info", "data-pairs")) == len(f["table"]["rows"])
 
         # one simulation, phase by phase
         page.click("#phase-btn")

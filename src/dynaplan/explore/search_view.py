@@ -179,7 +179,8 @@ class SearchView:
 class TableView:
     """The state-keyed table of ``search.mcts`` (``key="state"``, every-visit backups), one simulation at a time.
 
-    The same simulations as ``SearchView`` but the statistics are kept per state, so every path
+    Simulations of the same kind as ``SearchView``'s (UCB1 selection, random rollouts, a horizon)
+    but the statistics are kept per state, so every path
     through a state shares them and a real step keeps them all (``persist``). Its frame:
     ``rows``: ``[state, action, N(s, a), W / N]`` for every visited pair, ``visits``: N(s) per
     state, ``path``: the last simulation's ``[state, action]`` steps (a state may repeat),

@@ -39,30 +39,51 @@ function edgeStats(f, node, a, n, mean) {
   return [n - 1, (n * mean - f.path[k][2]) / (n - 1)];
 }
 
-function drawWorld(f) {
+// the state-keyed table on the world's grid: each cell a state, its four actions' N and mean
+// at its sides (L left, D bottom, R right, U top); the root outlined, the last path in orange
+function drawTable(f) {
   const cv = document.getElementById("world");
   const g = cv.getContext("2d");
-  const rows = f.layout, cell = cv.width / rows[0].length;
+  const t = f.table, rows = f.layout, w = rows[0].length, cell = cv.width / w;
+  const stats = {};
+  for (const r of t.rows) stats[`${r[0]},${r[1]}`] = r;
+  const onPath = new Set(t.path.map((p) => p[0]));
   g.clearRect(0, 0, cv.width, cv.height);
-  g.font = "bold 14px system-ui";
   g.textAlign = "center";
   g.textBaseline = "middle";
   rows.forEach((row, r) => [...row].forEach((ch, c) => {
-    g.fillStyle = ch === "H" ? "#345" : ch === "G" ? "#9d9" : "#eef6ff";
-    g.fillRect(c * cell + 1, r * cell + 1, cell - 2, cell - 2);
+    const s = r * w + c, x = c * cell, y = r * cell;
+    g.fillStyle = ch === "H" ? "#345" : ch === "G" ? "#9d9" : onPath.has(s) ? "#ffe2bf" : "#eef6ff";
+    g.fillRect(x + 1, y + 1, cell - 2, cell - 2);
     g.fillStyle = ch === "H" ? "#fff" : "#333";
-    g.fillText(`${ch} ${r * row.length + c}`, c * cell + cell / 2, r * cell + cell / 2);
+    g.font = "bold 12px system-ui";
+    g.fillText(`${ch} ${s}`, x + cell / 2, y + cell / 2 - 6);
+    g.font = "10px system-ui";
+    if (t.visits[s] > 0) g.fillText(`N ${t.visits[s]}`, x + cell / 2, y + cell / 2 + 7);
+    const at = [[x + 16, y + cell / 2], [x + cell / 2, y + cell - 14], [x + cell - 16, y + cell / 2],
+      [x + cell / 2, y + 14]];
+    for (let a = 0; a < 4; a += 1) {
+      const e = stats[`${s},${a}`];
+      if (!e) continue;
+      g.fillStyle = s === t.root_state && a === t.chosen ? "#2a9d3a" : ch === "H" ? "#fff" : "#222";
+      g.fillText(`${e[2]}`, at[a][0], at[a][1] - 5);
+      g.fillText(e[3].toFixed(2), at[a][0], at[a][1] + 5);
+    }
   }));
-  const s = f.root_state, w = rows[0].length;
+  const s = t.root_state;
   g.strokeStyle = "#e67e00";
   g.lineWidth = 4;
   g.strokeRect((s % w) * cell + 3, Math.floor(s / w) * cell + 3, cell - 6, cell - 6);
+  const info = document.getElementById("table-info");
+  info.textContent = `state-keyed table: ${t.rows.length} pairs visited · action now ` +
+    `${t.chosen >= 0 ? ACTIONS[t.chosen] : "none"}`;
+  info.dataset.pairs = t.rows.length;
 }
 
 function draw() {
   const f = state.frame;
   if (!f) return;
-  drawWorld(f);
+  drawTable(f);
   const cv = document.getElementById("canvas");
   const width = Math.max(400, document.getElementById("tree").clientWidth - 4);
   cv.width = width;
