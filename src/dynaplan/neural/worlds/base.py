@@ -24,7 +24,7 @@ from dataclasses import dataclass
 import jax
 import jax.numpy as jnp
 
-__all__ = ["JaxWorld", "world_step", "true_model_step"]
+__all__ = ["JaxWorld", "angle_normalize", "true_model_step", "world_step"]
 
 
 @dataclass(frozen=True)
@@ -53,7 +53,8 @@ class JaxWorld:
     obs_dynamics: Callable[[jax.Array, jax.Array], jax.Array]
 
 
-def world_step(world: JaxWorld, state: jax.Array, action: jax.Array) -> tuple[jax.Array, jax.Array, jax.Array, jax.Array]:
+def world_step(world: JaxWorld, state: jax.Array,
+               action: jax.Array) -> tuple[jax.Array, jax.Array, jax.Array, jax.Array]:
     """One real step: ``(next_state, next_obs, reward, terminated)``.
 
     state: float32[state_dim]; action: float32[act_dim] (clipped by the world where Gymnasium

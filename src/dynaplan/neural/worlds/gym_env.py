@@ -8,7 +8,7 @@ draws for seed ``s`` (``world.reset(jax.random.PRNGKey(s))`` folded with the env
 from __future__ import annotations
 
 from functools import partial
-from typing import Any
+from typing import Any, ClassVar
 
 import gymnasium as gym
 import jax
@@ -43,7 +43,7 @@ class JaxWorldEnv(gym.Env[np.ndarray, np.ndarray]):
     Truncation is left to the ``TimeLimit`` wrapper of the registration (``world.max_steps``).
     """
 
-    metadata: dict[str, Any] = {"render_modes": []}
+    metadata: ClassVar[dict[str, Any]] = {"render_modes": []}
 
     def __init__(self, world: JaxWorld) -> None:
         self.world = world
@@ -54,7 +54,8 @@ class JaxWorldEnv(gym.Env[np.ndarray, np.ndarray]):
         self._episode = -1
         self._state: jax.Array | None = None
 
-    def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None) -> tuple[np.ndarray, dict[str, Any]]:
+    def reset(self, *, seed: int | None = None,
+              options: dict[str, Any] | None = None) -> tuple[np.ndarray, dict[str, Any]]:
         super().reset(seed=seed)
         if seed is not None:
             self._seed, self._episode = int(seed), 0
