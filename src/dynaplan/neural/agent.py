@@ -19,18 +19,9 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from dynaplan.agents.base import (
-    ParamError,
-    check_choice,
-    check_count,
-    check_flag,
-    check_positive,
-    check_positive_count,
-)
+from dynaplan.agents.pets_params import DEFAULTS, check_pets_params
 from dynaplan.neural.ensemble import ensemble_train
-from dynaplan.neural.mpc import METHODS
 from dynaplan.neural.pets import (
-    MODELS,
     PETSConfig,
     agent_key,
     decide,
@@ -40,59 +31,10 @@ from dynaplan.neural.pets import (
     train_key,
     world_of_env,
 )
-from dynaplan.neural.propagation import PROPAGATIONS
 from dynaplan.neural.replay import replay_add, replay_init
 from dynaplan.neural.worlds.base import JaxWorld
 
-__all__ = ["PETSAgent", "check_pets_params", "config_of"]
-
-#: Every hyperparameter with its default (our sizes; PETS's own are in the docstrings cited).
-DEFAULTS: dict[str, Any] = {
-    "model": "pets",          # pets | de | true | random
-    "members": 5,             # ensemble size (PETS: 5)
-    "hidden_layers": 2,       # 2 x 64 on our tasks (PETS: 4 x 200 on MuJoCo)
-    "hidden_width": 64,
-    "planner": "cem",         # random | cem | icem | mppi
-    "horizon": 25,            # steps planned ahead (PETS: 25 on cart-pole; < ~20 fails Pendulum starts)
-    "population": 200,        # sequences per iteration (PETS: 400 / 500)
-    "iterations": 3,          # refits per decision (PETS: 5)
-    "elites": 20,
-    "particles": 5,           # imagined trajectories per sequence (PETS: 20), a multiple of members
-    "propagation": "tsinf",   # ts1 | tsinf | expectation
-    "warm_start": True,       # each decision starts from the previous plan shifted by one step
-    "bonus": 0.0,             # weight of the ensemble-disagreement bonus (exploration)
-    "temperature": 1.0,       # MPPI
-    "episodes": 15,           # the run's length: sizes the replay (every transition kept)
-    "random_episodes": 1,     # episodes acting at random before planning (PETS: 1)
-}
-
-
-def check_pets_params(params: Mapping[str, Any]) -> dict[str, Any]:
-    """The parameters with defaults filled in; ``ParamError`` naming the first bad one."""
-    unknown = set(params) - set(DEFAULTS)
-    if unknown:
-        raise ParamError(min(unknown), f"unknown parameter(s): {', '.join(sorted(unknown))}")
-    out = {**DEFAULTS, **params}
-    out["model"] = check_choice("model", out["model"], MODELS)
-    out["planner"] = check_choice("planner", out["planner"], METHODS)
-    out["propagation"] = check_choice("propagation", out["propagation"], PROPAGATIONS)
-    for key in ("members", "hidden_layers", "hidden_width", "horizon", "population", "iterations", "elites",
-                "particles", "episodes"):
-        out[key] = check_positive_count(key, out[key])
-    out["random_episodes"] = check_count("random_episodes", out["random_episodes"])
-    out["warm_start"] = check_flag("warm_start", out["warm_start"])
-    out["temperature"] = check_positive("temperature", out["temperature"])
-    bonus = out["bonus"]
-    if isinstance(bonus, bool) or not isinstance(bonus, int | float) or not bonus >= 0 or not np.isfinite(bonus):
-        raise ParamError("bonus", f"bonus must be a finite number >= 0, got {bonus!r}")
-    out["bonus"] = float(bonus)
-    if out["elites"] > out["population"]:
-        raise ParamError("elites", f"elites ({out['elites']}) must not exceed population ({out['population']})")
-    if out["model"] in ("pets", "de") and out["propagation"] != "expectation" and out["particles"] % out["members"]:
-        raise ParamError("particles", f"particles ({out['particles']}) must be a multiple of members "
-                                      f"({out['members']}) for propagation {out['propagation']!r}")
-    return out
-
+__all__ = ["DEFAULTS", "PETSAgent", "check_pets_params", "config_of"]
 
 def config_of(world: JaxWorld, params: Mapping[str, Any]) -> PETSConfig:
     """The static run configuration of checked ``params`` on ``world``."""

@@ -35,6 +35,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from dynaplan.agents.pets_params import MODELS
 from dynaplan.neural.ensemble import Ensemble, EnsembleParams, TrainConfig, ensemble_init, ensemble_train
 from dynaplan.neural.mpc import Planner, initial_plan, plan, shift_plan
 from dynaplan.neural.propagation import TrueModel
@@ -55,7 +56,6 @@ __all__ = [
     "world_of_env",
 ]
 
-MODELS = ("pets", "de", "true", "random")
 
 
 @dataclass(frozen=True)
