@@ -10,8 +10,8 @@ import pytest
 jax = pytest.importorskip("jax")
 
 from dynaplan.agents.base import ParamError, play_episode  # noqa: E402
+from dynaplan.agents.pets import PETSAgent, config_of  # noqa: E402
 from dynaplan.agents.pets_params import check_pets_params  # noqa: E402
-from dynaplan.neural.agent import PETSAgent, config_of  # noqa: E402
 from dynaplan.neural.pets import run_seeds  # noqa: E402
 from dynaplan.neural.worlds import CARTPOLE_SWINGUP, PENDULUM  # noqa: E402
 
@@ -51,6 +51,14 @@ def test_true_model_mpc_swings_pendulum_up_and_random_does_not():
     ({"planner": "ilqr"}, "planner"), ({"bonus": float("nan")}, "bonus"), ({"elites": 500}, "elites"),
     ({"warm_start": 1}, "warm_start"), ({"horizon": 0}, "horizon"),
 ])
+def test_jax_free_choices_are_the_neural_modules_own():
+    from dynaplan.agents import pets_params
+    from dynaplan.neural import mpc, pets, propagation
+
+    assert (pets_params.METHODS, pets_params.MODELS, pets_params.PROPAGATIONS) == (
+        mpc.METHODS, pets.MODELS, propagation.PROPAGATIONS)
+
+
 def test_bad_parameters_name_their_key(params, key):
     with pytest.raises(ParamError) as err:
         check_pets_params(params)

@@ -37,12 +37,13 @@ from typing import Any, NamedTuple
 import jax
 import jax.numpy as jnp
 
-from dynaplan.agents.pets_params import METHODS
 from dynaplan.neural.ensemble import Ensemble
 from dynaplan.neural.propagation import PROPAGATIONS, TrueModel, sequence_returns
 from dynaplan.neural.worlds.base import JaxWorld
 
 __all__ = ["METHODS", "PlanResult", "Planner", "colored_noise", "initial_plan", "plan", "shift_plan"]
+
+METHODS = ("random", "cem", "icem", "mppi")
 
 
 

@@ -35,7 +35,6 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from dynaplan.agents.pets_params import MODELS
 from dynaplan.neural.ensemble import Ensemble, EnsembleParams, TrainConfig, ensemble_init, ensemble_train
 from dynaplan.neural.mpc import Planner, initial_plan, plan, shift_plan
 from dynaplan.neural.propagation import TrueModel
@@ -55,6 +54,8 @@ __all__ = [
     "train_key",
     "world_of_env",
 ]
+
+MODELS = ("pets", "de", "true", "random")
 
 
 

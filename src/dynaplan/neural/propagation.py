@@ -34,11 +34,12 @@ from typing import Any
 import jax
 import jax.numpy as jnp
 
-from dynaplan.agents.pets_params import PROPAGATIONS
 from dynaplan.neural.ensemble import Ensemble, ensemble_predict, ensemble_predict_all
 from dynaplan.neural.worlds.base import JaxWorld
 
 __all__ = ["PROPAGATIONS", "TrueModel", "sequence_returns"]
+
+PROPAGATIONS = ("ts1", "tsinf", "expectation")
 
 
 

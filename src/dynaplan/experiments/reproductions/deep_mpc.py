@@ -58,7 +58,7 @@ def check_cell(cell: Mapping[str, Any]) -> None:
 @register_kind("deep-mpc", check=check_cell)
 def run_cell(cell: Mapping[str, Any], seeds: Sequence[int]) -> pd.DataFrame:
     """The PETS family on a JAX-stepped world, all seeds batched (one row per seed and episode)."""
-    from dynaplan.neural.agent import config_of
+    from dynaplan.agents.pets import config_of
     from dynaplan.neural.pets import run_seeds
     from dynaplan.neural.worlds import WORLDS
 

@@ -1,4 +1,6 @@
-"""The object API of PETS (and its true-model and random rows): ``act(obs)`` / ``observe(...)``.
+"""The object API of PETS and its true-model and random rows: ``act(obs)`` / ``observe(...)``.
+
+The functions it runs are ``dynaplan.neural.pets``'s; this module imports JAX.
 
 ``PETSAgent(env, seed=s, **params)`` on a Gymnasium env whose dynamics dynaplan steps in JAX
 (``dynaplan.neural.worlds.WORLDS``) makes the same decisions as :func:`dynaplan.neural.pets.run_seeds`
