@@ -46,11 +46,6 @@ def test_true_model_mpc_swings_pendulum_up_and_random_does_not():
     assert all(r["return"] < -600 for r in rand), rand
 
 
-@pytest.mark.parametrize("params,key", [
-    ({"members": 0}, "members"), ({"particles": 3}, "particles"), ({"model": "gp"}, "model"),
-    ({"planner": "ilqr"}, "planner"), ({"bonus": float("nan")}, "bonus"), ({"elites": 500}, "elites"),
-    ({"warm_start": 1}, "warm_start"), ({"horizon": 0}, "horizon"),
-])
 def test_jax_free_choices_are_the_neural_modules_own():
     from dynaplan.agents import pets_params
     from dynaplan.neural import mpc, pets, propagation
@@ -59,6 +54,11 @@ def test_jax_free_choices_are_the_neural_modules_own():
         mpc.METHODS, pets.MODELS, propagation.PROPAGATIONS)
 
 
+@pytest.mark.parametrize("params,key", [
+    ({"members": 0}, "members"), ({"particles": 3}, "particles"), ({"model": "gp"}, "model"),
+    ({"planner": "ilqr"}, "planner"), ({"bonus": float("nan")}, "bonus"), ({"elites": 500}, "elites"),
+    ({"warm_start": 1}, "warm_start"), ({"horizon": 0}, "horizon"),
+])
 def test_bad_parameters_name_their_key(params, key):
     with pytest.raises(ParamError) as err:
         check_pets_params(params)
@@ -93,3 +93,19 @@ def test_cli_bad_input_is_one_line_and_exit_2(tmp_path, args, fragment):
                            str(tmp_path / "out")], capture_output=True, text=True, cwd=tmp_path, timeout=120)
     lines = [line for line in proc.stderr.splitlines() if line.strip()]
     assert proc.returncode == 2 and len(lines) == 1 and fragment in lines[0], proc.stderr
+
+
+def test_deep_mpc_reproduction_small_size():
+    """The shipped spec at a tiny size: the tidy table's columns, one row per (agent, env, seed,
+    episode), the summary's intervals and the figure."""
+    from dynaplan.experiments.reproductions import load_all
+
+    rep = load_all()["deep-mpc"]
+    table = rep.run(runs=2, episodes=2, env=["Pendulum-v1"], members=1, hidden_width=8, population=8,
+                    horizon=4, iterations=1, elites=2, particles=1)
+    assert {"agent", "seed", "episode", "env_steps", "return"} <= set(table.columns)
+    assert len(table) == 4 * 2 * 2 and set(table.agent) == {"random", "pets", "pets-no-warm-start", "true-model-mpc"}
+    assert (table.groupby(["agent", "seed"]).env_steps.max() == 400).all()
+    summary = rep.summary(table)
+    assert set(summary.agent) == set(table.agent) and (summary.runs == 2).all()
+    assert np.isfinite(summary["95% +-"]).all()
