@@ -38,14 +38,18 @@ def test_check_env(env_id):
 
 def _rollout(env, seed, n=200):
     obs, _ = env.reset(seed=seed)
-    actions = np.random.default_rng(seed).integers(0, env.action_space.n, n)
-    trace = [obs]
+    if isinstance(env.action_space, gym.spaces.Discrete):
+        actions = [int(a) for a in np.random.default_rng(seed).integers(0, env.action_space.n, n)]
+    else:  # a Box (the worlds stepped in JAX)
+        shape = env.action_space.shape
+        actions = list(np.random.default_rng(seed).uniform(-1, 1, (n, *shape)).astype(np.float32))
+    trace = [np.asarray(obs).tolist()]
     for a in actions:
-        obs, r, term, trunc, _ = env.step(int(a))
-        trace.append((obs, r, term, trunc))
+        obs, r, term, trunc, _ = env.step(a)
+        trace.append((np.asarray(obs).tolist(), r, term, trunc))
         if term or trunc:
             obs, _ = env.reset()
-            trace.append(obs)
+            trace.append(np.asarray(obs).tolist())
     return trace
 
 
