@@ -18,7 +18,7 @@ import gymnasium as gym
 import numpy as np
 import pandas as pd
 
-from dynaplan.neural.agent import JaxAgent
+from dynaplan.neural.jax_agent import JaxAgent
 
 __all__ = ["run_one", "run_seeds"]
 
@@ -79,11 +79,11 @@ def run_seeds(agent_cls: type[JaxAgent], env_id: str, seeds: Sequence[int], step
         agent.observe(obs, actions, rewards, next_obs, term, trunc)
         totals += rewards
         obs = next_obs.copy()
-        for i in np.flatnonzero(term | trunc):
-            episodes[i] += 1
-            rows.append((int(seeds[i]), int(episodes[i]), t, float(totals[i]), agent.updates, agent.model_steps))
-            obs[i] = envs[i].reset()[0]
-            totals[i] = 0.0
+        for j in map(int, np.flatnonzero(term | trunc)):
+            episodes[j] += 1
+            rows.append((int(seeds[j]), int(episodes[j]), t, float(totals[j]), agent.updates, agent.model_steps))
+            obs[j] = envs[j].reset()[0]
+            totals[j] = 0.0
         if progress is not None and t % 1000 == 0:
             progress(t, steps)
     seconds = time.perf_counter() - start

@@ -31,21 +31,21 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 
+from dynaplan.neural.jax_agent import JaxAgent
 from dynaplan.neural.nets import MLPParams, mlp_apply, mlp_init
-from dynaplan.neural.agent import JaxAgent
 from dynaplan.neural.replay import Replay, replay_add, replay_init, replay_sample
 
 __all__ = [
     "SACAgent",
     "SACCarry",
-    "SACStatic",
-    "check_sac_params",
-    "sac_config",
     "SACConfig",
     "SACState",
+    "SACStatic",
+    "check_sac_params",
     "mixed_batch",
     "sac_act",
     "sac_actor_loss",
+    "sac_config",
     "sac_critic_loss",
     "sac_critic_step",
     "sac_init",
@@ -289,14 +289,14 @@ def _sac_learn(static: SACStatic, carry: SACCarry) -> SACCarry:
 
 SAC_DEFAULTS: dict[str, Any] = {
     "hidden": 64, "layers": 2, "lr_actor": 3e-4, "lr_critic": 1e-3, "lr_alpha": 1e-3, "gamma": 0.99,
-    "tau": 0.005, "batch": 128, "init_alpha": 1.0, "buffer": 100_000, "learning_starts": 200,
+    "tau": 0.005, "batch": 128, "init_alpha": 1.0, "buffer": 10_000, "learning_starts": 200,
     "updates_per_step": 1,
 }
 
 
 def check_sac_params(p: dict[str, Any]) -> dict[str, Any]:
     """SAC's hyperparameters checked (``ParamError`` naming the first bad one)."""
-    from dynaplan.neural.agent import check_float, check_int
+    from dynaplan.neural.jax_agent import check_float, check_int
 
     p["hidden"] = check_int("hidden", p["hidden"], 1, 4096)
     p["layers"] = check_int("layers", p["layers"], 1, 8)
@@ -329,23 +329,24 @@ class SACAgent(JaxAgent):
 
     Defaults (stated; the paper's in brackets): two hidden layers of 64 (256), batch 128 (256),
     Adam 3e-4 actor and 1e-3 critic and temperature (3e-4 all), gamma 0.99, tau 0.005, initial
-    temperature 1, replay 100,000 (1e6), 200 warm-up steps (one Pendulum episode; CleanRL 5,000).
+    temperature 1, replay 10,000 (1e6; our runs are shorter), 200 warm-up steps (one Pendulum episode; CleanRL 5,000).
     """
 
     name = "sac"
     discrete = False
     DEFAULTS: ClassVar[Mapping[str, Any]] = SAC_DEFAULTS
 
-    def _check(self, params: dict[str, Any]) -> dict[str, Any]:
+    @classmethod
+    def _check(cls, params: dict[str, Any]) -> dict[str, Any]:
         return check_sac_params(params)
 
-    def _setup(self, observation_space: Any, action_space: Any) -> SACStatic:
+    def _setup(self, observation_space: Any, action_space: Any) -> Any:
         p = self.params
         return SACStatic(sac_config(p, action_space, int(observation_space.shape[0])), p["buffer"],
                          p["updates_per_step"])
 
     @staticmethod
-    def _init(static: Any, key: jax.Array) -> SACCarry:
+    def _init(static: Any, key: jax.Array) -> Any:
         return _sac_carry(static, key)
 
     def act(self, obs: Any) -> Any:

@@ -121,6 +121,7 @@ SHIPPED: tuple[str, ...] = (
     "boyan_chain",
     "changing_mazes",
     "decision_time",
+    "deep_dyna",
     "dyna_maze",
     "dyna_maze_policies",
     "expected_vs_sample",

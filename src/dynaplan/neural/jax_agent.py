@@ -84,30 +84,39 @@ class JaxAgent:
 
     def __init__(self, observation_space: gym.Space[Any], action_space: gym.Space[Any], seed: int = 0, *,
                  seeds: Sequence[int] | None = None, **params: Any) -> None:
-        if not isinstance(observation_space, gym.spaces.Box) or len(observation_space.shape) != 1:
-            raise ValueError(f"{self.name} needs a flat Box observation space, got {observation_space}")
-        if self.discrete and not isinstance(action_space, gym.spaces.Discrete):
-            raise ValueError(f"{self.name} needs a Discrete action space, got {action_space}")
-        if not self.discrete and not (isinstance(action_space, gym.spaces.Box) and len(action_space.shape) == 1
-                                      and np.isfinite(action_space.low).all()
-                                      and np.isfinite(action_space.high).all()):
-            raise ValueError(f"{self.name} needs a bounded flat Box action space, got {action_space}")
-        unknown = set(params) - set(self.DEFAULTS)
-        if unknown:
-            raise ParamError(min(unknown), f"unknown parameter(s) for {self.name}: {', '.join(sorted(unknown))}")
-        self.params = self._check({**self.DEFAULTS, **params})
-        self.obs_dim = int(observation_space.shape[0])
+        self.params = self.check(observation_space, action_space, params)
+        self.obs_dim = int((observation_space.shape or (0,))[0])
         self.action_space = action_space
         self.batched = seeds is not None
         self.seeds = [int(s) for s in (seeds if seeds is not None else [seed])]
         self.static = self._setup(observation_space, action_space)
         keys = jnp.stack([jax.random.PRNGKey(s) for s in self.seeds])
-        init = jax.jit(jax.vmap(functools.partial(self._init, self.static)))
-        carry = init(keys)
-        self.carry = carry if self.batched else jax.tree_util.tree_map(lambda x: x[0], carry)
+        # not jitted: XLA would constant-fold the large zero buffers of the replay (minutes of compile)
+        carry = jax.vmap(functools.partial(self._init, self.static))(keys)
+        # a fresh buffer per leaf: the carry is donated, and a target network starts as the very
+        # arrays of its online network (donating one buffer twice is an error)
+        self.carry = jax.tree_util.tree_map(lambda x: jnp.array(x, copy=True) if self.batched else x[0], carry)
         self.steps = 0
         self.updates = 0
         self.model_steps = 0
+
+    @classmethod
+    def check(cls, observation_space: gym.Space[Any], action_space: gym.Space[Any],
+              params: Mapping[str, Any]) -> dict[str, Any]:
+        """The agent's parameters (defaults filled in) checked against the spaces, without building
+        anything: ``ValueError`` (a ``ParamError`` naming the key for a parameter) in one line."""
+        if not isinstance(observation_space, gym.spaces.Box) or len(observation_space.shape) != 1:
+            raise ValueError(f"{cls.name} needs a flat Box observation space, got {observation_space}")
+        if cls.discrete and not isinstance(action_space, gym.spaces.Discrete):
+            raise ValueError(f"{cls.name} needs a Discrete action space, got {action_space}")
+        if not cls.discrete and not (isinstance(action_space, gym.spaces.Box) and len(action_space.shape) == 1
+                                     and np.isfinite(action_space.low).all()
+                                     and np.isfinite(action_space.high).all()):
+            raise ValueError(f"{cls.name} needs a bounded flat Box action space, got {action_space}")
+        unknown = set(params) - set(cls.DEFAULTS)
+        if unknown:
+            raise ParamError(min(unknown), f"unknown parameter(s) for {cls.name}: {', '.join(sorted(unknown))}")
+        return cls._check({**cls.DEFAULTS, **params})
 
     @classmethod
     def defaults(cls) -> dict[str, Any]:
@@ -126,7 +135,8 @@ class JaxAgent:
     def _obs(self, obs: Any) -> jax.Array:
         return jnp.asarray(check_obs(obs, self.obs_dim, self.batched))
 
-    def _check(self, params: dict[str, Any]) -> dict[str, Any]:
+    @classmethod
+    def _check(cls, params: dict[str, Any]) -> dict[str, Any]:
         raise NotImplementedError
 
     def _setup(self, observation_space: gym.Space[Any], action_space: gym.Space[Any]) -> Any:
