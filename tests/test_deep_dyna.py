@@ -12,7 +12,7 @@ pytest.importorskip("jax")
 import jax
 import jax.numpy as jnp
 
-from dynaplan.agents.base import ParamError
+from dynaplan.core.params import ParamError
 from dynaplan.neural.dqn import DQNAgent, DynaDQNAgent
 from dynaplan.neural.mbpo import MBPOAgent, branched_rollout, rollout_length
 from dynaplan.neural.nets import Dense

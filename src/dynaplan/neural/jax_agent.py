@@ -23,7 +23,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from dynaplan.agents.base import ParamError
+from dynaplan.core.params import ParamError
 
 __all__ = ["JaxAgent", "check_float", "check_int", "check_obs"]
 

@@ -33,6 +33,7 @@ from typing import Any, ClassVar, NamedTuple
 import jax
 import jax.numpy as jnp
 
+from dynaplan.core.params import ParamError
 from dynaplan.neural.ensemble import Ensemble, EnsembleParams, TrainConfig, ensemble_init, ensemble_step, ensemble_train
 from dynaplan.neural.jax_agent import check_float, check_int
 from dynaplan.neural.replay import Replay, replay_add_masked, replay_init
@@ -212,14 +213,10 @@ class MBPOAgent(SACAgent):
         if not (isinstance(s, list | tuple) and len(s) == 4 and all(isinstance(v, int) and not isinstance(v, bool)
                                                                      for v in s)
                 and 0 <= s[0] <= s[1] and 1 <= s[2] <= 1000 and 1 <= s[3] <= 1000):
-            from dynaplan.agents.base import ParamError
-
             raise ParamError("rollout_schedule", "rollout_schedule must be [a, b, x, y]: integers, 0 <= a <= b "
                              f"(real steps), 1 <= x, y <= 1000 (rollout lengths), got {s!r}")
         p["rollout_schedule"] = tuple(int(v) for v in s)
         if p["learning_starts"] < 6:
-            from dynaplan.agents.base import ParamError
-
             raise ParamError("learning_starts", "learning_starts must be >= 6 for mbpo (the ensemble holds out "
                              f"one transition in five), got {p['learning_starts']}")
         return p

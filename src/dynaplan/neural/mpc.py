@@ -46,6 +46,7 @@ __all__ = ["METHODS", "PlanResult", "Planner", "colored_noise", "initial_plan", 
 METHODS = ("random", "cem", "icem", "mppi")
 
 
+
 @dataclass(frozen=True)
 class Planner:
     """A planner's static settings (hashable: a static argument of ``jax.jit``); see the module docstring."""

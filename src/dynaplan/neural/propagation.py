@@ -42,6 +42,7 @@ __all__ = ["PROPAGATIONS", "TrueModel", "sequence_returns"]
 PROPAGATIONS = ("ts1", "tsinf", "expectation")
 
 
+
 @dataclass(frozen=True)
 class TrueModel:
     """The world's own dynamics as the planner's model (no parameters: pass ``params=None``)."""

@@ -122,6 +122,7 @@ SHIPPED: tuple[str, ...] = (
     "changing_mazes",
     "decision_time",
     "deep_dyna",
+    "deep_mpc",
     "dyna_maze",
     "dyna_maze_policies",
     "expected_vs_sample",

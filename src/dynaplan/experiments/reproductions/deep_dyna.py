@@ -24,7 +24,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from dynaplan.agents.base import ParamError
+from dynaplan.core.params import ParamError
 from dynaplan.experiments.kinds import register_kind
 from dynaplan.experiments.reproductions import register_reproduction, spec_reproduction
 

@@ -8,7 +8,7 @@ draws for seed ``s`` (``world.reset(jax.random.PRNGKey(s))`` folded with the env
 from __future__ import annotations
 
 from functools import partial
-from typing import Any, ClassVar
+from typing import Any
 
 import gymnasium as gym
 import jax
@@ -19,7 +19,7 @@ from dynaplan.neural.worlds.base import JaxWorld, world_step
 __all__ = ["JaxWorldEnv", "env_key"]
 
 
-def env_key(seed: int, episode: int) -> jax.Array:
+def env_key(seed: int | jax.Array, episode: int | jax.Array) -> jax.Array:
     """The JAX key of episode ``episode``'s start state for run seed ``seed`` (env stream 1)."""
     return jax.random.fold_in(jax.random.fold_in(jax.random.PRNGKey(seed), 1), episode)
 
@@ -43,7 +43,7 @@ class JaxWorldEnv(gym.Env[np.ndarray, np.ndarray]):
     Truncation is left to the ``TimeLimit`` wrapper of the registration (``world.max_steps``).
     """
 
-    metadata: ClassVar[dict[str, Any]] = {"render_modes": []}
+    metadata = {"render_modes": []}  # noqa: RUF012 (Gymnasium declares it an instance attribute)
 
     def __init__(self, world: JaxWorld) -> None:
         self.world = world
