@@ -87,9 +87,10 @@ def _worker_init(parent: int) -> None:
 
 def start_method(method: str | None = None) -> str:
     """The multiprocessing start method of local pools: ``method``, else ``$DYNAPLAN_START_METHOD``,
-    else ``fork`` on Linux (workers inherit the loaded kernels) and ``spawn`` elsewhere."""
-    method = method or os.environ.get("DYNAPLAN_START_METHOD") or ("fork" if sys.platform.startswith("linux")
-                                                                   else "spawn")
+    else ``fork`` on Linux (workers inherit the loaded kernels) and ``spawn`` elsewhere, and
+    ``spawn`` whenever JAX is loaded in this process (JAX's threads do not survive a fork)."""
+    fork_ok = sys.platform.startswith("linux") and "jax" not in sys.modules
+    method = method or os.environ.get("DYNAPLAN_START_METHOD") or ("fork" if fork_ok else "spawn")
     if method not in START_METHODS:
         raise BackendError(f"start method must be one of {', '.join(START_METHODS)}, got {method!r} "
                            "(DYNAPLAN_START_METHOD)")

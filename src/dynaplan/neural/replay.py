@@ -12,7 +12,7 @@ from typing import NamedTuple
 import jax
 import jax.numpy as jnp
 
-__all__ = ["Replay", "replay_add", "replay_add_batch", "replay_init", "replay_sample"]
+__all__ = ["Replay", "replay_add", "replay_add_batch", "replay_add_masked", "replay_init", "replay_sample"]
 
 
 class Replay(NamedTuple):
@@ -98,3 +98,22 @@ def replay_sample(buf: Replay, key: jax.Array, batch: int) -> tuple[jax.Array, .
     """
     idx = jax.random.randint(key, (batch,), 0, jnp.maximum(buf.size, 1))
     return buf.obs[idx], buf.action[idx], buf.reward[idx], buf.next_obs[idx], buf.terminated[idx]
+
+
+def replay_add_masked(buf: Replay, obs: jax.Array, action: jax.Array, reward: jax.Array, next_obs: jax.Array,
+                      terminated: jax.Array, keep: jax.Array) -> Replay:
+    """The buffer with the transitions of a batch whose ``keep: bool[n]`` is set, added in order
+    (the others are dropped: model rollouts past a predicted terminal state). ``n <= capacity``."""
+    keep = keep.astype(bool)
+    n_keep = jnp.sum(keep, dtype=jnp.int32)
+    slot = (buf.ptr + jnp.cumsum(keep, dtype=jnp.int32) - 1) % buf.capacity
+    idx = jnp.where(keep, slot, buf.capacity)  # out of range: dropped by mode="drop"
+    return Replay(
+        obs=buf.obs.at[idx].set(obs, mode="drop"),
+        action=buf.action.at[idx].set(action, mode="drop"),
+        reward=buf.reward.at[idx].set(reward, mode="drop"),
+        next_obs=buf.next_obs.at[idx].set(next_obs, mode="drop"),
+        terminated=buf.terminated.at[idx].set(terminated, mode="drop"),
+        size=jnp.minimum(buf.size + n_keep, buf.capacity),
+        ptr=(buf.ptr + n_keep) % buf.capacity,
+    )

@@ -121,6 +121,7 @@ SHIPPED: tuple[str, ...] = (
     "boyan_chain",
     "changing_mazes",
     "decision_time",
+    "deep_dyna",
     "deep_mpc",
     "dyna_maze",
     "dyna_maze_policies",
