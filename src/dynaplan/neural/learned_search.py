@@ -42,7 +42,10 @@ import optax
 from dynaplan.neural.nets import mlp_apply, mlp_init
 from dynaplan.neural.warm_search import WarmTree, fresh_tree, muzero_decision, reroot
 
-__all__ = ["WORLDS", "LearnedSearchConfig", "LSState", "SearchWorld", "init_state", "step_agent"]
+__all__ = [
+    "WORLDS", "LSState", "LearnedSearchConfig", "SearchWorld", "act_agent", "check_config", "init_state",
+    "observe_agent", "run_steps", "step_agent",
+]
 
 
 class SearchWorld(NamedTuple):
@@ -98,6 +101,50 @@ class LearnedSearchConfig(NamedTuple):
     entropy: float = 0.01
 
 
+MODELS = ("learned", "true")
+
+
+def check_config(cfg: LearnedSearchConfig) -> LearnedSearchConfig:
+    """``cfg`` if every setting is in range, else ``ParamError`` naming the setting (checked once,
+    where the settings enter: the object API's constructor and the reproduction's cell check)."""
+    from dynaplan.agents.base import ParamError
+
+    def count(key: str, low: int, high: int) -> None:
+        v = getattr(cfg, key)
+        if isinstance(v, bool) or not isinstance(v, int) or not low <= v <= high:
+            raise ParamError(key, f"{key} must be an integer in [{low}, {high:,}], got {v!r}")
+
+    def number(key: str, low: float, high: float, open_low: bool = False) -> None:
+        v = getattr(cfg, key)
+        ok = isinstance(v, (int, float)) and not isinstance(v, bool) and (low < v if open_low else low <= v) and v <= high
+        if not ok:
+            raise ParamError(key, f"{key} must be a number in {'(' if open_low else '['}{low}, {high}], got {v!r}")
+
+    if cfg.model not in MODELS:
+        raise ParamError("model", f"model must be one of {', '.join(MODELS)}, got {cfg.model!r}")
+    for key in ("search", "reuse"):
+        if not isinstance(getattr(cfg, key), bool):
+            raise ParamError(key, f"{key} must be true or false, got {getattr(cfg, key)!r}")
+    if cfg.reuse and not cfg.search:
+        raise ParamError("reuse", "reuse keeps a search tree: it needs search = true")
+    count("simulations", 1, 4096)
+    count("max_depth", 1, 4096)
+    count("hidden", 1, 4096)
+    count("n_step", 1, 1000)
+    count("batch", 1, 1 << 16)
+    count("updates", 0, 1000)
+    count("warmup", 1, 10_000_000)
+    count("capacity", 2, 10_000_000)
+    if cfg.capacity <= cfg.n_step:
+        raise ParamError("capacity", f"capacity must exceed n_step ({cfg.n_step}), got {cfg.capacity}")
+    number("gamma", 0.0, 1.0, open_low=True)
+    number("lr", 0.0, 1.0, open_low=True)
+    number("temperature", 0.0, 100.0)
+    number("dirichlet_fraction", 0.0, 1.0)
+    number("entropy", 0.0, 100.0)
+    return cfg
+
+
 class Buffer(NamedTuple):
     """Real transitions in the order they happened (a ring of ``capacity``).
 
@@ -127,10 +174,12 @@ class LSState(NamedTuple):
     buffer: Buffer
     kept: WarmTree
     key: jax.Array
+    env_key: jax.Array
     obs: jax.Array
     t: jax.Array
     episode_return: jax.Array
     steps: jax.Array
+    policy: jax.Array
     reused: jax.Array
 
 
@@ -179,7 +228,8 @@ def _recurrent_fn(world: SearchWorld, cfg: LearnedSearchConfig) -> mctx.Recurren
 
 def init_state(key: jax.Array, world: SearchWorld, cfg: LearnedSearchConfig) -> LSState:
     """A new agent (fresh networks, empty buffer) at the start of its first episode."""
-    k_dyn, k_pred, k_reset, key = jax.random.split(key, 4)
+    k_dyn, k_pred, env_key, key = jax.random.split(key, 4)
+    env_key, k_reset = jax.random.split(env_key)
     d, a, h = world.obs_dim, world.n_actions, cfg.hidden
     dyn = mlp_init(k_dyn, (d + a, h, h, d))
     pred = mlp_init(k_pred, (d, h, h, a + 1))
@@ -190,8 +240,8 @@ def init_state(key: jax.Array, world: SearchWorld, cfg: LearnedSearchConfig) -> 
     root = mctx.RootFnOutput(prior_logits=jnp.zeros((1, a)), value=jnp.zeros(1), embedding=jnp.zeros((1, d)))
     kept = fresh_tree(root, 2 * cfg.simulations + 1)._replace(n_used=jnp.zeros(1, jnp.int32))
     zero_i, zero_f = jnp.zeros((), jnp.int32), jnp.zeros((), jnp.float32)
-    return LSState(dyn, opt.init(dyn), pred, opt.init(pred), buffer, kept, key, world.reset(k_reset), zero_i, zero_f,
-                   zero_i, zero_i)
+    return LSState(dyn, opt.init(dyn), pred, opt.init(pred), buffer, kept, key, env_key, world.reset(k_reset), zero_i, zero_f,
+                   zero_i, jnp.zeros(a), zero_i)
 
 
 def _decide(state: LSState, world: SearchWorld, cfg: LearnedSearchConfig, key: jax.Array):
@@ -272,35 +322,63 @@ def _update(state: LSState, world: SearchWorld, cfg: LearnedSearchConfig, key: j
 
 
 class StepRecord(NamedTuple):
-    """What one real step reports: the episode's return when it ended here (else nan), the
-    action, and the root visits reused from the last search."""
+    """What one real step reports: the transition, whether the episode ended here and its return
+    (else nan), and the root visits reused from the last search."""
 
-    ended: jax.Array
-    episode_return: jax.Array
+    obs: jax.Array
     action: jax.Array
+    reward: jax.Array
+    next_obs: jax.Array
+    terminated: jax.Array
+    truncated: jax.Array
+    episode_return: jax.Array
     reused: jax.Array
+
+    @property
+    def ended(self) -> jax.Array:
+        return self.terminated | self.truncated
+
+
+def act_agent(state: LSState, obs: jax.Array, world: SearchWorld, cfg: LearnedSearchConfig) -> tuple[LSState, jax.Array]:
+    """Decide at the real observation ``obs``: the action, with the searched tree and the visit
+    distribution kept in the state for :func:`observe_agent`."""
+    key, k_search = jax.random.split(state.key)
+    state = state._replace(obs=obs, key=key)
+    action, policy, warm, reused = _decide(state, world, cfg, k_search)
+    return state._replace(kept=warm, policy=policy, reused=reused), action
+
+
+def observe_agent(state: LSState, action: jax.Array, reward: jax.Array, next_obs: jax.Array, terminated: jax.Array,
+                  truncated: jax.Array, world: SearchWorld, cfg: LearnedSearchConfig) -> LSState:
+    """Learn from the real step just taken: store it with the search's visit distribution, re-root
+    the searched tree at the action taken (or drop it at an episode's end), update the networks."""
+    key, k_update = jax.random.split(state.key)
+    ended = terminated | truncated
+    buffer = _store(state.buffer, state.obs, action, reward, next_obs, terminated, ended, state.policy)
+    kept = state.kept
+    if cfg.search and cfg.reuse:
+        kept, _ = reroot(kept, action[None], keep_at_most=cfg.simulations + 1)
+        kept = kept._replace(n_used=jnp.where(ended, 0, kept.n_used))
+    state = state._replace(buffer=buffer, kept=kept, key=key, steps=state.steps + 1)
+    return jax.lax.cond(buffer.size >= cfg.warmup, lambda s: _repeat_update(s, world, cfg, k_update), lambda s: s,
+                        state)
 
 
 def step_agent(state: LSState, world: SearchWorld, cfg: LearnedSearchConfig) -> tuple[LSState, StepRecord]:
-    """One real step of one seed: search, act, step the world, store, learn; reset at episode ends."""
-    key, k_search, k_update, k_reset = jax.random.split(state.key, 4)
-    action, policy, warm, reused = _decide(state, world, cfg, k_search)
+    """One real step of one seed in the world stepped in JAX: act, step, observe, reset at the end."""
+    env_key, k_reset = jax.random.split(state.env_key)
+    obs = state.obs
+    state, action = act_agent(state, obs, world, cfg)
     next_obs, reward, terminated = world.step(state.obs, action)
     t = state.t + 1
-    ended = terminated | (t >= world.max_steps)
-    buffer = _store(state.buffer, state.obs, action, reward, next_obs, terminated, ended, policy)
+    truncated = ~terminated & (t >= world.max_steps)
+    state = observe_agent(state, action, reward, next_obs, terminated, truncated, world, cfg)
+    ended = terminated | truncated
     episode_return = state.episode_return + reward
-    kept = state.kept
-    if cfg.search and cfg.reuse:
-        kept, _ = reroot(warm, action[None], keep_at_most=cfg.simulations + 1)
-        kept = kept._replace(n_used=jnp.where(ended, 0, kept.n_used))
-    state = state._replace(buffer=buffer, kept=kept, key=key, steps=state.steps + 1)
-    state = jax.lax.cond(buffer.size >= cfg.warmup, lambda s: _repeat_update(s, world, cfg, k_update), lambda s: s,
-                         state)
-    record = StepRecord(ended, jnp.where(ended, episode_return, jnp.nan), action, reused)
-    state = state._replace(
-        obs=jnp.where(ended, world.reset(k_reset), next_obs), t=jnp.where(ended, 0, t),
-        episode_return=jnp.where(ended, 0.0, episode_return), reused=state.reused + reused)
+    record = StepRecord(obs, action, reward, next_obs, terminated, truncated,
+                        jnp.where(ended, episode_return, jnp.nan), state.reused)
+    state = state._replace(env_key=env_key, obs=jnp.where(ended, world.reset(k_reset), next_obs), t=jnp.where(ended, 0, t),
+                           episode_return=jnp.where(ended, 0.0, episode_return))
     return state, record
 
 
@@ -318,3 +396,90 @@ def run_steps(state: LSState, world: SearchWorld, cfg: LearnedSearchConfig, n_st
         return jax.lax.scan(lambda c, _: step_agent(c, world, cfg), s, None, length=n_steps)
 
     return jax.vmap(one)(state)
+
+
+class LearnedSearchView(NamedTuple):
+    """What a viewer or a reproduction may read of the agent.
+
+    steps: real steps observed; stored: transitions in the buffer; searched_root_visits: the
+    last search's root visits; reused_root_visits: those of them kept from the search before;
+    root_policy: float32[A] (the last search's visit distribution)
+    """
+
+    steps: int
+    stored: int
+    searched_root_visits: int
+    reused_root_visits: int
+    root_policy: Any
+
+
+class LearnedSearch:
+    """The object API: ``act(obs)`` searches, ``observe(...)`` learns, on a Gymnasium env whose id
+    is in :data:`WORLDS` (CartPole-v1), with the same jitted functions the batched runner vmaps.
+
+    >>> agent = LearnedSearch(gym.make("CartPole-v1"), seed=0, reuse=True)   # doctest: +SKIP
+    """
+
+    name = "learned-search"
+
+    def __init__(self, env: Any, *, seed: int = 0, **params: Any) -> None:
+        from dynaplan.agents.base import ParamError
+
+        env_id = getattr(getattr(env, "spec", None), "id", None)
+        if env_id not in WORLDS:
+            raise ParamError("env", f"env: learned-search runs on {', '.join(WORLDS)}, got {env_id!r}")
+        unknown = sorted(set(params) - set(LearnedSearchConfig._fields))
+        if unknown:
+            raise ParamError(unknown[0], f"{unknown[0]}: not a setting of {self.name} "
+                                         f"(one of {', '.join(LearnedSearchConfig._fields)})")
+        if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
+            raise ParamError("seed", f"seed must be an integer >= 0, got {seed!r}")
+        self.world = WORLDS[env_id]()
+        self.config = check_config(LearnedSearchConfig(**params))
+        self.state = init_state(jax.random.PRNGKey(seed), self.world, self.config)
+        self._act = jax.jit(functools.partial(act_agent, world=self.world, cfg=self.config))
+        self._observe = jax.jit(functools.partial(observe_agent, world=self.world, cfg=self.config))
+
+    @classmethod
+    def defaults(cls) -> dict[str, Any]:
+        """Every setting and its default (the one source: :class:`LearnedSearchConfig`)."""
+        return LearnedSearchConfig()._asdict()
+
+    def _obs(self, obs: Any, name: str) -> jax.Array:
+        import numpy as np
+
+        from dynaplan.agents.base import ParamError
+
+        a = np.asarray(obs, dtype=np.float32)
+        if a.shape != (self.world.obs_dim,) or not np.isfinite(a).all():
+            raise ParamError(name, f"{name} must be {self.world.obs_dim} finite numbers, got {obs!r}")
+        return jnp.asarray(a)
+
+    def act(self, obs: Any) -> int:
+        """The action chosen by searching from ``obs``."""
+        self.state, action = self._act(self.state, self._obs(obs, "obs"))
+        return int(action)
+
+    def observe(self, obs: Any, action: int, reward: float, next_obs: Any, terminated: bool, truncated: bool) -> None:
+        """Learn from the real step ``obs --action--> next_obs`` that followed :meth:`act`."""
+        import math
+
+        from dynaplan.agents.base import ParamError
+
+        self._obs(obs, "obs")
+        if isinstance(action, bool) or not isinstance(action, (int,)) and not hasattr(action, "__index__"):
+            raise ParamError("action", f"action must be an integer in [0, {self.world.n_actions}), got {action!r}")
+        if not 0 <= int(action) < self.world.n_actions:
+            raise ParamError("action", f"action must be an integer in [0, {self.world.n_actions}), got {action!r}")
+        if isinstance(reward, bool) or not isinstance(reward, (int, float)) or not math.isfinite(reward):
+            raise ParamError("reward", f"reward must be a finite number, got {reward!r}")
+        for key, flag in (("terminated", terminated), ("truncated", truncated)):
+            if not isinstance(flag, bool) and type(flag).__name__ != "bool_":
+                raise ParamError(key, f"{key} must be True or False, got {flag!r}")
+        self.state = self._observe(self.state, jnp.int32(action), jnp.float32(reward), self._obs(next_obs, "next_obs"),
+                                   jnp.bool_(terminated), jnp.bool_(truncated))
+
+    def view(self) -> LearnedSearchView:
+        s = self.state
+        return LearnedSearchView(int(s.steps), int(s.buffer.size), int(s.kept.tree.node_visits[0, 0]), int(s.reused),
+                                 s.policy)

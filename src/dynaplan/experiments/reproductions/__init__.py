@@ -124,6 +124,7 @@ SHIPPED: tuple[str, ...] = (
     "dyna_maze",
     "dyna_maze_policies",
     "expected_vs_sample",
+    "learned_search",
     "mountain_car",
     "policy_planning",
     "prioritized_sweeping",
