@@ -53,7 +53,7 @@ from numba import njit
 
 from dynaplan.agents.linear import Sarsa
 from dynaplan.envs.continuous import MountainCarWorld, world_reset, world_step
-from dynaplan.experiments.linear import linear_problem_of, run_linear_agent
+from dynaplan.experiments.batch import linear_problem_of, run_linear_agent
 from dynaplan.features import TileCoder
 from dynaplan.rng import env_stream, rand, run_seeds
 

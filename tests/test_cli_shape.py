@@ -88,7 +88,7 @@ def test_a_registered_agent_appears_in_the_cli_without_editing_it(tmp_path: Path
         capsys.readouterr()
         assert main(["agents"]) == 0
         listing = capsys.readouterr().out
-        assert "test-cautious-q (CautiousQ): alpha=0.05, epsilon=0.1" in listing
+        assert "test-cautious-q (CautiousQ, tabular): alpha=0.05, epsilon=0.1" in listing
         out = tmp_path / "o"
         assert main(["run", "--agent", "test-cautious-q", "--env", "dynaplan/DynaMaze-v0", "--episodes", "2",
                      "--runs", "2", "--out", str(out), "--workers", "1"]) == 0

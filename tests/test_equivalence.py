@@ -1,8 +1,9 @@
 """Two ways in, one kernel: the object API and the compiled runner give identical runs.
 
-Every registered agent (``AGENTS``) is checked on its declared example (``example_params`` on
-``example_env``, see ``TabularAgent``), so an agent is covered the moment it registers; the
-cases below add Gymnasium's own stochastic and time-limited envs.
+Every registered agent (``AGENTS``, every family) is checked by ``dynaplan.testing.check_agent`` on
+its declared example (``example_params`` on ``example_env``, see ``core.agent.Agent``), so an
+agent is covered the moment it registers; the cases below add Gymnasium's own stochastic and
+time-limited envs.
 """
 
 import gymnasium as gym
@@ -12,6 +13,7 @@ import pytest
 import dynaplan
 from conftest import object_api_run
 from dynaplan import AGENTS, MCTS, Dyna2, DynaQ, QLearning, QPlanning, problem_of, run_agent
+from dynaplan.testing import check_agent
 
 CASES = [
     ("dynaplan/DynaMaze-v0", {}, QLearning, {}),
@@ -28,33 +30,11 @@ CASES = [
 ]
 
 
-def _arrays(record, prefix="state"):
-    """Every array of a kernel state (NamedTuples nested), by field path."""
-    if isinstance(record, np.ndarray):
-        return {prefix: record}
-    if isinstance(record, tuple) and hasattr(record, "_fields"):
-        out = {}
-        for field in record._fields:
-            out.update(_arrays(getattr(record, field), f"{prefix}.{field}"))
-        return out
-    return {}
-
-
 @pytest.mark.parametrize("name", sorted(AGENTS))
-def test_every_registered_agent_object_api_equals_compiled_runner(name):
-    """Same seed, same episodes and returns, and the same final state: Q table, model, counters."""
-    cls = AGENTS[name]
-    params, env_id = dict(cls.example_params), cls.example_env
-    for seed in (0, 17):
-        env = gym.make(env_id)
-        agent, steps, returns = object_api_run(env, cls, params, seed, 4)
-        res = run_agent(cls, params, problem_of(env_id), seed, episodes=4)
-        assert np.array_equal(res.episode_steps, steps)
-        assert np.array_equal(res.episode_returns, returns)
-        ours, theirs = _arrays(res.agent), _arrays(agent.state)
-        assert ours.keys() == theirs.keys() and "state.q" in ours
-        for key in ours:
-            assert np.array_equal(ours[key], theirs[key], equal_nan=ours[key].dtype.kind == "f"), key
+def test_every_registered_agent_meets_the_contract(name):
+    """``dynaplan.testing.check_agent`` on every registered agent, of every family: same seed, same
+    episodes and returns, the same final state (every array), determinism, bad input refused."""
+    check_agent(AGENTS[name])
 
 
 @pytest.mark.parametrize(("env_id", "env_kwargs", "cls", "params"), CASES)

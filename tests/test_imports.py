@@ -106,3 +106,66 @@ def test_only_the_cli_imports_the_top_package():
     assert "dynaplan.experiments.kinds" in graph  # the scan sees the package
     upward = sorted(m for m, targets in graph.items() if "dynaplan" in targets and m != "dynaplan.cli")
     assert upward == []
+
+
+#: The layers of CONTRIBUTING.md's diagram, bottom first: a module may import its own layer and
+#: the layers below it, never one above. Every subpackage and top-level module must be placed.
+LAYERS: tuple[frozenset[str], ...] = (
+    frozenset({"core", "_cache", "_jit", "_stamp", "_exp", "_version", "rng"}),
+    frozenset({"envs", "features"}),
+    frozenset({"models", "neural"}),
+    frozenset({"planning", "search"}),
+    frozenset({"agents", "testing"}),
+    frozenset({"plot"}),
+    frozenset({"experiments"}),
+    frozenset({"explore", "extend"}),
+    frozenset({"cli", ""}),  # "": the top package, dynaplan/__init__.py
+)
+
+
+def layer_of(module: str) -> int:
+    """The index in ``LAYERS`` of ``dynaplan.<part>...``; KeyError for a part no layer holds."""
+    part = module.split(".")[1] if "." in module else ""
+    for i, names in enumerate(LAYERS):
+        if part in names:
+            return i
+    raise KeyError(f"{module}: {part!r} is in no layer of LAYERS (place it, and in CONTRIBUTING's diagram)")
+
+
+def upward_imports(graph: dict[str, set[str]]) -> list[str]:
+    """Every edge ``a -> b`` where ``b``'s layer is above ``a``'s."""
+    return sorted(f"{a} -> {b}" for a, targets in graph.items() for b in targets if layer_of(b) > layer_of(a))
+
+
+def test_every_module_is_in_a_layer():
+    for module in import_graph():
+        layer_of(module)
+
+
+def test_no_layer_imports_upward():
+    assert upward_imports(import_graph()) == []
+
+
+def test_an_upward_import_is_found():
+    """A planted edge from the bottom layer up (core -> agents) and one from planning to experiments."""
+    graph = import_graph()
+    planted = {**graph, "dynaplan.core.records": graph["dynaplan.core.records"] | {"dynaplan.agents.base"}}
+    assert upward_imports(planted) == ["dynaplan.core.records -> dynaplan.agents.base"]
+    planted = {**graph, "dynaplan.planning.loop": graph["dynaplan.planning.loop"] | {"dynaplan.experiments.batch"}}
+    assert upward_imports(planted) == ["dynaplan.planning.loop -> dynaplan.experiments.batch"]
+
+
+def test_the_layers_are_the_diagram_in_contributing():
+    """CONTRIBUTING.md's diagram (its first code block) is ``LAYERS``: one line per layer, top first,
+    naming each package (``name/``) and module (``name.py``) of the layer."""
+    import re
+
+    text = (Path(__file__).parents[1] / "CONTRIBUTING.md").read_text()
+    diagram = text.split("```")[1]
+    found = []
+    for line in diagram.splitlines():
+        names = re.findall(r"[\w/]+\.py|\w+/", line)
+        if names:
+            found.append(frozenset("" if n == "dynaplan/__init__.py" else n.removesuffix(".py").rstrip("/")
+                                   for n in names))
+    assert found == list(reversed(LAYERS))

@@ -7,14 +7,9 @@ import numpy as np
 import pytest
 
 import dynaplan  # noqa: F401  (registers the envs)
-from dynaplan.agents import QLearning
-from dynaplan.agents.linear import (
-    LINEAR_AGENTS,
-    LinearQLearning,
-    Sarsa,
-)
-from dynaplan.experiments.batch import problem_of, run_agent
-from dynaplan.experiments.linear import linear_problem_of, run_linear_agent
+from dynaplan.agents import AGENTS, QLearning
+from dynaplan.agents.linear import LinearQLearning, Sarsa
+from dynaplan.experiments.batch import linear_problem_of, problem_of, run_agent, run_linear_agent
 from dynaplan.features import OneHot, TileCoder
 
 
@@ -55,7 +50,7 @@ CASES = [
 
 @pytest.mark.parametrize(("name", "params"), CASES, ids=[c[0] for c in CASES])
 def test_object_api_equals_batched_runner_on_mountain_car(name: str, params: dict) -> None:
-    cls = LINEAR_AGENTS[name]
+    cls = AGENTS[name]
     seed, episodes = 11, 3
     agent, steps = _object_api_run(cls, "MountainCar-v0", MC_FEATURES, params, seed, episodes, 400)
     run = run_linear_agent(cls, params, linear_problem_of("MountainCar-v0", MC_FEATURES, max_episode_steps=400),
@@ -85,8 +80,9 @@ def test_object_api_equals_batched_runner_on_other_worlds(env_id: str) -> None:
 def test_runner_refuses_other_box_envs_by_name() -> None:
     with pytest.raises(ValueError, match="Pendulum-v1"):
         linear_problem_of("Pendulum-v1", TileCoder([-1, -1, -8], [1, 1, 8]))
-    with pytest.raises(ValueError, match="needs features"):
-        linear_problem_of("MountainCar-v0")
+    with pytest.raises(ValueError, match="needs features"):  # unbounded Box: no default tile coder
+        linear_problem_of("CartPole-v1")
+    assert linear_problem_of("MountainCar-v0").features.n_active == 8  # bounded Box: 8 tilings by default
 
 
 def test_sarsa_learns_mountain_car_as_in_the_book() -> None:

@@ -10,7 +10,7 @@ import pytest
 import dynaplan  # noqa: F401
 from dynaplan.agents.linear import LSTD, LinearDyna, LinearPrioritizedSweeping, LinearTD
 from dynaplan.envs.continuous import BOYAN_FEATURES, boyan_true_values
-from dynaplan.experiments.linear import linear_problem_of, run_linear_agent
+from dynaplan.experiments.batch import linear_problem_of, run_linear_agent
 from dynaplan.features import TableFeatures
 from dynaplan.models.linear import model_update, new_linear_model
 

@@ -24,7 +24,7 @@ def test_boyan_chain_reproduction_slice() -> None:
 
 def test_mountain_car_reproduction_slice_matches_direct_runs() -> None:
     from dynaplan.agents.linear import Sarsa
-    from dynaplan.experiments.linear import linear_problem_of, run_linear_agent
+    from dynaplan.experiments.batch import linear_problem_of, run_linear_agent
     from dynaplan.features import TileCoder
     from dynaplan.rng import run_seeds
 

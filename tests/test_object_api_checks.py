@@ -35,16 +35,33 @@ def bad_actions(n: int) -> list[Any]:
     return [n, n + 3, -1, 10**6, 2.0, True]
 
 
+def arrays(state: Any) -> dict[str, np.ndarray]:
+    """Copies of every array of a kernel state (NamedTuples nested), by field path."""
+    if isinstance(state, np.ndarray):
+        return {"": state.copy()}
+    out = {}
+    for field in getattr(state, "_fields", ()):
+        out.update({f"{field}.{k}": v for k, v in arrays(getattr(state, field)).items()})
+    return out
+
+
+def assert_unchanged(before: dict[str, np.ndarray], state: Any) -> None:
+    after = arrays(state)
+    for key, value in before.items():
+        np.testing.assert_array_equal(after[key], value, err_msg=key)
+
+
 @pytest.mark.parametrize("name", sorted(AGENTS))
 def test_state_arguments_are_checked(name: str) -> None:
     agent, n_states, n_actions = make(name)
     rng = rf"\[0, {n_states - 1}\]"
-    q_before = agent.q.copy()
+    before = arrays(agent.state)
+    greedy = getattr(agent, "greedy_action", agent.act)
     for bad in bad_states(n_states):
         with pytest.raises(ValueError, match=rf"obs must be .*{rng}"):
             agent.act(bad)
         with pytest.raises(ValueError, match=rf"obs must be .*{rng}"):
-            agent.greedy_action(bad)
+            greedy(bad)
         with pytest.raises(ValueError, match=rf"^obs must be .*{rng}"):
             agent.observe(bad, 1, 0.0, 1, False, False)
         with pytest.raises(ValueError, match=rf"^next_obs must be .*{rng}"):
@@ -52,23 +69,37 @@ def test_state_arguments_are_checked(name: str) -> None:
         if hasattr(agent, "search"):
             with pytest.raises(ValueError, match=rf"obs must be .*{rng}"):
                 agent.search(bad, simulations=2)
-    np.testing.assert_array_equal(agent.q, q_before)  # refused before any kernel ran
+    assert_unchanged(before, agent.state)  # refused before any kernel ran
     # the edges of the range are accepted, numpy integers too (Gymnasium returns np.int64)
     for s in (0, n_states - 1, np.int64(1)):
         assert 0 <= agent.act(s) < n_actions
-        assert 0 <= agent.greedy_action(s) < n_actions
+        assert 0 <= greedy(s) < n_actions
     agent.observe(np.int64(0), np.int64(n_actions - 1), 0.0, n_states - 1, True, False)
 
 
 @pytest.mark.parametrize("name", sorted(AGENTS))
-def test_action_and_reward_arguments_are_checked(name: str) -> None:
+def test_action_reward_and_flag_arguments_are_checked(name: str) -> None:
+    """Every family, through the checks of the one base class: an action out of range (one past the
+    end, -1, 10**9: the last killed the interpreter with a linear agent), a reward that is not a
+    finite number, a flag that is not a bool; one line naming the argument, the state untouched."""
     agent, _, n_actions = make(name)
-    for bad in bad_actions(n_actions):
+    before = arrays(agent.state)
+    for bad in [*bad_actions(n_actions), 10**9, 2**70]:
         with pytest.raises(ValueError, match=rf"^action must be .*\[0, {n_actions - 1}\]"):
             agent.observe(0, bad, 0.0, 1, False, False)
-    for bad_reward in ("1", None, [1.0]):
+    for bad_reward in ("1", None, [1.0], True):
         with pytest.raises(ValueError, match=r"^reward must be a number"):
             agent.observe(0, 1, bad_reward, 1, False, False)
+    for bad_reward in (float("nan"), float("inf"), -np.inf):
+        with pytest.raises(ValueError, match=r"^reward must be a finite number"):
+            agent.observe(0, 1, bad_reward, 1, False, False)
+    for bad_flag in ("no", 1, 0, None, 1.0):
+        with pytest.raises(ValueError, match=r"^terminated must be true or false"):
+            agent.observe(0, 1, 0.0, 1, bad_flag, False)
+        with pytest.raises(ValueError, match=r"^truncated must be true or false"):
+            agent.observe(0, 1, 0.0, 1, False, bad_flag)
+    assert_unchanged(before, agent.state)
+    agent.observe(0, np.int64(1), np.float32(0.5), 1, np.bool_(False), np.bool_(True))  # NumPy scalars are fine
 
 
 @pytest.mark.parametrize("name", sorted(n for n, cls in AGENTS.items() if hasattr(cls, "plan")))

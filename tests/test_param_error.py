@@ -42,9 +42,7 @@ flag is expected, a negative count, a probability above 1, a zero budget, a bool
 
 
 def _registered() -> list[tuple[str, type]]:
-    from dynaplan.agents import LINEAR_AGENTS
-
-    return sorted({**AGENTS, **LINEAR_AGENTS}.items())
+    return sorted(AGENTS.items())
 
 
 def _example(cls: type) -> dict[str, Any]:

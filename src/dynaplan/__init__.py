@@ -11,9 +11,9 @@ from dynaplan import _cache  # noqa: F401  (must precede every compiled module)
 from dynaplan._version import __version__
 from dynaplan.agents import (
     AGENTS,
-    LINEAR_AGENTS,
     LSTD,
     MCTS,
+    Agent,
     CertaintyEquivalence,
     Dyna2,
     DynaAC,
@@ -48,8 +48,15 @@ from dynaplan.envs import (
     model_of,
     register_envs,
 )
-from dynaplan.experiments.batch import Problem, RunResult, problem_of, run_agent, run_batch
-from dynaplan.experiments.linear import linear_problem_of, run_linear_agent, run_linear_batch
+from dynaplan.experiments.batch import (
+    Problem,
+    RunResult,
+    linear_problem_of,
+    problem_of,
+    run_agent,
+    run_batch,
+    run_linear_agent,
+)
 from dynaplan.features import OneHot, TableFeatures, TileCoder
 from dynaplan.models import DistributionModel, SampleModel, register_model
 from dynaplan.planning import Solution, policy_evaluation, register_kernels, value_iteration
@@ -71,9 +78,9 @@ register_envs()
 __all__ = [
     "AGENTS",
     "DYNA_MAZE",
-    "LINEAR_AGENTS",
     "LSTD",
     "MCTS",
+    "Agent",
     "CertaintyEquivalence",
     "DistributionModel",
     "Dyna2",
@@ -125,7 +132,6 @@ __all__ = [
     "run_agent",
     "run_batch",
     "run_linear_agent",
-    "run_linear_batch",
     "run_seeds",
     "value_iteration",
 ]

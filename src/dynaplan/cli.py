@@ -200,8 +200,8 @@ Slurm = Annotated[list[str] | None, typer.Option("--slurm", metavar="KEY=VALUE",
     "cpus_per_task, account, qos, additional_parameters...; also max_jobs (default 64), folder (logs), "
     "cluster=local (local processes). Repeatable."))]
 Module = Annotated[str | None, typer.Option("--module", metavar="MODULE", help=helptext(
-    "Without SPEC: a module to import that registers your own agents (found from the current directory too); "
-    "workers import it as well."))]
+    "A module to import first that registers your own agents or kinds (found from the current directory too; "
+    "comma-separated for several); workers import it as well."))]
 Address = Annotated[str | None, typer.Option("--address", help="Ray cluster address (with --backend ray), e.g. auto.")]
 MaxRetries = Annotated[int, typer.Option("--max-retries", help="Re-runs of a task whose worker process died.")]
 Resume = Annotated[bool, typer.Option("--resume", help=helptext(
@@ -353,6 +353,19 @@ def execute(spec: Spec, out_dir: Path, runner: Runner, *, overwrite: bool = Fals
 
 
 # -- agents -------------------------------------------------------------------------------------
+def user_module(module: str | None) -> str:
+    """Import ``--module`` (it registers the user's agents or kinds): one line on failure."""
+    if not module:
+        return ""
+    from dynaplan.core.modules import import_modules
+
+    try:
+        import_modules(module)
+    except ImportError as exc:
+        fail(f"--module: cannot import {module!r}: {' '.join(str(exc).split())}")
+    return module
+
+
 def agent_class(name: str) -> Any:
     """The registered agent class ``name`` (one line listing the names otherwise)."""
     from dynaplan.agents import AGENTS
@@ -369,10 +382,12 @@ def agent_flags(alpha: float | None, epsilon: float | None, gamma: float | None)
 
 
 @app.command()
-def agents() -> None:
-    """List the registered agents with every parameter and its default (from the agent class)."""
+def agents(module: Module = None) -> None:
+    """List the registered agents of every family with every parameter and its default (from the agent class)."""
     from dynaplan.agents import AGENTS
     from dynaplan.experiments.spec.writer import toml_value
+
+    user_module(module)
 
     def shown(value: Any) -> str:
         try:
@@ -380,10 +395,12 @@ def agents() -> None:
         except TypeError:  # no TOML form (None: unset)
             return "(unset)" if value is None else repr(value)
 
-    say("agent (class): parameters = defaults (TOML values); run/show --agent NAME, change one with --set key=value")
+    say("agent (class, family): parameters = defaults (TOML values); run/show --agent NAME, change one with "
+        "--set key=value")
     for name in sorted(AGENTS):
         cls = AGENTS[name]
-        say(f"{name} ({cls.__name__}): {', '.join(f'{k}={shown(v)}' for k, v in cls.defaults().items())}")
+        params = ", ".join(f"{k}={shown(v)}" for k, v in cls.defaults().items())
+        say(f"{name} ({cls.__name__}, {cls.family}): {params}")
 
 
 # -- reproduce ----------------------------------------------------------------------------------
@@ -439,6 +456,7 @@ def reproduce(
     address: Address = None,
     max_retries: MaxRetries = 3,
     slurm: Slurm = None,
+    module: Module = None,
 ) -> None:
     """Reproduce a result of Sutton & Barto chapter 8: runs its shipped spec, then table, figure, summary.
 
@@ -450,6 +468,7 @@ def reproduce(
     from dynaplan.experiments.summaries import grouped_summary, spec_changes, spec_title
     from dynaplan.plot.curves import figure_note
 
+    user_module(module)  # a module may register reproductions (register_reproduction) or agents
     reps = load_all()
     if list_:
         list_reproductions(reps)
@@ -510,13 +529,7 @@ def one_cell_spec(agent: str, env: str | None, maze: Path | None, params: dict[s
     """
     from dynaplan.experiments.spec import SETTABLE_TOP, Spec, validate_spec
 
-    if module:  # it registers the agent
-        import importlib
-
-        try:
-            importlib.import_module(module)
-        except ImportError as exc:
-            fail(f"--module: cannot import {module!r}: {' '.join(str(exc).split())}")
+    user_module(module)  # it registers the agent
     agent_class(agent)
     if (env is None) == (maze is None):
         fail("give exactly one of --env ENV_ID or --maze FILE")
@@ -581,11 +594,7 @@ def run(
         fail("give either SPEC or --agent/--env/--maze, not both")
     if not one_cell and flags:
         fail(f"--{next(iter(flags))} is an option of the one-cell form (--agent ...); with a spec use --set")
-    if module is not None:
-        if not one_cell:
-            fail("--module is for the form without SPEC (a spec names its module with module = \"...\")")
-        if os.getcwd() not in sys.path and "" not in sys.path:  # as `python -m` would find it
-            sys.path.insert(0, os.getcwd())
+    user_module(module)  # with SPEC too (a spec also names its own with module = "...")
     if spec_file is not None:
         spec, out_dir = run_spec_file(spec_file, spec_overrides(runs, episodes, seed, planning_steps, set_), out,
                                       resume)
@@ -770,6 +779,7 @@ def show(
     gamma: Gamma = None,
     set_: Sets = None,
     seed: Annotated[int, typer.Option("--seed", help="Seed of the run (agent and env streams).")] = 0,
+    module: Module = None,
 ) -> None:
     """Watch an agent learn in a maze: animated GIF, policy/value picture, or terminal text.
 
@@ -783,6 +793,7 @@ def show(
     import dynaplan
     from dynaplan.plot.animation import frame_every, maze_layout, record_run
 
+    user_module(module)
     cls = agent_class(agent)
     int_option(steps, "--steps")
     int_option(frames, "--frames")
@@ -844,9 +855,12 @@ def explore(
     agent: Annotated[str, typer.Option(help="agent to start with (any registered agent)")] = "dyna-q",
     port: Annotated[int, typer.Option(help="port to listen on")] = 8765,
     host: Annotated[str, typer.Option(help="address to bind (others can reach anything but 127.0.0.1)")] = "127.0.0.1",
+    module: Module = None,
 ) -> None:
     """Watch planning happen: the explorer as a local page (maze editor, agents, live values and backups)."""
     from dynaplan.explore.server import serve
+
+    user_module(module)
 
     serve(maze, agent=agent, host=host, port=port)
 

@@ -26,7 +26,7 @@ and ``tests/test_extending.py`` show both extensions end to end.
 from dynaplan._exp import exp_nonpositive
 from dynaplan._jit import kernel
 from dynaplan._stamp import generic
-from dynaplan.agents import AGENTS, TabularAgent, register_agent
+from dynaplan.agents import AGENTS, Agent, LinearAgent, TabularAgent, register_agent
 from dynaplan.agents.base import (
     ParamError,
     check_choice,
@@ -76,7 +76,9 @@ from dynaplan.search import lookahead_search, mcts_search, rollout_search
 __all__ = [
     "AGENTS",
     "MODELS",
+    "Agent",
     "DistributionModel",
+    "LinearAgent",
     "ParamError",
     "Problem",
     "RunResult",

@@ -1,13 +1,13 @@
-"""The friendly face: one class per algorithm, ``act`` / ``observe`` on Discrete Gymnasium envs.
+"""The friendly face: one class per algorithm, ``act`` / ``observe`` on Gymnasium envs.
 
-``AGENTS`` maps the names used by the CLI and experiment specs to the classes.
+``AGENTS`` (``core.agent``: one registry, every family) maps the names used by the CLI and
+experiment specs to the classes; ``register_agent`` adds one.
 """
 
 from dynaplan.agents.base import TabularAgent, discrete_sizes
 from dynaplan.agents.dyna2 import Dyna2
 from dynaplan.agents.dyna_q_plus import DynaQPlus
 from dynaplan.agents.linear import (
-    LINEAR_AGENTS,
     LSTD,
     LinearAgent,
     LinearDyna,
@@ -17,31 +17,27 @@ from dynaplan.agents.linear import (
     LinearTD,
     Sarsa,
     SarsaLambda,
-    register_linear_agent,
 )
+from dynaplan.agents.linear import SHIPPED as _LINEAR
 from dynaplan.agents.policy import CertaintyEquivalence, DynaAC, ImaginedPolicyGradient
 from dynaplan.agents.prioritized_sweeping import PrioritizedSweeping
 from dynaplan.agents.search import MCTS, DynaMCTS, Lookahead, RolloutPlanner, SearchAgent
 from dynaplan.agents.tabular import DynaQ, QLearning, QPlanning
+from dynaplan.core.agent import AGENTS, Agent, register_agent
 
-AGENTS: dict[str, type[TabularAgent]] = {
-    cls.name: cls for cls in (QLearning, DynaQ, QPlanning, DynaQPlus, PrioritizedSweeping)
-}
-AGENTS.update({cls.name: cls for cls in (MCTS, DynaMCTS, RolloutPlanner, Lookahead, Dyna2)})
-AGENTS.update({cls.name: cls for cls in (DynaAC, ImaginedPolicyGradient, CertaintyEquivalence)})
-
-
-def register_agent(cls: type[TabularAgent]) -> type[TabularAgent]:
-    """Make an agent class available to the CLI and specs under ``cls.name`` (a decorator)."""
-    AGENTS[cls.name] = cls
-    return cls
+_SHIPPED: tuple[type[Agent], ...] = (
+    QLearning, DynaQ, QPlanning, DynaQPlus, PrioritizedSweeping, MCTS, DynaMCTS, RolloutPlanner, Lookahead, Dyna2,
+    DynaAC, ImaginedPolicyGradient, CertaintyEquivalence, *_LINEAR,
+)
+for _cls in _SHIPPED:
+    register_agent(_cls)
 
 
 __all__ = [
     "AGENTS",
-    "LINEAR_AGENTS",
     "LSTD",
     "MCTS",
+    "Agent",
     "CertaintyEquivalence",
     "Dyna2",
     "DynaAC",
@@ -66,5 +62,4 @@ __all__ = [
     "TabularAgent",
     "discrete_sizes",
     "register_agent",
-    "register_linear_agent",
 ]

@@ -1,154 +1,39 @@
-"""The object face of compiled agents: ``act`` / ``observe`` on any Discrete Gymnasium env."""
+"""The tabular family of the agent protocol (``core.agent.Agent``): state indices, Numba loops."""
 
 from __future__ import annotations
 
-import numbers
 from collections.abc import Mapping
 from typing import Any, ClassVar, NamedTuple
 
 import gymnasium as gym
 import numpy as np
 
-from dynaplan.envs.tabular import TabularModel
+from dynaplan.agents.problems import table_problem
+from dynaplan.core.agent import Agent, play_episode
+from dynaplan.core.params import (
+    INT64_MAX,
+    ParamError,
+    check_budget,
+    check_choice,
+    check_count,
+    check_flag,
+    check_index,
+    check_number,
+    check_positive,
+    check_positive_count,
+    check_td_params,
+    check_unit,
+)
+from dynaplan.core.records import Problem, RunResult
+from dynaplan.planning.loop import Chunker, run_chunked
 from dynaplan.planning.protocol import act_once, observe_once
-from dynaplan.rng import agent_stream
+from dynaplan.rng import agent_stream, env_stream
 
-
-def play_episode(
-    agent: Any, env: gym.Env[Any, Any], *, seed: int | None = None, learn: bool = True
-) -> tuple[int, float]:
-    """One episode of ``agent`` (any object with ``act`` / ``observe``) in ``env``, reset with
-    ``seed``; ``observe`` is called only when ``learn``. Returns (steps, undiscounted return)."""
-    obs, _ = env.reset(seed=seed)
-    steps, total = 0, 0.0
-    while True:
-        action = agent.act(obs)
-        next_obs, reward, terminated, truncated, _ = env.step(action)
-        if learn:
-            agent.observe(obs, action, float(reward), next_obs, terminated, truncated)
-        steps += 1
-        total += float(reward)
-        obs = next_obs
-        if terminated or truncated:
-            return steps, total
-
-
-class ParamError(ValueError):
-    """A bad parameter: ``key`` names it (``"alpha"``, ``"planning_steps"``), ``str(err)`` is the
-    one-line message (``"alpha must be in (0, 1], got 2"``).
-
-    Raised where input is checked (agent ``check_params``, a kind's ``check(cell)``), so the
-    layer that reports it (a spec file, the CLI) points at the key without reading the message.
-    A ``ValueError``: code that catches ``ValueError`` keeps working.
-    """
-
-    def __init__(self, key: str, message: str) -> None:
-        super().__init__(message)
-        self.key = key
-
-    def __reduce__(self) -> tuple[type[ParamError], tuple[str, str]]:
-        # Rebuilt with both arguments when it crosses a process boundary (pool workers, Ray).
-        return type(self), (self.key, str(self))
-
-
-def check_unit(name: str, value: Any, *, low_open: bool = False) -> float:
-    """``value`` as a float in [0, 1] (or (0, 1] with ``low_open``); ``ParamError`` naming it otherwise."""
-    interval = "(0, 1]" if low_open else "[0, 1]"
-    if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        raise ParamError(name, f"{name} must be a number in {interval}, got {value!r}")
-    v = float(value)
-    if not (0.0 < v <= 1.0 if low_open else 0.0 <= v <= 1.0):
-        raise ParamError(name, f"{name} must be in {interval}, got {value!r}")
-    return v
-
-
-def check_count(name: str, value: Any) -> int:
-    """``value`` as a non-negative integer; ``ParamError`` naming it otherwise."""
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or int(value) < 0:
-        raise ParamError(name, f"{name} must be a non-negative integer, got {value!r}")
-    return int(value)
-
-
-def check_positive_count(name: str, value: Any) -> int:
-    """``value`` as a positive integer; ``ParamError`` naming it otherwise."""
-    v = check_count(name, value)
-    if v < 1:
-        raise ParamError(name, f"{name} must be a positive integer, got {value!r}")
-    return v
-
-
-def check_td_params(params: Mapping[str, Any], allowed: set[str], **defaults: Any) -> dict[str, Any]:
-    """Common hyperparameters of TD agents (tabular and linear): alpha in (0, 1], epsilon and gamma
-    in [0, 1], q_init a number; ``allowed`` names the agent's other keys, ``defaults`` overrides
-    the defaults (alpha 0.1, epsilon 0.1, gamma 0.95, q_init 0)."""
-    unknown = set(params) - allowed - {"alpha", "epsilon", "gamma", "q_init"}
-    if unknown:
-        raise ParamError(min(unknown), f"unknown parameter(s): {', '.join(sorted(unknown))}")
-    out = {"alpha": 0.1, "epsilon": 0.1, "gamma": 0.95, "q_init": 0.0, **defaults, **params}
-    out["alpha"] = check_unit("alpha", out["alpha"], low_open=True)
-    out["epsilon"] = check_unit("epsilon", out["epsilon"])
-    out["gamma"] = check_unit("gamma", out["gamma"])
-    out["q_init"] = check_number("q_init", out["q_init"])
-    return out
-
-
-def check_number(name: str, value: Any) -> float:
-    """``value`` as a finite or infinite float (a bool or a string is refused); ``ParamError`` naming it otherwise."""
-    if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        raise ParamError(name, f"{name} must be a number, got {value!r}")
-    return float(value)
-
-
-def check_choice(name: str, value: Any, choices: Any) -> str:
-    """``value`` if it is one of ``choices`` (strings); ``ParamError`` naming it otherwise."""
-    if not isinstance(value, str) or value not in choices:
-        shown = [repr(c) for c in choices]
-        options = " or ".join(shown) if len(shown) == 2 else f"one of {', '.join(shown)}"
-        raise ParamError(name, f"{name} must be {options}, got {value!r}")
-    return value
-
-
-def check_flag(name: str, value: Any) -> bool:
-    """``value`` as a bool (a NumPy bool too, never a number); ``ParamError`` naming it otherwise."""
-    if not isinstance(value, bool | np.bool_):
-        raise ParamError(name, f"{name} must be true or false, got {value!r}")
-    return bool(value)
-
-
-def check_positive(name: str, value: Any) -> float:
-    """``value`` as a float > 0; ``ParamError`` naming it otherwise."""
-    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not float(value) > 0:
-        raise ParamError(name, f"{name} must be a positive number, got {value!r}")
-    return float(value)
-
-
-INT64_MAX = 2**63 - 1
-"""The largest count a compiled kernel accepts (its counters are int64)."""
-
-
-def check_budget(name: str, value: Any) -> int:
-    """``value`` as an integer in [0, 2**63 - 1] (a count a kernel loops over); ``ParamError`` naming it otherwise."""
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or not 0 <= int(value) <= INT64_MAX:
-        raise ParamError(name, f"{name} must be an integer in [0, {INT64_MAX}], got {value!r}")
-    return int(value)
-
-
-def check_index(name: str, value: Any, n: int, what: str) -> int:
-    """``value`` as an int in [0, n) (a state or action a kernel indexes with); ValueError naming it otherwise.
-
-    The compiled kernels index their arrays unchecked (bounds checks would cost in every inner
-    loop), so a state or action from outside the env's spaces must be refused before a kernel
-    sees it: read out of bounds, it gives garbage, writes over memory or kills the interpreter.
-    """
-    if type(value) is int and 0 <= value < n:  # the common case first, without the slower ABC checks
-        return value
-    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer, numbers.Integral)):
-        raise ValueError(f"{name} must be an integer {what} in [0, {n - 1}], got {value!r}")
-    v = int(value)
-    if not 0 <= v < n:
-        article = "an" if what[0] in "aeiou" else "a"
-        raise ValueError(f"{name} must be {article} {what} in [0, {n - 1}] (the env has {n} {what}s), got {v}")
-    return v
+__all__ = [
+    "INT64_MAX", "ParamError", "TabularAgent", "check_budget", "check_choice", "check_count", "check_flag",
+    "check_index", "check_number", "check_positive", "check_positive_count", "check_td_params", "check_unit",
+    "discrete_sizes", "play_episode",
+]
 
 
 def discrete_sizes(env: gym.Env[Any, Any]) -> tuple[int, int]:
@@ -163,8 +48,9 @@ def discrete_sizes(env: gym.Env[Any, Any]) -> tuple[int, int]:
     return sizes[0], sizes[1]
 
 
-class TabularAgent:
-    """Base of the object API: owns a kernel state and an explicit random stream.
+class TabularAgent(Agent):
+    """The tabular family: observations are state indices of a Discrete env, the kernels follow
+    ``planning.protocol`` and the batched runner is ``planning.loop.run_chunked``.
 
     A subclass names itself (``name``), validates its hyperparameters (``check_params``) and
     builds its kernel state (``build_state``); ``act`` and ``observe`` call the compiled
@@ -174,14 +60,9 @@ class TabularAgent:
     with ``env.reset(seed=seed)``: then the batched runner gives identical results.
     """
 
-    name: ClassVar[str] = ""
+    family: ClassVar[str] = "tabular"
+    encoding: ClassVar[str] = "table"
     needs_model: ClassVar[bool] = False
-    #: What the registry-parametrised tests (``tests/test_equivalence.py``) run a registered
-    #: agent with: parameters (defaults filled in by ``check_params``) on the env ``example_env``,
-    #: where the object API and the compiled runner must give identical runs. Override them
-    #: when the defaults are too slow or the agent needs a particular env (an exact model, ...).
-    example_params: ClassVar[Mapping[str, Any]] = {}
-    example_env: ClassVar[str] = "dynaplan/DynaMaze-v0"
 
     def __init__(self, env: gym.Env[Any, Any], *, seed: int | None = None, **params: Any) -> None:
         self.n_states, self.n_actions = discrete_sizes(env)
@@ -197,28 +78,47 @@ class TabularAgent:
 
     # -- what a subclass provides ---------------------------------------------------------
     @classmethod
-    def check_params(cls, params: Mapping[str, Any]) -> dict[str, Any]:
-        """Validated hyperparameters with defaults filled in; a bad or unknown one raises
-        ``ParamError(key, message)`` (a ``ValueError``), so a spec error points at ``key``."""
-        raise NotImplementedError
-
-    @classmethod
-    def defaults(cls) -> dict[str, Any]:
-        """Every hyperparameter the agent accepts, with its default (``check_params({})``): the one
-        source of the options and defaults the CLI and specs show."""
-        return cls.check_params({})
-
-    @classmethod
     def needs_model_for(cls, params: Mapping[str, Any]) -> bool:
         """Whether ``build_state`` needs the env's exact model for these parameters."""
         return cls.needs_model
 
+
+    # -- the execution backend ------------------------------------------------------------
     @classmethod
-    def build_state(
-        cls, n_states: int, n_actions: int, model: TabularModel | None, params: Mapping[str, Any]
-    ) -> NamedTuple:
-        """The kernel state of a fresh agent."""
-        raise NotImplementedError
+    def problem_of(cls, env: gym.Env[Any, Any] | str, **options: Any) -> Problem:
+        """``agents.problems.table_problem``: the env's compiled world, exact model and time limit."""
+        return table_problem(env, **options)
+
+    @classmethod
+    def run_compiled(
+        cls,
+        params: Mapping[str, Any],
+        problem: Problem,
+        seed: int,
+        *,
+        episodes: int = 0,
+        steps: int = 0,
+        record_step_rewards: bool = False,
+        max_episode_steps: int | None = None,
+        chunker: Any = None,
+    ) -> RunResult:
+        """One run in ``planning.loop.run_chunked`` (compiled chunks of about 0.2 s)."""
+        if problem.encoding != "table":
+            raise ValueError(f"{cls.name} is a tabular agent: it needs a 'table' problem, got {problem.encoding!r}")
+        if episodes <= 0 and steps <= 0:
+            raise ValueError("give episodes > 0 or steps > 0")
+        state = cls.build_state(problem.n_states, problem.n_actions, problem.model, params)
+        capacity = episodes if episodes > 0 else steps
+        ep_steps = np.zeros(capacity, dtype=np.int64)
+        ep_returns = np.zeros(capacity)
+        step_rewards = np.zeros(steps if record_step_rewards else 0)
+        limit = problem.max_episode_steps if max_episode_steps is None else int(max_episode_steps)
+        loop = run_chunked(
+            problem.world, state, agent_stream(seed), env_stream(seed), episodes, steps, limit, ep_steps, ep_returns,
+            step_rewards, chunker=chunker if chunker is not None else Chunker(),
+        )
+        n = min(int(loop.episodes[0]), capacity)
+        return RunResult(int(seed), ep_steps[:n], ep_returns[:n], step_rewards, int(loop.t[0]), state)
 
     # -- the object API -------------------------------------------------------------------
     @property
@@ -226,28 +126,16 @@ class TabularAgent:
         """The action-value table, float64[n_states, n_actions] (a live view)."""
         return self.state.q  # type: ignore[attr-defined, no-any-return]
 
-    # States and actions are checked here, in Python, before any kernel indexes with them
-    # (``check_index``): out of range they are a ValueError naming the argument and the range.
     def check_obs(self, obs: Any, name: str = "obs") -> int:
-        """``obs`` as a state index in [0, n_states) (ValueError naming ``name`` otherwise)."""
+        """``obs`` as a state index in [0, n_states) (ValueError naming ``name`` otherwise): the
+        kernels index unchecked, so a state from outside the env's space is refused here."""
         return check_index(name, obs, self.n_states, "state")
 
-    def check_action(self, action: Any, name: str = "action") -> int:
-        """``action`` as an action index in [0, n_actions) (ValueError naming ``name`` otherwise)."""
-        return check_index(name, action, self.n_actions, "action")
+    def _act(self, obs: int) -> int:
+        return int(act_once(self.state, obs, self.rng))
 
-    def act(self, obs: int) -> int:
-        """An action for ``obs`` under the agent's behaviour policy (epsilon-greedy)."""
-        return int(act_once(self.state, self.check_obs(obs), self.rng))
-
-    def observe(
-        self, obs: int, action: int, reward: float, next_obs: int, terminated: bool, truncated: bool = False
-    ) -> None:
-        """Learn from one real transition (and plan, for planning agents)."""
-        s, a, s2 = self.check_obs(obs), self.check_action(action), self.check_obs(next_obs, "next_obs")
-        if type(reward) is not float and (isinstance(reward, bool) or not isinstance(reward, numbers.Real)):
-            raise ValueError(f"reward must be a number, got {reward!r}")
-        observe_once(self.state, s, a, float(reward), s2, bool(terminated), bool(truncated), self.rng)
+    def _observe(self, obs: int, action: int, reward: float, next_obs: int, terminated: bool, truncated: bool) -> None:
+        observe_once(self.state, obs, action, reward, next_obs, terminated, truncated, self.rng)
 
     def greedy_action(self, obs: int) -> int:
         """The greedy action for ``obs`` (ties to the lowest index; draws no random number)."""
@@ -256,11 +144,3 @@ class TabularAgent:
     def greedy_policy(self) -> np.ndarray:
         """``greedy_action`` for every state: int64[n_states]."""
         return np.argmax(self.q, axis=1).astype(np.int64)
-
-    def run_episode(self, env: gym.Env[Any, Any], *, seed: int | None = None, learn: bool = True) -> tuple[int, float]:
-        """Play one episode in ``env`` (reset with ``seed``); returns (steps, return)."""
-        return play_episode(self, env, seed=seed, learn=learn)
-
-    def __repr__(self) -> str:
-        args = ", ".join(f"{k}={v!r}" for k, v in self.params.items())
-        return f"{type(self).__name__}({args}, seed={self.seed!r})"

@@ -1,12 +1,14 @@
 """Linear agents on any Gymnasium env: tile-coded Box worlds, one-hot tabular worlds.
 
+The linear family of the agent protocol (``core.agent.Agent``): ``"features"`` problems.
 ``Agent(env, features=None, seed=None, **params)``: ``features`` is a features object
 (``TileCoder``, ``OneHot``, ``TableFeatures``, or your own with ``record()``,
-``n_features`` and ``n_active``); by default a ``Discrete`` observation space gets
-``OneHot`` and a ``Box`` one is refused (say how to cut it into features). The action space
-must be ``Discrete``. ``act`` / ``observe`` call the same compiled kernels as the batched
-runner (``experiments.linear.run_linear_agent``), which gives identical episodes for the same
-seed; each agent owns a fresh copy of its features' record (a tile coder's index table).
+``n_features`` and ``n_active``); by default (``agents.problems.default_features``) a
+``Discrete`` observation space gets ``OneHot``, a bounded ``Box`` a ``TileCoder`` (8 tilings of
+8 tiles per dimension, 4096 features), an unbounded one is refused. The action space must be
+``Discrete``. ``act`` / ``observe`` call the same compiled kernels as the batched runner
+(``run_compiled``: ``planning.linear_loop.run_linear_loop``), which gives identical episodes for
+the same seed; each agent owns a fresh copy of its features' record (a tile coder's index table).
 
 Agents and their kernels (``planning.linear_td``, ``planning.linear_dyna``):
 
@@ -30,17 +32,22 @@ from typing import Any, ClassVar, NamedTuple
 import gymnasium as gym
 import numpy as np
 
-from dynaplan.agents.base import (
+from dynaplan.agents.problems import default_features, features_problem
+from dynaplan.core.agent import Agent
+from dynaplan.core.params import (
     ParamError,
+    check_budget,
     check_choice,
     check_count,
     check_flag,
+    check_index,
     check_positive,
     check_td_params,
     check_unit,
-    play_episode,
+    check_vector,
 )
-from dynaplan.features.onehot import OneHot
+from dynaplan.core.records import Problem, RunResult
+from dynaplan.envs.continuous import buffer_sizes
 from dynaplan.models.linear import new_linear_model
 from dynaplan.planning.linear_dyna import (
     SOURCES,
@@ -50,20 +57,11 @@ from dynaplan.planning.linear_dyna import (
     dyna_plan,
     ps_plan,
 )
+from dynaplan.planning.linear_loop import run_linear_loop
 from dynaplan.planning.linear_protocol import linear_act_once, linear_observe_once
 from dynaplan.planning.linear_td import LinearQState, LinearSarsaState, LSTDState, SarsaLambdaState, TDState
 from dynaplan.planning.pqueue import new_pair_queue
-from dynaplan.rng import agent_stream
-
-
-def default_features(space: gym.Space[Any]) -> Any:
-    """``OneHot`` for a Discrete observation space; a Box needs features given explicitly."""
-    if isinstance(space, gym.spaces.Discrete):
-        return OneHot.from_space(space)
-    raise ValueError(
-        f"a linear agent needs features for the observation space {space}: pass features=, "
-        "e.g. TileCoder.from_space(env.observation_space, tilings=8, tiles_per_dim=8, size=4096)"
-    )
+from dynaplan.rng import agent_stream, env_stream
 
 
 def check_linear_params(params: Mapping[str, Any], allowed: set[str], **defaults: Any) -> dict[str, Any]:
@@ -92,16 +90,25 @@ def check_linear_params(params: Mapping[str, Any], allowed: set[str], **defaults
     return out
 
 
-class LinearAgent:
-    """Base of the linear object API (see the module docstring)."""
+class LinearAgent(Agent):
+    """The linear family (see the module docstring): observations are encoded by a features
+    object into sparse features; kernels follow ``planning.linear_protocol``."""
 
-    name: ClassVar[str] = ""
+    family: ClassVar[str] = "linear"
+    encoding: ClassVar[str] = "features"
+    example_params: ClassVar[Mapping[str, Any]] = {"alpha": 0.5}
 
     def __init__(self, env: gym.Env[Any, Any], features: Any = None, *, seed: int | None = None, **params: Any) -> None:
         if not isinstance(env.action_space, gym.spaces.Discrete) or int(env.action_space.start) != 0:
             raise ValueError(f"linear agents need a Discrete action space starting at 0, got {env.action_space}")
         self.n_actions = int(env.action_space.n)
-        self.features = features if features is not None else default_features(env.observation_space)
+        space = env.observation_space
+        #: Discrete observation spaces: the number of states (observations are indices); else 0.
+        self.n_states = int(space.n) if isinstance(space, gym.spaces.Discrete) else 0
+        if self.n_states and int(space.start) != 0:  # type: ignore[attr-defined]
+            raise ValueError(f"linear agents need a Discrete observation space starting at 0, got {space}")
+        self.obs_shape: tuple[int, ...] = tuple(space.shape or ())
+        self.features = features if features is not None else default_features(space)
         self.params = self.check_params(params)
         self.seed = seed
         self.rng = agent_stream(seed)
@@ -113,36 +120,68 @@ class LinearAgent:
         self._idx2 = np.zeros(k, dtype=np.int64)
         self._val2 = np.zeros(k)
 
-    # -- what a subclass provides ---------------------------------------------------------
+    # -- the execution backend ------------------------------------------------------------
     @classmethod
-    def check_params(cls, params: Mapping[str, Any]) -> dict[str, Any]:
-        raise NotImplementedError
+    def problem_of(cls, env: gym.Env[Any, Any] | str, **options: Any) -> Problem:
+        """``agents.problems.features_problem`` (options: ``features``, ``max_episode_steps``, env kwargs)."""
+        return features_problem(env, **options)
 
     @classmethod
-    def build_state(cls, d: int, k: int, n_actions: int, params: Mapping[str, Any]) -> NamedTuple:
-        raise NotImplementedError
+    def run_compiled(
+        cls,
+        params: Mapping[str, Any],
+        problem: Problem,
+        seed: int,
+        *,
+        episodes: int = 0,
+        steps: int = 0,
+        record_step_rewards: bool = False,
+        max_episode_steps: int | None = None,
+        chunker: Any = None,
+    ) -> RunResult:
+        """One run in ``planning.linear_loop.run_linear_loop`` (one compiled call; ``chunker`` unused);
+        the features start fresh (an empty tile-coding table)."""
+        if problem.encoding != "features":
+            raise ValueError(f"{cls.name} is a linear agent: it needs a 'features' problem, got {problem.encoding!r}")
+        if episodes <= 0 and steps <= 0:
+            raise ValueError("give episodes > 0 or steps > 0")
+        if record_step_rewards:
+            raise ValueError(f"{cls.name}: the linear loop does not record step rewards")
+        feats = problem.features
+        state = cls.build_state(int(feats.n_features), int(feats.n_active), problem.n_actions, params)
+        frec = feats.record()
+        capacity = episodes if episodes > 0 else steps
+        ep_steps = np.zeros(capacity, dtype=np.int64)
+        ep_returns = np.zeros(capacity)
+        n_state, n_obs = buffer_sizes(problem.world)
+        k = int(feats.n_active)
+        limit = problem.max_episode_steps if max_episode_steps is None else int(max_episode_steps)
+        done, t = run_linear_loop(
+            problem.world, frec, state, agent_stream(seed), env_stream(seed), episodes, steps, limit,
+            ep_steps, ep_returns, np.zeros(n_state), np.zeros(n_obs), np.zeros(k, dtype=np.int64), np.zeros(k),
+            np.zeros(k, dtype=np.int64), np.zeros(k),
+        )
+        n = min(done, capacity)
+        return RunResult(int(seed), ep_steps[:n], ep_returns[:n], np.zeros(0), int(t), state, frec)
 
     # -- the object API -------------------------------------------------------------------
-    @staticmethod
-    def _obs(obs: Any) -> np.ndarray:
-        return np.asarray(obs, dtype=np.float64).reshape(-1)
+    def check_obs(self, obs: Any, name: str = "obs") -> np.ndarray:
+        """``obs`` as the float64 vector the features encode: a state index in [0, n_states) for
+        a Discrete space, a finite array of the space's shape for a Box (ValueError naming ``name``)."""
+        if self.n_states:
+            return np.full(1, float(check_index(name, obs, self.n_states, "state")))
+        return check_vector(obs, self.obs_shape, name)
 
-    def act(self, obs: Any) -> int:
-        """An action for ``obs`` under the agent's behaviour policy."""
-        return int(linear_act_once(self.feature_record, self.state, self._obs(obs), self._idx, self._val, self.rng))
+    def _act(self, obs: np.ndarray) -> int:
+        return int(linear_act_once(self.feature_record, self.state, obs, self._idx, self._val, self.rng))
 
-    def observe(
-        self, obs: Any, action: int, reward: float, next_obs: Any, terminated: bool, truncated: bool = False
+    def _observe(
+        self, obs: np.ndarray, action: int, reward: float, next_obs: np.ndarray, terminated: bool, truncated: bool
     ) -> None:
-        """Learn from one real transition (and plan, for planning agents)."""
         linear_observe_once(
-            self.feature_record, self.state, self._obs(obs), int(action), float(reward), self._obs(next_obs),
-            bool(terminated), bool(truncated), self._idx, self._val, self._idx2, self._val2, self.rng,
+            self.feature_record, self.state, obs, action, reward, next_obs,
+            terminated, truncated, self._idx, self._val, self._idx2, self._val2, self.rng,
         )
-
-    def run_episode(self, env: gym.Env[Any, Any], *, seed: int | None = None, learn: bool = True) -> tuple[int, float]:
-        """Play one episode in ``env`` (reset with ``seed``); returns (steps, return)."""
-        return play_episode(self, env, seed=seed, learn=learn)
 
     def __repr__(self) -> str:
         args = ", ".join(f"{k}={v!r}" for k, v in self.params.items())
@@ -317,8 +356,9 @@ class LinearDyna(_VAgent):
 
     def plan(self, n_updates: int) -> None:
         """``n_updates`` planning updates now, without a real step."""
+        n_updates = check_budget("n_updates", n_updates)
         st: Any = self.state
-        dyna_plan(st, self.n_actions if self.n_models_control else 1, int(n_updates), self.rng)
+        dyna_plan(st, self.n_actions if self.n_models_control else 1, n_updates, self.rng)
 
     @property
     def updates(self) -> int:
@@ -385,23 +425,16 @@ class LinearPrioritizedSweeping(_VAgent):
 
     def plan(self, n_updates: int) -> None:
         """Up to ``n_updates`` queued backups now."""
+        n_updates = check_budget("n_updates", n_updates)
         st: Any = self.state
-        ps_plan(st, int(n_updates))
+        ps_plan(st, n_updates)
 
     @property
     def updates(self) -> int:
         return int(self.state.updates[0])  # type: ignore[attr-defined]
 
 
-LINEAR_AGENTS: dict[str, type[LinearAgent]] = {
-    cls.name: cls
-    for cls in (
-        LinearQLearning, Sarsa, SarsaLambda, LinearTD, LSTD, LinearDyna, LinearDynaQ, LinearPrioritizedSweeping
-    )
-}
-
-
-def register_linear_agent(cls: type[LinearAgent]) -> type[LinearAgent]:
-    """Make a linear agent class available to specs under ``cls.name`` (a decorator)."""
-    LINEAR_AGENTS[cls.name] = cls
-    return cls
+SHIPPED: tuple[type[LinearAgent], ...] = (
+    LinearQLearning, Sarsa, SarsaLambda, LinearTD, LSTD, LinearDyna, LinearDynaQ, LinearPrioritizedSweeping
+)
+"""The shipped linear agents (registered in ``AGENTS`` by ``dynaplan.agents``)."""

@@ -12,10 +12,11 @@ file and key, not a crash in a worker. Checked once there: a kind's ``run`` does
 again (it only fills in defaults, once per batch of seeds).
 Workers find a kind by name, importing the module that registered it (``Kind.module``).
 
-The built-in kind ``episodes`` runs an agent (``agent``, any name in ``AGENTS``, with its
-parameters) on an env (``env``: a registered id with ``env_kwargs``, or ``maze``: a layout file)
-for ``episodes`` episodes and/or ``steps`` real steps, and returns one row per finished
-(seed, episode) with columns ``agent, planning_steps, seed, episode, steps, return``; the runner
+The built-in kind ``episodes`` runs an agent (``agent``, any name in ``AGENTS``, of any family,
+with its parameters; a linear agent sees the env through its default features) on an env
+(``env``: a registered id with ``env_kwargs``, or ``maze``: a layout file) for ``episodes``
+episodes and/or ``steps`` real steps, and returns one row per finished (seed, episode) with
+columns ``agent, planning_steps, seed, episode, steps, return``; the runner
 adds the keys that vary between cells (``alpha``...) as columns. An episode is truncated after
 ``max_episode_steps`` real steps: the cell's value if given (0: never), else the env's own
 ``TimeLimit``, else ``DEFAULT_MAX_EPISODE_STEPS`` (100,000), so an episode that never ends
@@ -36,10 +37,10 @@ import pandas as pd
 
 from dynaplan.agents import AGENTS
 from dynaplan.agents.base import ParamError
-from dynaplan.experiments.batch import check_agent_params, problem_of, run_batch
+from dynaplan.experiments.batch import Checked, check_agent_params, problem_of, run_batch
 
 RunFn = Callable[[Mapping[str, Any], Sequence[int]], pd.DataFrame]
-CheckFn = Callable[[Mapping[str, Any]], None]
+CheckFn = Callable[[Mapping[str, Any]], Any]
 
 
 @dataclass(frozen=True)
@@ -50,7 +51,9 @@ class Kind:
       name: the name specs use (``kind = "episodes"``)
       run: ``run(cell, seeds) -> DataFrame`` with a ``seed`` column
       doc: one line for listings
-      check: ``check(cell)`` raises ``agents.base.ParamError(key, message)`` for a bad cell
+      check: ``check(cell)`` raises ``agents.base.ParamError(key, message)`` for a bad cell; what
+        it returns (e.g. the agent's checked parameters) travels with the cell to the workers
+        (``CheckedCell``), so ``run`` need not check again
       module: the module that registered it (imported by workers to find it)
     """
 
@@ -79,6 +82,47 @@ def register_kind(name: str, doc: str = "", check: CheckFn | None = None) -> Cal
     return deco
 
 
+class CheckedCell(dict):  # type: ignore[type-arg]
+    """A cell (its keys, as a dict) with ``checked``: what its kind's ``check`` returned for it.
+
+    Made once per cell where the spec is validated and planned (``check_cell_once``) and sent with
+    each task of the cell to the workers; a kind's ``run`` reads it with ``checked_of(cell)``.
+    """
+
+    def __init__(self, cell: Mapping[str, Any], checked: Any) -> None:
+        super().__init__(cell)
+        self.checked = checked
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return type(self), (dict(self), self.checked)
+
+
+def checked_of(cell: Mapping[str, Any]) -> Any:
+    """What the kind's ``check`` returned for ``cell`` if it travelled with it (a ``CheckedCell``), else None."""
+    return getattr(cell, "checked", None)
+
+
+_CHECKED: dict[tuple[str, str], Any] = {}
+_CHECKED_MAX = 4096
+
+
+def check_cell_once(kind: Kind, cell: Mapping[str, Any]) -> Any:
+    """``kind.check(cell)``, called at most once per distinct cell in this process (validation,
+    then planning, reuse the result); None for a kind without ``check``."""
+    if kind.check is None:
+        return None
+    if isinstance(cell, CheckedCell):
+        return cell.checked
+    from dynaplan.experiments.spec.model import canonical_json
+
+    key = (kind.name, canonical_json(dict(cell)))
+    if key not in _CHECKED:
+        if len(_CHECKED) >= _CHECKED_MAX:
+            _CHECKED.clear()
+        _CHECKED[key] = kind.check(cell)
+    return _CHECKED[key]
+
+
 SHIPPED_PACKAGE = "dynaplan.experiments.reproductions"
 """The package whose ``load_all()`` registers the shipped kinds. Imported by name: the
 reproductions import this module, so a static import back would be a circle."""
@@ -95,9 +139,9 @@ def load_kinds() -> dict[str, Kind]:
 def get_kind(name: str, module: str = "") -> Kind:
     """The kind ``name``, importing ``module`` (or every shipped reproduction) to find it."""
     if name not in KINDS and module:
-        import importlib
+        from dynaplan.core.modules import import_modules
 
-        importlib.import_module(module)
+        import_modules(module)
     if name not in KINDS:
         load_kinds()
     if name not in KINDS:
@@ -141,11 +185,12 @@ def _env_limit(env_id: str, env_kwargs_json: str) -> int:
     return int(limit or 0)
 
 
-def check_episodes(cell: Mapping[str, Any]) -> None:
+def check_episodes(cell: Mapping[str, Any]) -> Checked:
     """``episodes`` cells: an agent name in ``AGENTS``, one of ``env`` (a registered id whose env
     has an exact tabular model) or ``maze`` (a layout file), ``episodes`` >= 1 and/or ``steps``
     >= 1 (a run ends at whichever comes first), optional ``max_episode_steps`` >= 0 (0: no
-    limit), and parameters the agent accepts. Raises ``ParamError`` naming the key."""
+    limit), and parameters the agent accepts. Raises ``ParamError`` naming the key; returns the
+    agent's checked parameters (a ``Checked`` record, carried to the workers with the cell)."""
     import gymnasium as gym
 
     agent = cell.get("agent")
@@ -173,13 +218,13 @@ def check_episodes(cell: Mapping[str, Any]) -> None:
             raise ParamError("env", f"env: unknown env {cell['env']!r} (not a registered Gymnasium id)")
         if not isinstance(cell.get("env_kwargs", {}), dict):
             raise ParamError("env_kwargs", f"env_kwargs must be a table, got {cell['env_kwargs']!r}")
-        _check_problem(cell["env"], json.dumps(cell.get("env_kwargs", {}), sort_keys=True))
+        _check_problem(str(agent), cell["env"], json.dumps(cell.get("env_kwargs", {}), sort_keys=True))
     cls = AGENTS[str(agent)]
     params = agent_params(cell)
-    unknown = sorted(set(params) - set(cls.defaults()))
     try:
-        cls.check_params(params)
+        return check_agent_params(cls, params)
     except ValueError as exc:
+        unknown = sorted(set(params) - set(cls.defaults()))
         if not unknown:
             raise
         from dynaplan.experiments.spec.writer import toml_value
@@ -195,16 +240,19 @@ def agent_params(cell: Mapping[str, Any]) -> dict[str, Any]:
 
 
 @functools.lru_cache(maxsize=64)
-def _check_problem(env_id: str, env_kwargs_json: str) -> None:
-    """The env can be made with these keyword arguments and has an exact tabular model."""
+def _check_problem(agent: str, env_id: str, env_kwargs_json: str) -> None:
+    """The env can be made with these keyword arguments and the agent's family can run it (a
+    tabular agent needs an exact tabular model, a linear one a world the compiled loop steps)."""
     import gymnasium as gym
 
     from dynaplan.agents import discrete_sizes
 
+    cls = AGENTS[agent]
     try:
         env = gym.make(env_id, **json.loads(env_kwargs_json))
-        discrete_sizes(env)  # "needs a Discrete observation space" before "no exact model"
-        problem_of(env)
+        if cls.encoding == "table":
+            discrete_sizes(env)  # "needs a Discrete observation space" before "no exact model"
+        problem_of(env, agent=cls)
     except Exception as exc:  # the env's own constructor decides what is bad
         raise ParamError("env", f"env: {env_id!r} cannot be run here: {' '.join(str(exc).split())}") from None
 
@@ -215,9 +263,9 @@ def run_episodes(cell: Mapping[str, Any], seeds: Sequence[int]) -> pd.DataFrame:
     ``max_episode_steps`` (see ``episode_step_limit``), the agent's parameters."""
     agent_name = str(cell["agent"])
     cls = AGENTS[agent_name]
-    checked = check_agent_params(cls, agent_params(cell))
+    checked = checked_of(cell) or check_agent_params(cls, agent_params(cell))
     env_id, env_kwargs = env_id_or_maze(cell)
-    problem = problem_of(env_id, **env_kwargs)
+    problem = problem_of(env_id, agent=cls, **env_kwargs)
     results = run_batch(cls, checked, problem, seeds, episodes=int(cell.get("episodes", 0)),
                         steps=int(cell.get("steps", 0)), max_episode_steps=episode_step_limit(cell)[0])
     counts = [len(res.episode_steps) for res in results]

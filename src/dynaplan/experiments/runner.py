@@ -27,10 +27,11 @@ from typing import Any
 
 import pandas as pd
 
+from dynaplan.core.modules import import_modules
 from dynaplan.experiments.backends import Backend, check_backend, make_backend
 from dynaplan.experiments.interrupts import Terminated as Terminated  # re-exported: the runner's interrupt
 from dynaplan.experiments.interrupts import signals_interrupt
-from dynaplan.experiments.kinds import get_kind
+from dynaplan.experiments.kinds import CheckedCell, check_cell_once, get_kind
 from dynaplan.experiments.spec import Spec, SpecError, canonical_json
 from dynaplan.experiments.store import Store, check_resume, clear_outputs, reuse_decision, to_parquet_bytes
 
@@ -64,14 +65,19 @@ def task_hash(kind: str, cell: Mapping[str, Any], seeds: Sequence[int]) -> str:
 
 def plan_tasks(kind: str, cells: Sequence[Mapping[str, Any]], seeds: Sequence[int], batch_size: int,
                module: str = "") -> list[Task]:
-    """Tasks in plan order: for each cell, its seeds in batches of ``batch_size``."""
+    """Tasks in plan order: for each cell, its seeds in batches of ``batch_size``. Each cell is
+    checked once (``kinds.check_cell_once``: not again if validation checked it) and travels to
+    the workers with what its kind's ``check`` returned (a ``CheckedCell``)."""
     if batch_size < 1:
         raise ValueError(f"batch_size must be >= 1, got {batch_size}")
+    kind_rec = get_kind(kind, module)
     tasks = []
-    for ci, cell in enumerate(cells):
+    for ci, plain in enumerate(cells):
+        checked = check_cell_once(kind_rec, plain)
+        cell = CheckedCell(plain, checked) if checked is not None else dict(plain)
         for start in range(0, len(seeds), batch_size):
             batch = tuple(int(s) for s in seeds[start : start + batch_size])
-            tasks.append(Task(kind, module, ci, start, dict(cell), batch, task_hash(kind, cell, batch)))
+            tasks.append(Task(kind, module, ci, start, cell, batch, task_hash(kind, cell, batch)))
     return tasks
 
 
@@ -81,17 +87,6 @@ class TaskOutput:
 
     frame: pd.DataFrame
     duration: float
-
-
-def import_modules(module: str) -> None:
-    """Import ``module`` (comma-separated names) if not yet imported: the modules a spec names
-    register the user's kinds *and agents*, which a worker must know before running a task."""
-    import importlib
-    import sys
-
-    for name in (m.strip() for m in module.split(",")):
-        if name and name not in sys.modules:
-            importlib.import_module(name)
 
 
 def execute_task(task: Task) -> TaskOutput:

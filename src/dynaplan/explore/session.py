@@ -108,10 +108,15 @@ def agent_defaults(cls: type[TabularAgent]) -> dict[str, Any]:
     return {k: v for k, v in params.items() if isinstance(v, bool | int | float | str)}
 
 
+def explorable() -> dict[str, type[TabularAgent]]:
+    """The registered agents the explorer draws: those over state indices (a Q table per state)."""
+    return {name: cls for name, cls in AGENTS.items() if issubclass(cls, TabularAgent)}
+
+
 def agent_catalog() -> dict[str, dict[str, Any]]:
-    """Every registered agent: ``{name: {"params": {param: default}, "doc": first docstring line}}``."""
+    """Every explorable agent: ``{name: {"params": {param: default}, "doc": first docstring line}}``."""
     out = {}
-    for name, cls in AGENTS.items():
+    for name, cls in explorable().items():
         try:
             params = agent_defaults(cls)
         except (TypeError, ValueError):  # an agent that cannot be built without arguments
@@ -135,7 +140,7 @@ class Lane:
     """One agent on the session's maze: its state, position, trail and counters."""
 
     def __init__(self, config: LaneConfig, layout: MazeLayout, world: TabularModel, seed: int) -> None:
-        cls = AGENTS[config.agent]
+        cls = explorable()[config.agent]
         self.config = config
         env = GridMaze(layout)
         self.agent: TabularAgent = cls(env, seed=seed, **config.params)
@@ -348,8 +353,8 @@ class Session:
         if not isinstance(spec, dict) or set(spec) - {"agent", "params"} or "agent" not in spec:
             raise ProtocolError(f"{where}: expected {{\"agent\": name, \"params\": {{...}}}}, got {spec!r}")
         name = spec["agent"]
-        if not isinstance(name, str) or name not in AGENTS:
-            raise ProtocolError(f"{where}: unknown agent {name!r} (choose from {', '.join(AGENTS)})")
+        if not isinstance(name, str) or name not in explorable():
+            raise ProtocolError(f"{where}: unknown agent {name!r} (choose from {', '.join(explorable())})")
         raw = spec.get("params", {})
         if not isinstance(raw, dict):
             raise ProtocolError(f"{where}.params: expected an object, got {raw!r}")

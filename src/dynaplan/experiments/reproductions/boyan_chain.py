@@ -2,7 +2,7 @@
 RMS error of the value estimate against the true values, episode by episode, for TD(0),
 linear Dyna, linear prioritized sweeping and LSTD.
 
-Kind ``boyan-chain``: one agent of ``agents.linear.LINEAR_AGENTS`` (``agent`` and its
+Kind ``boyan-chain``: one agent of the linear family (``AGENTS``) (``agent`` and its
 parameters, label ``method``) evaluating the chain's one policy through its 4 features for
 ``episodes`` episodes. After every episode the estimate ``phi(s)^T theta`` (LSTD: ``theta =
 A^-1 b``) is compared with the true values ``V(s) = -2 s`` computed from the chain's exact model
@@ -26,7 +26,7 @@ import numpy as np
 import pandas as pd
 
 from dynaplan.agents.base import ParamError
-from dynaplan.experiments.kinds import register_kind
+from dynaplan.experiments.kinds import checked_of, register_kind
 from dynaplan.experiments.reproductions import register_reproduction, spec_reproduction
 from dynaplan.plot.curves import mean_sem
 
@@ -37,18 +37,21 @@ def _split(cell: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
     return {k: v for k, v in cell.items() if k in RUN_KEYS}, {k: v for k, v in cell.items() if k not in RUN_KEYS}
 
 
-def check_cell(cell: Mapping[str, Any]) -> None:
-    """Validate a ``boyan-chain`` cell (``ParamError`` naming the key)."""
-    from dynaplan.agents.linear import LINEAR_AGENTS
+def check_cell(cell: Mapping[str, Any]) -> dict[str, Any]:
+    """Validate a ``boyan-chain`` cell (``ParamError`` naming the key); returns the agent's
+    checked parameters (carried to the workers with the cell)."""
+    from dynaplan.agents import AGENTS
+    from dynaplan.core.agent import family_agents
 
     run, params = _split(cell)
-    if run.get("agent") not in LINEAR_AGENTS:
+    linear = family_agents("linear")
+    if run.get("agent") not in linear:
         raise ParamError("agent",
-                         f"agent: unknown linear agent {run.get('agent')!r} (one of {', '.join(LINEAR_AGENTS)})")
+                         f"agent: unknown linear agent {run.get('agent')!r} (one of {', '.join(linear)})")
     v = run.get("episodes")
     if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < 1:
         raise ParamError("episodes", f"episodes must be an integer >= 1, got {v!r}")
-    LINEAR_AGENTS[run["agent"]].check_params(params)
+    return AGENTS[run["agent"]].check_params(params)
 
 
 def _theta(state: Any) -> np.ndarray:
@@ -60,19 +63,18 @@ def _theta(state: Any) -> np.ndarray:
 @register_kind("boyan-chain", check=check_cell)
 def run_kind(cell: Mapping[str, Any], seeds: Sequence[int]) -> pd.DataFrame:
     """Value error on the Boyan chain after each episode: one row per (seed, episode)."""
-    from dynaplan.agents.linear import LINEAR_AGENTS
+    from dynaplan.agents import AGENTS
     from dynaplan.envs.continuous import BOYAN_FEATURES, boyan_true_values
-    from dynaplan.experiments.linear import linear_problem_of
+    from dynaplan.experiments.batch import problem_of
     from dynaplan.features import TableFeatures
     from dynaplan.planning.linear_loop import run_linear_loop
     from dynaplan.rng import agent_stream, env_stream
 
-    check_cell(cell)
-    run, params = _split(cell)
-    cls = LINEAR_AGENTS[run["agent"]]
-    checked = cls.check_params(params)
+    checked = checked_of(cell) or check_cell(cell)
+    run, _ = _split(cell)
+    cls = AGENTS[run["agent"]]
     feats = TableFeatures(BOYAN_FEATURES)
-    problem = linear_problem_of("dynaplan/BoyanChain-v0", feats)
+    problem = problem_of("dynaplan/BoyanChain-v0", feats)
     v_true = boyan_true_values()[1:]
     phi = BOYAN_FEATURES[1:]
     episodes = int(run["episodes"])

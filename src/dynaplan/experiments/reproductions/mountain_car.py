@@ -2,7 +2,7 @@
 it, Sarsa(lambda) against linear Dyna-Q and linear prioritized sweeping (Sutton, Szepesvari,
 Geramifard & Bowling 2008) at n = 0, 5, 50 planning steps per real step.
 
-Kind ``linear-episodes``: an agent of ``agents.linear.LINEAR_AGENTS`` on a compiled world
+Kind ``linear-episodes``: an agent of the linear family (``AGENTS``) on a compiled world
 (``env``: a Gymnasium id the batched runner steps) through a ``TileCoder`` (``tilings``,
 ``tiles_per_dim``, ``size``, ``low``, ``high``), for ``episodes`` episodes, an episode cut at
 ``max_episode_steps`` (0 = never). One row per (seed, episode): ``method, agent, seed, episode,
@@ -39,7 +39,7 @@ import numpy as np
 import pandas as pd
 
 from dynaplan.agents.base import ParamError
-from dynaplan.experiments.kinds import register_kind
+from dynaplan.experiments.kinds import checked_of, register_kind
 from dynaplan.experiments.reproductions import register_reproduction, spec_reproduction
 from dynaplan.plot.curves import mean_sem
 
@@ -53,17 +53,20 @@ def _split(cell: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
     return {k: v for k, v in cell.items() if k in RUN_KEYS}, {k: v for k, v in cell.items() if k not in RUN_KEYS}
 
 
-def check_cell(cell: Mapping[str, Any]) -> None:
-    """Validate a ``linear-episodes`` cell (``ParamError`` naming the key)."""
-    from dynaplan.agents.linear import LINEAR_AGENTS
+def check_cell(cell: Mapping[str, Any]) -> dict[str, Any]:
+    """Validate a ``linear-episodes`` cell (``ParamError`` naming the key); returns the agent's
+    checked parameters (carried to the workers with the cell)."""
+    from dynaplan.agents import AGENTS
+    from dynaplan.core.agent import family_agents
     from dynaplan.envs.continuous import CONTINUOUS_WORLDS
 
     run, params = _split(cell)
+    linear = family_agents("linear")
     for key in ("agent", "env", "episodes"):
         if key not in run:
             raise ParamError(key, f"{key}: missing (kind linear-episodes needs agent, env, episodes)")
-    if run["agent"] not in LINEAR_AGENTS:
-        raise ParamError("agent", f"agent: unknown linear agent {run['agent']!r} (one of {', '.join(LINEAR_AGENTS)})")
+    if run["agent"] not in linear:
+        raise ParamError("agent", f"agent: unknown linear agent {run['agent']!r} (one of {', '.join(linear)})")
     if run["env"] not in CONTINUOUS_WORLDS:
         raise ParamError("env",
                          f"env: {run['env']!r} is not stepped in compiled code (one of {', '.join(CONTINUOUS_WORLDS)})")
@@ -83,7 +86,7 @@ def check_cell(cell: Mapping[str, Any]) -> None:
         raise ValueError(f"tilings/tiles_per_dim/size/low/high: {exc}") from None
     except TypeError:
         raise ParamError("low", "low: low and high must be lists of numbers") from None
-    LINEAR_AGENTS[run["agent"]].check_params(params)  # ParamError naming the agent's key
+    return AGENTS[run["agent"]].check_params(params)  # ParamError naming the agent's key
 
 
 def _features(run: Mapping[str, Any]) -> Any:
@@ -98,20 +101,20 @@ def _features(run: Mapping[str, Any]) -> Any:
 @register_kind("linear-episodes", check=check_cell)
 def run_kind(cell: Mapping[str, Any], seeds: Sequence[int]) -> pd.DataFrame:
     """A linear agent on a compiled continuous world, tile-coded: one row per (seed, episode)."""
-    from dynaplan.agents.linear import LINEAR_AGENTS
-    from dynaplan.experiments.linear import linear_problem_of, run_linear_agent
+    from dynaplan.agents import AGENTS
+    from dynaplan.experiments.batch import problem_of, run_agent
 
-    check_cell(cell)
-    run, params = _split(cell)
-    cls = LINEAR_AGENTS[run["agent"]]
-    problem = linear_problem_of(run["env"], _features(run), max_episode_steps=int(run.get("max_episode_steps", 0)))
+    params = checked_of(cell) or check_cell(cell)
+    run, _ = _split(cell)
+    cls = AGENTS[run["agent"]]
+    problem = problem_of(run["env"], _features(run), max_episode_steps=int(run.get("max_episode_steps", 0)))
     if "float32_obs" in run:
         problem = problem._replace(world=problem.world._replace(float32_obs=run["float32_obs"]))
-    run_linear_agent(cls, params, problem, 0, steps=1)  # compile / load the kernels outside the timing
+    run_agent(cls, params, problem, 0, steps=1)  # compile / load the kernels outside the timing
     frames = []
     for seed in seeds:
         t0 = time.process_time()
-        r = run_linear_agent(cls, params, problem, int(seed), episodes=int(run["episodes"]))
+        r = run_agent(cls, params, problem, int(seed), episodes=int(run["episodes"]))
         seconds = time.process_time() - t0
         updates = int(r.agent.updates[0]) if hasattr(r.agent, "updates") else int(r.total_steps)
         n = len(r.episode_steps)

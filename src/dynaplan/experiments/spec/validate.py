@@ -9,7 +9,6 @@ a key.
 
 from __future__ import annotations
 
-import importlib
 from collections.abc import Mapping
 from typing import Any
 
@@ -28,19 +27,20 @@ def validate_spec(spec: Spec) -> Spec:
     if n > MAX_CELLS:
         sizes = " x ".join(f"{len(v)} {k}" for k, v in spec.grid.items())
         raise SpecError(f"{spec.source}: grid: {n:,} cells ({sizes}); at most {MAX_CELLS:,} cells per spec")
-    from dynaplan.experiments.kinds import KINDS, load_kinds
+    from dynaplan.core.modules import import_modules
+    from dynaplan.experiments.kinds import KINDS, check_cell_once, load_kinds
 
     if spec.module:
         try:
-            importlib.import_module(spec.module)
+            import_modules(spec.module)
         except ImportError as exc:
             raise SpecError(f"{spec.source}: module: cannot import {spec.module!r}: {one_line(str(exc))}") from None
     if spec.kind not in KINDS:
         load_kinds()
     if spec.kind not in KINDS:
         raise SpecError(f"{spec.source}: kind: unknown kind {spec.kind!r}; choose from: {', '.join(sorted(KINDS))}")
-    check = KINDS[spec.kind].check
-    if check is None:
+    kind = KINDS[spec.kind]
+    if kind.check is None:
         return spec
     seen: set[str] = set()
     for i, cell in enumerate(spec.expand()):
@@ -49,7 +49,7 @@ def validate_spec(spec: Spec) -> Spec:
             continue
         seen.add(ident)
         try:
-            check(cell)
+            check_cell_once(kind, cell)  # remembered: the runner sends the result to the workers
         except (ValueError, TypeError, KeyError) as exc:
             raise SpecError(f"{spec.source}{located(spec, cell, i, exc)}") from None
     return spec

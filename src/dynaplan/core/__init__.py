@@ -1,0 +1,12 @@
+"""The bottom layer: what every other layer may import, and which imports none of them.
+
+``core.params`` (``ParamError`` and the checks), ``core.records`` (``Problem``, ``RunResult``),
+``core.agent`` (the ``Agent`` base class of every family and the one registry ``AGENTS``).
+"""
+
+from dynaplan.core.agent import AGENTS, FAMILIES, Agent, play_episode, register_agent
+from dynaplan.core.params import ParamError
+from dynaplan.core.records import ENCODINGS, Problem, RunResult
+
+__all__ = ["AGENTS", "ENCODINGS", "FAMILIES", "Agent", "ParamError", "Problem", "RunResult", "play_episode",
+           "register_agent"]
