@@ -1,4 +1,4 @@
-"""Every benchmark, one after the other, in one command: the numbers in the README.
+"""Every benchmark, one after the other, in one command: the numbers in docs/speed.md.
 
     python benchmarks/run_all.py            # full sizes (about 10 minutes on 2 cores)
     python benchmarks/run_all.py --quick    # smaller sizes, where a script has them

@@ -3,7 +3,8 @@
 No browser is downloaded: ``/usr/bin/chromium`` must be installed (``.ci/run`` installs it), and
 without it this test fails. It draws a wall, runs Dyna-Q with n = 50 and checks what the page
 shows against the session's ground truth, sends malformed messages, runs two agents side by
-side and saves the README's screenshot (``docs/explorer.png`` when ``DYNAPLAN_UPDATE_DOCS=1``).
+side and saves the screenshot of the README and docs/guide/watch.md (``docs/explorer.png`` when
+``DYNAPLAN_UPDATE_DOCS=1``).
 """
 
 from __future__ import annotations
@@ -184,7 +185,7 @@ def test_frame_rate_and_side_by_side_screenshot(tmp_path):
         time.sleep(0.6)  # the run's flashes fade; then one real step shows its own 50 backups
         page.click("button.dp-step")
         time.sleep(0.1)
-        # DYNAPLAN_UPDATE_DOCS=1 writes the README's picture; otherwise the tracked file is left alone
+        # DYNAPLAN_UPDATE_DOCS=1 writes the documentation's picture; otherwise the tracked file is left alone
         shot = DOCS / "explorer.png" if os.environ.get("DYNAPLAN_UPDATE_DOCS") else tmp_path / "explorer.png"
         shot.parent.mkdir(exist_ok=True)
         page.locator(".dp-root").screenshot(path=str(shot))

@@ -1,6 +1,6 @@
 """A user's own algorithm and a user's own model type, written outside the package.
 
-This is the README's "Add your own algorithm": everything comes from ``dynaplan.extend``.
+This is docs/extending.md ("Add your own algorithm"): everything comes from ``dynaplan.extend``.
 
 * Expected SARSA (section 6.6) on the kernel protocol: one state, two kernels, one class; the
   object API and the compiled runner must agree.

@@ -172,7 +172,7 @@ def test_imagined_reinforce_is_near_optimal_on_slippery_frozen_lake():
 
     The configuration was chosen on run_seeds(100, 40) (0.737 +- 0.007) and confirmed on
     run_seeds(200, 100) (0.732 +- 0.006); these runs use a third root. Without the threshold the
-    same agent reaches 0.692 +- 0.016 on the confirmation seeds (README).
+    same agent reaches 0.692 +- 0.016 on the confirmation seeds (docs/reproductions/policy-planning.md).
     """
     problem = problem_of("FrozenLake-v1", is_slippery=True)
     params = {"gamma": 0.999, "rollouts": 10, "horizon": 3, "alpha_actor": 0.1, "alpha_critic": 0.1, "epsilon": 0.5,

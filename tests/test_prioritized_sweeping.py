@@ -242,7 +242,8 @@ def test_book_setting_advantage_grows_with_size_in_both_currencies():
     # Example 8.4 in the book's setting (Q0 = 0, alpha = 1, the reference code's 1.2x argmax-path
     # criterion): the advantage of prioritized sweeping grows with the maze, counted in value
     # updates and in max-Q computations (priorities included). The full reproduction (47 to
-    # 6,016 states, 50 runs) is in the README; here two sizes and 20 runs (a few seconds).
+    # 6,016 states, 50 runs) is in docs/reproductions/prioritized-sweeping.md; here two sizes and 20
+    # runs (a few seconds).
     # Measured for root seeds 0-4 (20 runs each): growth 2.0-2.3x in updates and 1.5-2.5x in
     # max-Q computations from 47 to 1,504 states; the thresholds below leave room for that spread.
     from dynaplan.experiments.reproductions import load_all

@@ -322,7 +322,8 @@ def test_best_variant_with_reuse_nears_the_optimum_on_slippery_frozenlake():
     """Slippery FrozenLake, true model, optimum 0.744 (backward induction, 100 steps). State-keyed
     MCTS with Bellman backups, its table kept between decisions, 200 simulations per decision,
     c = 2: over 8 independent runs x 25 episodes the mean of the run means is within 0.08 of the
-    optimum (measured 0.755, 95% interval +- 0.043; the README has the 1,000-simulation figure)."""
+    optimum (measured 0.755, 95% interval +- 0.043; docs/reproductions/decision-time.md has the
+    1,000-simulation figure)."""
     problem = problem_of("FrozenLake-v1")
     optimum = finite_horizon_q(problem.model, 100, 1.0)[100, 0].max()
     params = {"simulations": 200, "c": 2.0, "gamma": 0.99, "depth": 100, "key": "state", "backup": "bellman"}

@@ -19,7 +19,7 @@ Kernels are compiled with :func:`kernel` (``njit(cache=True, _nrt=False)``) or p
 allocate arrays (write loops). Randomness is a ``uint64[4]`` PCG64 state: draw with
 :func:`rand`, :func:`randint`, :func:`categorical`. A softmax policy over preferences has
 :func:`softmax_probs`, :func:`softmax_sample` and :func:`actor_update` (eq. 13.9), built on
-:func:`exp_nonpositive`, an inline, vectorisable ``exp`` within 2 ulp. ``README.md`` ("Add your own algorithm")
+:func:`exp_nonpositive`, an inline, vectorisable ``exp`` within 2 ulp. ``docs/extending.md`` ("Add your own algorithm")
 and ``tests/test_extending.py`` show both extensions end to end.
 """
 

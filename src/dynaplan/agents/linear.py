@@ -392,7 +392,7 @@ class LinearPrioritizedSweeping(_VAgent):
     <= 1, ``models.linear``) makes the single-feature backups value iteration on a substochastic
     feature model, a max-norm non-expansion. With plain LMS on tile-coded Mountain Car at
     gamma = 1 the learned ``F_a`` reaches spectral radius above 1 and column absolute sums of 2-5,
-    and at n = 50 3 of 10 runs lost control (README, "Planning on Mountain Car"); with
+    and at n = 50 3 of 10 runs lost control (docs/reproductions/beyond-tables.md, "Planning on Mountain Car"); with
     ``"substochastic"``, 0 of 10.
     """
 

@@ -14,7 +14,7 @@ Two ways to learn it from real transitions:
   prioritized sweeping), is then value iteration on a substochastic "feature MDP": a max-norm
   non-expansion for gamma = 1 and a contraction for gamma < 1, which plain LMS does not give
   (its columns have negative entries, absolute sums near 2-5 and spectral radii above 1 on tile-coded
-  Mountain Car: README, "Planning on Mountain Car");
+  Mountain Car: docs/reproductions/beyond-tables.md, "Planning on Mountain Car");
 * **least squares** (``beta = 0``): recursive least squares, the exact minimiser of
   ``sum ||phi' - F_a phi||^2 + eps ||F_a||^2`` over the transitions seen (and likewise
   ``b_a``), kept with ``D_a^-1 = (eps I + sum phi phi^T)^-1`` updated by Sherman-Morrison:

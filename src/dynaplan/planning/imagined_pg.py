@@ -46,7 +46,8 @@ stops there and is bootstrapped from v at that state (nothing is imagined from a
 knows too little about), and the natural step reads known actions only. The default,
 ``min_count = 1``, excludes exactly the untried pairs.
 
-Why a threshold above 1 matters for the vanilla gradient (slippery FrozenLake, README): the
+Why a threshold above 1 matters for the vanilla gradient (slippery FrozenLake,
+docs/reproductions/policy-planning.md): the
 vanilla update moves an action's preference in proportion to how often the policy picks it, so a
 near-deterministic softmax policy is a sub-optimal "gravity well" it escapes slowly (Mei et al.
 2020, "Escaping the gravitational pull of softmax"). With ``min_count = 1`` the policy commits,

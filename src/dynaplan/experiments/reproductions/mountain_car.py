@@ -20,8 +20,8 @@ alpha = 0.2/8). ``float32_obs = false`` (a run key): the agent tiles the float64
 book's reference code does, not Gymnasium's float32 observation; the episodes are then the
 reference code's given the same random draws (``tests/test_linear.py``,
 ``benchmarks/linear.py --exact``). Over 100 reference runs, the mean steps per episode agree with
-ours within 0.2% at every step size, and over 300 runs at 0.2/8 within 0.14% (README, "What was
-measured").
+ours within 0.2% at every step size, and over 300 runs at 0.2/8 within 0.14%
+(docs/reproductions/beyond-tables.md, "What was measured").
 Spec ``mountain-car-planning``: 10 runs x 50 episodes, the same features, cap 10,000, ``epsilon = 0``;
 Sarsa(lambda = 0.9, alpha = 0.5/8) and linear Dyna-Q / linear PS (``alpha = 0.5/8``, LMS
 model step ``beta = 0.1/8``, planning from visited feature vectors for Dyna-Q; PS's model
