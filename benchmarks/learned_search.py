@@ -21,12 +21,10 @@ import sys
 import time
 
 import jax
-import jax.numpy as jnp
 import mctx
 import numpy as np
 
-from dynaplan.neural.learned_search import LearnedSearchConfig, _recurrent_fn, _stats, init_state
-from dynaplan.neural.learned_search import WORLDS
+from dynaplan.neural.learned_search import WORLDS, LearnedSearchConfig, _recurrent_fn, _stats, init_state
 from dynaplan.neural.warm_search import muzero_decision
 
 SIMS, DEPTH = 32, 16
@@ -101,6 +99,34 @@ def python_mcts(pred, dyn, stats, obs: np.ndarray, gamma: float, rng: np.random.
     return np.array([root["children"][a]["N"] if a in root["children"] else 0 for a in range(2)])
 
 
+def _measure(batch: int, repeats: int, world, cfg, rec) -> dict[str, float]:  # type: ignore[no-untyped-def]
+    """Seconds per search call of each jitted search at ``batch`` roots."""
+    states = jax.vmap(lambda k: init_state(k, world, cfg))(jax.random.split(jax.random.PRNGKey(0), batch))
+    obs = jax.vmap(world.reset)(jax.random.split(jax.random.PRNGKey(1), batch))
+
+    def one(state, o, key):  # type: ignore[no-untyped-def]
+        logits, value = _predict(state.pred, o[None], 2)
+        root = mctx.RootFnOutput(prior_logits=logits, value=value, embedding=o[None])
+        return muzero_decision((state.pred, state.dyn, _stats(state.buffer)), key, root, rec, SIMS,
+                               max_depth=DEPTH, capacity=2 * SIMS + 1).action
+
+    per_seed = jax.jit(jax.vmap(one))
+    keys = jax.random.split(jax.random.PRNGKey(2), batch)
+    shared = jax.tree.map(lambda x: x[0], states)
+    params = (shared.pred, shared.dyn, _stats(shared.buffer))
+    logits, value = _predict(shared.pred, obs, 2)
+    root = mctx.RootFnOutput(prior_logits=logits, value=value, embedding=obs)
+    ref = jax.jit(lambda k: mctx.muzero_policy(params, k, root, rec, SIMS, max_depth=DEPTH).action)
+    ours = jax.jit(lambda k: muzero_decision(params, k, root, rec, SIMS, max_depth=DEPTH, capacity=2 * SIMS + 1).action)
+    key = jax.random.PRNGKey(3)
+    return {
+        "ours, one network per seed (vmap)": _median_time(lambda: per_seed(states, obs, keys).block_until_ready(),
+                                                          repeats),
+        "mctx.muzero_policy, shared network": _median_time(lambda: ref(key).block_until_ready(), repeats),
+        "ours, shared network": _median_time(lambda: ours(key).block_until_ready(), repeats),
+    }
+
+
 def main(quick: bool = False) -> None:
     repeats = 5 if quick else 20
     world = WORLDS["CartPole-v1"]()
@@ -109,38 +135,8 @@ def main(quick: bool = False) -> None:
     print(f"search over a learned model: {SIMS} simulations to depth {DEPTH}, networks 2 x 64; wall time, median "
           f"of {repeats}; JAX on {jax.devices()[0].platform}")
     print(f"{'search':<44} {'batch':>5} {'searches/s':>11} {'simulations/s':>14} {'vs plain Python':>16}")
-    rows = {}
-    for batch in (1, 16) if quick else (1, 16, 256):
-        states = jax.vmap(lambda k: init_state(k, world, cfg))(jax.random.split(jax.random.PRNGKey(0), batch))
-        obs = jax.vmap(world.reset)(jax.random.split(jax.random.PRNGKey(1), batch))
-
-        def one(state, o, key):  # type: ignore[no-untyped-def]
-            logits = state.pred[-1].b[:2][None] * 0 + 0.0
-            from dynaplan.neural.learned_search import _predict
-
-            logits, value = _predict(state.pred, o[None], 2)
-            root = mctx.RootFnOutput(prior_logits=logits, value=value, embedding=o[None])
-            return muzero_decision((state.pred, state.dyn, _stats(state.buffer)), key, root, rec, SIMS,
-                                   max_depth=DEPTH, capacity=2 * SIMS + 1).action
-
-        per_seed = jax.jit(jax.vmap(one))
-        keys = jax.random.split(jax.random.PRNGKey(2), batch)
-        t = _median_time(lambda: per_seed(states, obs, keys).block_until_ready(), repeats)
-        rows[("ours, one network per seed (vmap)", batch)] = t
-
-        shared = jax.tree.map(lambda x: x[0], states)
-        params = (shared.pred, shared.dyn, _stats(shared.buffer))
-        from dynaplan.neural.learned_search import _predict
-
-        logits, value = _predict(shared.pred, obs, 2)
-        root = mctx.RootFnOutput(prior_logits=logits, value=value, embedding=obs)
-        ref = jax.jit(lambda k: mctx.muzero_policy(params, k, root, rec, SIMS, max_depth=DEPTH).action)
-        rows[("mctx.muzero_policy, shared network", batch)] = _median_time(
-            lambda: ref(jax.random.PRNGKey(3)).block_until_ready(), repeats)
-        ours_shared = jax.jit(lambda k: muzero_decision(params, k, root, rec, SIMS, max_depth=DEPTH,
-                                                        capacity=2 * SIMS + 1).action)
-        rows[("ours, shared network", batch)] = _median_time(
-            lambda: ours_shared(jax.random.PRNGKey(3)).block_until_ready(), repeats)
+    rows = {(name, batch): t for batch in ((1, 16) if quick else (1, 16, 256))
+            for name, t in _measure(batch, repeats, world, cfg, rec).items()}
     state0 = jax.tree.map(lambda x: x[0], jax.vmap(lambda k: init_state(k, world, cfg))(jax.random.PRNGKey(0)[None]))
     rng = np.random.default_rng(0)
     o = np.asarray(world.reset(jax.random.PRNGKey(1)))
@@ -148,7 +144,8 @@ def main(quick: bool = False) -> None:
     py = _median_time(lambda: python_mcts(state0.pred, state0.dyn, st, o, cfg.gamma, rng), max(3, repeats // 4))
     for (name, batch), t in rows.items():
         print(f"{name:<44} {batch:>5} {batch / t:>11,.0f} {batch * SIMS / t:>14,.0f} {py * batch / t:>15.1f}x")
-    print(f"{'plain Python + NumPy (one search at a time)':<44} {1:>5} {1 / py:>11,.0f} {SIMS / py:>14,.0f} {1:>15.1f}x")
+    print(f"{'plain Python + NumPy (one search at a time)':<44} {1:>5} {1 / py:>11,.0f} {SIMS / py:>14,.0f} "
+          f"{1:>15.1f}x")
 
 
 if __name__ == "__main__":

@@ -1,7 +1,6 @@
 """The learned-search agent: CartPole in JAX against Gymnasium, object API == batched runner,
 bad input refused by name, and the search over the true model balancing the pole from the start."""
 
-import functools
 
 import gymnasium as gym
 import numpy as np
@@ -10,18 +9,15 @@ import pytest
 jax = pytest.importorskip("jax")
 pytest.importorskip("mctx")
 import jax.numpy as jnp  # noqa: E402
-import mctx  # noqa: E402
 
-from dynaplan.agents.base import ParamError  # noqa: E402
+from dynaplan.agents.learned_search import LearnedSearch, check_params  # noqa: E402
+from dynaplan.core.params import ParamError  # noqa: E402
 from dynaplan.neural.cartpole import cartpole_step  # noqa: E402
-from dynaplan.neural.warm_search import muzero_decision  # noqa: E402
 from dynaplan.neural.learned_search import (  # noqa: E402
     WORLDS,
+    LearnedSearchConfig,
     _recurrent_fn,
     _stats,
-    LearnedSearch,
-    LearnedSearchConfig,
-    check_config,
     init_state,
     run_steps,
 )
@@ -63,25 +59,26 @@ def test_object_api_equals_batched_runner() -> None:
 
 
 def test_bad_settings_and_input_are_refused_by_name() -> None:
-    for key, value in [("simulations", 0), ("gamma", 1.5), ("model", "oracle"), ("reuse", "yes"), ("capacity", 2)]:
+    for key, value in [("simulations", 0), ("gamma", 1.5), ("model", "oracle"), ("reuse", "yes"), ("capacity", 2),
+                       ("lr", float("nan"))]:
         with pytest.raises(ParamError, match=key):
-            check_config(LearnedSearchConfig(**{key: value}))
+            check_params({key: value})
     with pytest.raises(ParamError, match="reuse keeps a search tree"):
-        check_config(LearnedSearchConfig(search=False, reuse=True))
+        check_params(dict(search=False, reuse=True))
     with pytest.raises(ParamError, match="env: learned-search runs on CartPole-v1"):
         LearnedSearch(gym.make("FrozenLake-v1"))
     with pytest.raises(ParamError, match="sims"):
         LearnedSearch(gym.make("CartPole-v1"), sims=3)
     agent = LearnedSearch(gym.make("CartPole-v1"), **TINY)
     obs = np.zeros(4, np.float32)
-    with pytest.raises(ParamError, match="obs must be 4 finite numbers"):
+    with pytest.raises(ValueError, match="obs must be finite"):
         agent.act([0.0, np.nan, 0.0, 0.0])
-    with pytest.raises(ParamError, match="obs must be 4 finite numbers"):
+    with pytest.raises(ValueError, match="obs must have shape"):
         agent.act([0.0, 0.0])
     for kwargs, key in [(dict(action=2), "action"), (dict(action=-1), "action"), (dict(reward=float("nan")), "reward"),
                         (dict(terminated="no"), "terminated")]:
         args = dict(obs=obs, action=0, reward=1.0, next_obs=obs, terminated=False, truncated=False) | kwargs
-        with pytest.raises(ParamError, match=key):
+        with pytest.raises(ValueError, match=key):
             agent.observe(**args)
 
 

@@ -9,7 +9,6 @@
   node's own evaluation).
 """
 
-import functools
 
 import numpy as np
 import pytest
@@ -124,3 +123,16 @@ def test_reused_subtree_statistics_equal_a_recount() -> None:
         np.testing.assert_array_equal(np.asarray(second.warm.tree.node_visits[b, :n_used]), visits)
         np.testing.assert_allclose(np.asarray(second.warm.tree.node_values[b, :n_used]), values, rtol=1e-5, atol=1e-5)
         assert int(second.warm.tree.node_visits[b, 0]) == n_used  # the root has seen every simulation
+
+
+def test_a_cut_subtree_carries_only_the_kept_simulations() -> None:
+    nxt, rew = random_mdp(5, n_states=8)
+    recurrent_fn, root_fn = tabular_fns(nxt, rew, value_seed=6)
+    first = muzero_decision((), jax.random.PRNGKey(2), root_fn(jnp.array([1])), recurrent_fn, 40, capacity=81)
+    action = jnp.asarray(np.asarray(first.warm.tree.children_visits[0, 0]).argmax())[None]
+    kept, reused = reroot(first.warm, action, keep_at_most=5)
+    assert int(kept.n_used[0]) == 5 and int(reused[0]) == 5  # the root's visits: the 5 kept simulations
+    visits, values = recount(kept.tree, 0, 5)
+    np.testing.assert_array_equal(np.asarray(kept.tree.node_visits[0, :5]), visits)
+    np.testing.assert_allclose(np.asarray(kept.tree.node_values[0, :5]), values, rtol=1e-5, atol=1e-5)
+    assert (np.asarray(kept.tree.children_index[0, :5]) < 5).all()  # no edge into a dropped node

@@ -19,7 +19,7 @@ from typing import NamedTuple
 import jax
 import jax.numpy as jnp
 
-__all__ = ["MAX_STEPS", "OBS_DIM", "N_ACTIONS", "CartPoleState", "cartpole_reset", "cartpole_step", "cartpole_terminated"]
+__all__ = ["MAX_STEPS", "N_ACTIONS", "OBS_DIM", "CartPoleState", "cartpole_reset", "cartpole_step", "cartpole_terminated"]
 
 OBS_DIM = 4
 N_ACTIONS = 2

@@ -43,7 +43,7 @@ from dynaplan.neural.nets import mlp_apply, mlp_init
 from dynaplan.neural.warm_search import WarmTree, fresh_tree, muzero_decision, reroot
 
 __all__ = [
-    "WORLDS", "LSState", "LearnedSearchConfig", "SearchWorld", "act_agent", "check_config", "init_state",
+    "WORLDS", "LSState", "LearnedSearchConfig", "SearchWorld", "StepRecord", "act_agent", "init_state",
     "observe_agent", "run_steps", "step_agent",
 ]
 
@@ -76,7 +76,8 @@ WORLDS: dict[str, Callable[[], SearchWorld]] = {"CartPole-v1": _cartpole}
 
 
 class LearnedSearchConfig(NamedTuple):
-    """Hyperparameters (static: each distinct config compiles once).
+    """Hyperparameters (static: each distinct config compiles once; checked where they enter, by
+    ``dynaplan.agents.learned_search.check_params``).
 
     The defaults were chosen for CartPole-v1 on a 2-core CPU: networks of two hidden layers of 64
     units, 32 simulations per decision (mctx's own CartPole-sized examples use 32-64), n = 10,
@@ -99,50 +100,6 @@ class LearnedSearchConfig(NamedTuple):
     temperature: float = 0.25
     dirichlet_fraction: float = 0.25
     entropy: float = 0.01
-
-
-MODELS = ("learned", "true")
-
-
-def check_config(cfg: LearnedSearchConfig) -> LearnedSearchConfig:
-    """``cfg`` if every setting is in range, else ``ParamError`` naming the setting (checked once,
-    where the settings enter: the object API's constructor and the reproduction's cell check)."""
-    from dynaplan.agents.base import ParamError
-
-    def count(key: str, low: int, high: int) -> None:
-        v = getattr(cfg, key)
-        if isinstance(v, bool) or not isinstance(v, int) or not low <= v <= high:
-            raise ParamError(key, f"{key} must be an integer in [{low}, {high:,}], got {v!r}")
-
-    def number(key: str, low: float, high: float, open_low: bool = False) -> None:
-        v = getattr(cfg, key)
-        ok = isinstance(v, (int, float)) and not isinstance(v, bool) and (low < v if open_low else low <= v) and v <= high
-        if not ok:
-            raise ParamError(key, f"{key} must be a number in {'(' if open_low else '['}{low}, {high}], got {v!r}")
-
-    if cfg.model not in MODELS:
-        raise ParamError("model", f"model must be one of {', '.join(MODELS)}, got {cfg.model!r}")
-    for key in ("search", "reuse"):
-        if not isinstance(getattr(cfg, key), bool):
-            raise ParamError(key, f"{key} must be true or false, got {getattr(cfg, key)!r}")
-    if cfg.reuse and not cfg.search:
-        raise ParamError("reuse", "reuse keeps a search tree: it needs search = true")
-    count("simulations", 1, 4096)
-    count("max_depth", 1, 4096)
-    count("hidden", 1, 4096)
-    count("n_step", 1, 1000)
-    count("batch", 1, 1 << 16)
-    count("updates", 0, 1000)
-    count("warmup", 1, 10_000_000)
-    count("capacity", 2, 10_000_000)
-    if cfg.capacity <= cfg.n_step:
-        raise ParamError("capacity", f"capacity must exceed n_step ({cfg.n_step}), got {cfg.capacity}")
-    number("gamma", 0.0, 1.0, open_low=True)
-    number("lr", 0.0, 1.0, open_low=True)
-    number("temperature", 0.0, 100.0)
-    number("dirichlet_fraction", 0.0, 1.0)
-    number("entropy", 0.0, 100.0)
-    return cfg
 
 
 class Buffer(NamedTuple):
@@ -240,8 +197,8 @@ def init_state(key: jax.Array, world: SearchWorld, cfg: LearnedSearchConfig) -> 
     root = mctx.RootFnOutput(prior_logits=jnp.zeros((1, a)), value=jnp.zeros(1), embedding=jnp.zeros((1, d)))
     kept = fresh_tree(root, 2 * cfg.simulations + 1)._replace(n_used=jnp.zeros(1, jnp.int32))
     zero_i, zero_f = jnp.zeros((), jnp.int32), jnp.zeros((), jnp.float32)
-    return LSState(dyn, opt.init(dyn), pred, opt.init(pred), buffer, kept, key, env_key, world.reset(k_reset), zero_i, zero_f,
-                   zero_i, jnp.zeros(a), zero_i)
+    return LSState(dyn, opt.init(dyn), pred, opt.init(pred), buffer, kept, key, env_key, world.reset(k_reset),
+                   zero_i, zero_f, zero_i, jnp.zeros(a), zero_i)
 
 
 def _decide(state: LSState, world: SearchWorld, cfg: LearnedSearchConfig, key: jax.Array):
@@ -339,7 +296,9 @@ class StepRecord(NamedTuple):
         return self.terminated | self.truncated
 
 
-def act_agent(state: LSState, obs: jax.Array, world: SearchWorld, cfg: LearnedSearchConfig) -> tuple[LSState, jax.Array]:
+def act_agent(
+    state: LSState, obs: jax.Array, world: SearchWorld, cfg: LearnedSearchConfig
+) -> tuple[LSState, jax.Array]:
     """Decide at the real observation ``obs``: the action, with the searched tree and the visit
     distribution kept in the state for :func:`observe_agent`."""
     key, k_search = jax.random.split(state.key)
@@ -377,8 +336,8 @@ def step_agent(state: LSState, world: SearchWorld, cfg: LearnedSearchConfig) -> 
     episode_return = state.episode_return + reward
     record = StepRecord(obs, action, reward, next_obs, terminated, truncated,
                         jnp.where(ended, episode_return, jnp.nan), state.reused)
-    state = state._replace(env_key=env_key, obs=jnp.where(ended, world.reset(k_reset), next_obs), t=jnp.where(ended, 0, t),
-                           episode_return=jnp.where(ended, 0.0, episode_return))
+    state = state._replace(env_key=env_key, obs=jnp.where(ended, world.reset(k_reset), next_obs),
+                           t=jnp.where(ended, 0, t), episode_return=jnp.where(ended, 0.0, episode_return))
     return state, record
 
 
@@ -397,89 +356,3 @@ def run_steps(state: LSState, world: SearchWorld, cfg: LearnedSearchConfig, n_st
 
     return jax.vmap(one)(state)
 
-
-class LearnedSearchView(NamedTuple):
-    """What a viewer or a reproduction may read of the agent.
-
-    steps: real steps observed; stored: transitions in the buffer; searched_root_visits: the
-    last search's root visits; reused_root_visits: those of them kept from the search before;
-    root_policy: float32[A] (the last search's visit distribution)
-    """
-
-    steps: int
-    stored: int
-    searched_root_visits: int
-    reused_root_visits: int
-    root_policy: Any
-
-
-class LearnedSearch:
-    """The object API: ``act(obs)`` searches, ``observe(...)`` learns, on a Gymnasium env whose id
-    is in :data:`WORLDS` (CartPole-v1), with the same jitted functions the batched runner vmaps.
-
-    >>> agent = LearnedSearch(gym.make("CartPole-v1"), seed=0, reuse=True)   # doctest: +SKIP
-    """
-
-    name = "learned-search"
-
-    def __init__(self, env: Any, *, seed: int = 0, **params: Any) -> None:
-        from dynaplan.agents.base import ParamError
-
-        env_id = getattr(getattr(env, "spec", None), "id", None)
-        if env_id not in WORLDS:
-            raise ParamError("env", f"env: learned-search runs on {', '.join(WORLDS)}, got {env_id!r}")
-        unknown = sorted(set(params) - set(LearnedSearchConfig._fields))
-        if unknown:
-            raise ParamError(unknown[0], f"{unknown[0]}: not a setting of {self.name} "
-                                         f"(one of {', '.join(LearnedSearchConfig._fields)})")
-        if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
-            raise ParamError("seed", f"seed must be an integer >= 0, got {seed!r}")
-        self.world = WORLDS[env_id]()
-        self.config = check_config(LearnedSearchConfig(**params))
-        self.state = init_state(jax.random.PRNGKey(seed), self.world, self.config)
-        self._act = jax.jit(functools.partial(act_agent, world=self.world, cfg=self.config))
-        self._observe = jax.jit(functools.partial(observe_agent, world=self.world, cfg=self.config))
-
-    @classmethod
-    def defaults(cls) -> dict[str, Any]:
-        """Every setting and its default (the one source: :class:`LearnedSearchConfig`)."""
-        return LearnedSearchConfig()._asdict()
-
-    def _obs(self, obs: Any, name: str) -> jax.Array:
-        import numpy as np
-
-        from dynaplan.agents.base import ParamError
-
-        a = np.asarray(obs, dtype=np.float32)
-        if a.shape != (self.world.obs_dim,) or not np.isfinite(a).all():
-            raise ParamError(name, f"{name} must be {self.world.obs_dim} finite numbers, got {obs!r}")
-        return jnp.asarray(a)
-
-    def act(self, obs: Any) -> int:
-        """The action chosen by searching from ``obs``."""
-        self.state, action = self._act(self.state, self._obs(obs, "obs"))
-        return int(action)
-
-    def observe(self, obs: Any, action: int, reward: float, next_obs: Any, terminated: bool, truncated: bool) -> None:
-        """Learn from the real step ``obs --action--> next_obs`` that followed :meth:`act`."""
-        import math
-
-        from dynaplan.agents.base import ParamError
-
-        self._obs(obs, "obs")
-        if isinstance(action, bool) or not isinstance(action, (int,)) and not hasattr(action, "__index__"):
-            raise ParamError("action", f"action must be an integer in [0, {self.world.n_actions}), got {action!r}")
-        if not 0 <= int(action) < self.world.n_actions:
-            raise ParamError("action", f"action must be an integer in [0, {self.world.n_actions}), got {action!r}")
-        if isinstance(reward, bool) or not isinstance(reward, (int, float)) or not math.isfinite(reward):
-            raise ParamError("reward", f"reward must be a finite number, got {reward!r}")
-        for key, flag in (("terminated", terminated), ("truncated", truncated)):
-            if not isinstance(flag, bool) and type(flag).__name__ != "bool_":
-                raise ParamError(key, f"{key} must be True or False, got {flag!r}")
-        self.state = self._observe(self.state, jnp.int32(action), jnp.float32(reward), self._obs(next_obs, "next_obs"),
-                                   jnp.bool_(terminated), jnp.bool_(truncated))
-
-    def view(self) -> LearnedSearchView:
-        s = self.state
-        return LearnedSearchView(int(s.steps), int(s.buffer.size), int(s.kept.tree.node_visits[0, 0]), int(s.reused),
-                                 s.policy)

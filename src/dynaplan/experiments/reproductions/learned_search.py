@@ -19,7 +19,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from dynaplan.agents.base import ParamError
+from dynaplan.agents.learned_search import WORLD_IDS, check_params
+from dynaplan.core.params import ParamError
 from dynaplan.experiments.kinds import register_kind
 from dynaplan.experiments.reproductions import register_reproduction, spec_reproduction
 from dynaplan.plot.curves import save_figure
@@ -32,28 +33,18 @@ WINDOW = 10
 def _config(cell: Mapping[str, Any]) -> Any:
     from dynaplan.neural.learned_search import LearnedSearchConfig
 
-    fields = LearnedSearchConfig._fields
-    params = {k: v for k, v in cell.items() if k not in RUN_KEYS}
-    for key in params:
-        if key not in fields:
-            raise ParamError(key, f"{key}: not a setting of the learned-search agent (one of {', '.join(fields)})")
-    return LearnedSearchConfig(**params)
+    return LearnedSearchConfig(**check_params({k: v for k, v in cell.items() if k not in RUN_KEYS}))
 
 
 def check_cell(cell: Mapping[str, Any]) -> None:
     """Validate a ``learned-search`` cell (``ParamError`` naming the key)."""
-    from dynaplan.neural._require import require_jax
-
-    require_jax()
-    from dynaplan.neural.learned_search import WORLDS, check_config
-
-    if cell.get("world") not in WORLDS:
-        raise ParamError("world", f"world: unknown world {cell.get('world')!r} (one of {', '.join(WORLDS)})")
+    if cell.get("world") not in WORLD_IDS:
+        raise ParamError("world", f"world: unknown world {cell.get('world')!r} (one of {', '.join(WORLD_IDS)})")
     for key in ("steps", "chunk"):
         v = cell.get(key)
         if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < 1:
             raise ParamError(key, f"{key} must be an integer >= 1, got {v!r}")
-    check_config(_config(cell))
+    check_params({k: v for k, v in cell.items() if k not in RUN_KEYS})
 
 
 @register_kind("learned-search", check=check_cell)
