@@ -7,6 +7,7 @@ experiment specs to the classes; ``register_agent`` adds one.
 from dynaplan.agents.base import TabularAgent, discrete_sizes
 from dynaplan.agents.dyna2 import Dyna2
 from dynaplan.agents.dyna_q_plus import DynaQPlus
+from dynaplan.agents.learned_search import LearnedSearch
 from dynaplan.agents.linear import (
     LSTD,
     LinearAgent,
@@ -27,7 +28,7 @@ from dynaplan.core.agent import AGENTS, Agent, register_agent
 
 _SHIPPED: tuple[type[Agent], ...] = (
     QLearning, DynaQ, QPlanning, DynaQPlus, PrioritizedSweeping, MCTS, DynaMCTS, RolloutPlanner, Lookahead, Dyna2,
-    DynaAC, ImaginedPolicyGradient, CertaintyEquivalence, *_LINEAR,
+    DynaAC, ImaginedPolicyGradient, CertaintyEquivalence, *_LINEAR, LearnedSearch,
 )
 for _cls in _SHIPPED:
     register_agent(_cls)
@@ -45,6 +46,7 @@ __all__ = [
     "DynaQ",
     "DynaQPlus",
     "ImaginedPolicyGradient",
+    "LearnedSearch",
     "LinearAgent",
     "LinearDyna",
     "LinearDynaQ",

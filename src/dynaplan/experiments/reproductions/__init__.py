@@ -126,6 +126,7 @@ SHIPPED: tuple[str, ...] = (
     "dyna_maze",
     "dyna_maze_policies",
     "expected_vs_sample",
+    "learned_search",
     "minigrid_rooms",
     "mountain_car",
     "policy_planning",

@@ -1,0 +1,190 @@
+"""The learned-search agent (``dynaplan.neural.learned_search``) in the one agent protocol:
+``act`` searches, ``observe`` learns, on a Gymnasium env whose dynamics dynaplan steps in JAX.
+
+This module imports no JAX: its parameters are checked without it (specs, ``dynaplan agents``),
+and the networks and the search are imported when an agent is made or run. Without the ``deep``
+extra that import says in one line how to install it.
+
+``LearnedSearch(env, seed=s, **params)`` makes the same decisions as the batched runner
+(``run_compiled``, and ``neural.learned_search.run_steps`` over many seeds) for seed ``s`` when it
+is shown the same observations: both call the same jitted ``act_agent`` / ``observe_agent``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from functools import partial
+from typing import Any, ClassVar, NamedTuple
+
+import gymnasium as gym
+import numpy as np
+
+from dynaplan.core.agent import Agent
+from dynaplan.core.params import ParamError, check_choice, check_flag, check_vector
+from dynaplan.core.records import Problem, RunResult
+
+__all__ = ["DEFAULTS", "LearnedSearch", "LearnedSearchView", "check_params"]
+
+WORLD_IDS = ("CartPole-v1",)
+"""Envs whose dynamics dynaplan steps in JAX for this agent (``neural.learned_search.WORLDS``)."""
+
+DEFAULTS: dict[str, Any] = dict(
+    model="learned", search=True, reuse=False, simulations=32, max_depth=16, hidden=64, gamma=0.99, n_step=10,
+    batch=128, updates=1, warmup=256, capacity=20_000, lr=1e-3, temperature=0.25, dirichlet_fraction=0.25,
+    entropy=0.01,
+)
+"""The defaults (``neural.learned_search.LearnedSearchConfig``'s, for CartPole-v1 on a 2-core CPU)."""
+
+_COUNTS = {"simulations": (1, 4096), "max_depth": (1, 4096), "hidden": (1, 4096), "n_step": (1, 1000),
+           "batch": (1, 1 << 16), "updates": (0, 1000), "warmup": (1, 10**7), "capacity": (2, 10**7)}
+_NUMBERS = {"gamma": (0.0, 1.0, True), "lr": (0.0, 1.0, True), "temperature": (0.0, 100.0, False),
+            "dirichlet_fraction": (0.0, 1.0, False), "entropy": (0.0, 100.0, False)}
+
+
+def check_params(params: Mapping[str, Any]) -> dict[str, Any]:
+    """Validated settings with defaults filled in; ``ParamError(key, ...)`` for a bad or unknown one."""
+    unknown = sorted(set(params) - set(DEFAULTS))
+    if unknown:
+        raise ParamError(unknown[0], f"{unknown[0]}: not a setting of learned-search (one of {', '.join(DEFAULTS)})")
+    p: dict[str, Any] = {**DEFAULTS, **params}
+    p["model"] = check_choice("model", p["model"], ("learned", "true"))
+    p["search"], p["reuse"] = check_flag("search", p["search"]), check_flag("reuse", p["reuse"])
+    if p["reuse"] and not p["search"]:
+        raise ParamError("reuse", "reuse keeps a search tree: it needs search = true")
+    for key, (low, high) in _COUNTS.items():
+        v = p[key]  # type: Any
+        if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or not low <= v <= high:
+            raise ParamError(key, f"{key} must be an integer in [{low}, {high:,}], got {v!r}")
+        p[key] = int(v)
+    for key, (lo, hi, open_low) in _NUMBERS.items():
+        v = p[key]
+        ok = isinstance(v, (int, float, np.floating)) and not isinstance(v, bool) and np.isfinite(v)
+        if not ok or not ((lo < v) if open_low else (lo <= v)) or v > hi:
+            raise ParamError(key, f"{key} must be a number in {'(' if open_low else '['}{lo}, {hi}], got {v!r}")
+        p[key] = float(v)  # type: ignore[assignment]
+    if p["capacity"] <= p["n_step"]:
+        raise ParamError("capacity", f"capacity must exceed n_step ({p['n_step']}), got {p['capacity']}")
+    return p
+
+
+class LearnedSearchView(NamedTuple):
+    """What a viewer or a reproduction may read of the agent.
+
+    steps: real steps observed; stored: transitions in the replay buffer; root_visits: visits at
+    the root of the last search; reused_root_visits: those of them carried over from the search
+    before (subtree reuse); root_policy: float32[A], the last search's visit distribution
+    """
+
+    steps: int
+    stored: int
+    root_visits: int
+    reused_root_visits: int
+    root_policy: np.ndarray
+
+
+def _world_id(env: gym.Env[Any, Any] | str) -> str:
+    env_id = env if isinstance(env, str) else getattr(getattr(env, "spec", None), "id", None)
+    if env_id not in WORLD_IDS:
+        raise ParamError("env", f"env: learned-search runs on {', '.join(WORLD_IDS)}, got {env_id!r}")
+    return str(env_id)
+
+
+class LearnedSearch(Agent):
+    """MuZero-style search over a learned model (or the true one), with optional subtree reuse, as
+    an agent; see ``dynaplan.neural.learned_search``."""
+
+    name: ClassVar[str] = "learned-search"
+    family: ClassVar[str] = "neural"
+    encoding: ClassVar[str] = "vector"
+    example_env: ClassVar[str] = "CartPole-v1"
+    example_params: ClassVar[Mapping[str, Any]] = dict(simulations=4, max_depth=4, hidden=16, warmup=24, batch=16,
+                                                       capacity=256, n_step=3, reuse=True)
+
+    def __init__(self, env: gym.Env[Any, Any], *, seed: int | None = None, **params: Any) -> None:
+        self.params = self.check_params(params)
+        self.seed = 0 if seed is None else int(seed)
+        self.state, self._world, self._cfg = self.build_state(_world_id(env), self.params, self.seed)
+        self.n_actions = self._world.n_actions
+        self.obs_shape = (self._world.obs_dim,)
+        self._jit_act, self._jit_observe = _jitted(self._world, self._cfg)
+
+    @classmethod
+    def check_params(cls, params: Mapping[str, Any]) -> dict[str, Any]:
+        return check_params(params)
+
+    @classmethod
+    def build_state(cls, *sizes: Any) -> Any:
+        """``(world_id, params, seed) -> (state, world, config)``: a fresh agent's pytree."""
+        world_id, params, seed = sizes
+        import jax
+
+        from dynaplan.neural.learned_search import WORLDS, LearnedSearchConfig, init_state
+
+        world = WORLDS[world_id]()
+        cfg = LearnedSearchConfig(**params)
+        return init_state(jax.random.PRNGKey(seed), world, cfg), world, cfg
+
+    def check_obs(self, obs: Any, name: str = "obs") -> Any:
+        return check_vector(obs, self.obs_shape, name).astype(np.float32)
+
+    def _act(self, obs: Any) -> int:
+        self.state, action = self._jit_act(self.state, obs)
+        return int(action)
+
+    def _observe(self, obs: Any, action: int, reward: float, next_obs: Any, terminated: bool, truncated: bool) -> None:
+        import jax.numpy as jnp
+
+        self.state = self._jit_observe(self.state, jnp.int32(action), jnp.float32(reward), next_obs,
+                                       jnp.bool_(terminated), jnp.bool_(truncated))
+
+    def view(self) -> LearnedSearchView:
+        s = self.state
+        return LearnedSearchView(int(s.steps), int(s.buffer.size), int(s.kept.tree.node_visits[0, 0]), int(s.reused),
+                                 np.asarray(s.policy))
+
+    @classmethod
+    def problem_of(cls, env: gym.Env[Any, Any] | str, **options: Any) -> Problem:
+        world_id = _world_id(env)
+        limit = int(options.get("max_episode_steps") or 500)
+        return Problem(world_id, "vector", 2, limit, obs_shape=(4,))
+
+    @classmethod
+    def run_compiled(cls, params: Mapping[str, Any], problem: Problem, seed: int, *, episodes: int = 0,
+                     steps: int = 0, record_step_rewards: bool = False, max_episode_steps: int | None = None,
+                     chunker: Any = None) -> RunResult:
+        """One run on the Gymnasium env (reset with ``seed``, then unseeded), through the same jitted
+        ``act_agent`` / ``observe_agent`` as the object API, until ``episodes`` episodes or
+        ``steps`` real steps. Many seeds at once in the world stepped in JAX is the fast path:
+        ``neural.learned_search.run_steps`` (``vmap`` over seeds; the reproduction's runner),
+        held to the object API by ``tests/test_learned_search.py``."""
+        env = gym.make(str(problem.world), max_episode_steps=max_episode_steps or None)
+        agent = cls(env, seed=seed, **params)
+        lengths: list[int] = []
+        returns: list[float] = []
+        rewards: list[float] = []
+        taken = 0
+        obs, _ = env.reset(seed=seed)
+        n, total = 0, 0.0
+        while (not episodes or len(returns) < episodes) and (not steps or taken < steps):
+            action = agent.act(obs)
+            next_obs, reward, terminated, truncated, _ = env.step(action)
+            agent.observe(obs, action, float(reward), next_obs, terminated, truncated)
+            n, total, obs, taken = n + 1, total + float(reward), next_obs, taken + 1
+            rewards.append(float(reward))
+            if terminated or truncated:
+                lengths.append(n)
+                returns.append(total)
+                n, total = 0, 0.0
+                obs, _ = env.reset()
+        step_rewards = np.asarray(rewards) if record_step_rewards else np.zeros(0)
+        return RunResult(seed, np.asarray(lengths, np.int64), np.asarray(returns, np.float64), step_rewards, taken,
+                         agent.state)
+
+
+def _jitted(world: Any, cfg: Any) -> tuple[Any, Any]:
+    """The object API's two jitted functions (the runner's ``act_agent`` / ``observe_agent``)."""
+    import jax
+
+    from dynaplan.neural.learned_search import act_agent, observe_agent
+
+    return (jax.jit(partial(act_agent, world=world, cfg=cfg)), jax.jit(partial(observe_agent, world=world, cfg=cfg)))
