@@ -24,7 +24,7 @@ from pathlib import Path
 import typer
 from typer.testing import CliRunner
 
-from dynaplan.agents import AGENTS, LINEAR_AGENTS
+from dynaplan.agents import AGENTS
 from dynaplan.cli import app
 from dynaplan.experiments.reproductions import load_all
 
@@ -115,7 +115,7 @@ def command_problems(line: str) -> list[str]:
         problems.append(f"{line}: no reproduction {arguments[0]!r}")
     if "--module" not in values:
         problems += [f"{line}: no agent {a!r}" for a in values.get("--agent", [])
-                     if a not in AGENTS and a not in LINEAR_AGENTS]
+                     if a not in AGENTS]
     return problems
 
 
