@@ -81,7 +81,7 @@ def test_run_on_a_maze_file_and_a_gymnasium_env(tmp_path):
         (["run", "--env", "NoSuchEnv-v0", "--agent", "dyna-q", "--episodes", "2", "--out", "x"], "unknown env"),
         (["run", "--env", "CartPole-v1", "--agent", "dyna-q", "--episodes", "2", "--out", "x"], "Discrete"),
         (
-            ["run", "--env", "dynaplan/DynaMaze-v0", "--agent", "sarsa", "--episodes", "2", "--out", "x"],
+            ["run", "--env", "dynaplan/DynaMaze-v0", "--agent", "no-such-agent", "--episodes", "2", "--out", "x"],
             "unknown agent",
         ),
         (
