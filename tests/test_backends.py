@@ -179,7 +179,6 @@ def test_spawned_workers_import_the_user_module(spec: Any, serial: pd.DataFrame,
     pd.testing.assert_frame_equal(run_spec(spec, None, workers=2).table, serial, check_exact=True)
 
 
-@pytest.mark.xfail(strict=False, reason=MERGE_DEFECT)
 def test_submitit_local_executor_with_store_and_resume(spec: Any, serial: pd.DataFrame, tmp_path: Path) -> None:
     """SLURM's code path in submitit, jobs as local processes: 6 tasks in 2 jobs (a job array),
     into a store; then a larger spec resumes from it, running only the new seeds."""
@@ -196,7 +195,6 @@ def test_submitit_local_executor_with_store_and_resume(spec: Any, serial: pd.Dat
     assert (read_manifest(tmp_path / "store") or {}).get("status") == "done"
 
 
-@pytest.mark.xfail(strict=False, reason=MERGE_DEFECT)
 def test_a_failed_slurm_job_is_resubmitted(tmp_path: Path) -> None:
     """A job whose process dies (as on a node failure) is resubmitted; its rows are not lost.
     (submitit waits ~15 s for the result file of a dead job, for slow shared file systems: one

@@ -16,6 +16,7 @@ from __future__ import annotations
 import contextlib
 import multiprocessing as mp
 import os
+import pickle
 import signal
 import sys
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -97,17 +98,39 @@ def start_method(method: str | None = None) -> str:
     return method
 
 
-def _in_path(paths: Sequence[str], fn: Callable[[T], R], task: T) -> R:
-    """``fn(task)`` with the submitting process's ``sys.path`` entries added: a fresh worker (a
-    Ray worker, a SLURM job) then imports the user's modules (``module`` of a spec) as it did."""
+def _user_paths() -> list[str]:
+    """The submitting process's own ``sys.path`` entries (not site-packages), absolute: ``""``
+    (the directory the user ran in) included, as a worker may start in another directory."""
+    paths = [os.path.abspath(p or os.curdir) for p in sys.path if "site-packages" not in p and "dist-packages" not in p]
+    return list(dict.fromkeys(paths))
+
+
+def _load_in_path(paths: Sequence[str], payload: bytes) -> Any:
+    """``payload`` unpickled once ``paths`` (``_user_paths`` of the submitting process) are on
+    ``sys.path``: a fresh worker (a Ray worker, a SLURM job) then imports the user's modules as
+    the submitting process did, those named by ``module`` and those the pickle itself names (the
+    class of a user's agent travels in a task's checked cell). Arguments of a remote call are
+    unpickled before the call runs, so tasks travel to fresh workers as bytes made by ``_pack``."""
     for p in paths:
         if p not in sys.path and os.path.isdir(p):
             sys.path.append(p)
+    return pickle.loads(payload)
+
+
+def _pack(fn: Callable[[T], R], tasks: Any) -> bytes:
+    """``(fn, tasks)`` pickled by ``cloudpickle`` (as Ray and submitit pickle: a function or class of
+    a user's ``__main__`` travels by value). Ray ships its own copy; submitit requires the package."""
+    try:
+        import cloudpickle
+    except ImportError:  # pragma: no cover - Ray alone
+        from ray import cloudpickle
+    return bytes(cloudpickle.dumps((fn, tasks)))
+
+
+def _call_in_path(paths: Sequence[str], payload: bytes) -> Any:
+    """One task in a fresh worker: ``fn(task)`` for ``payload = _pack(fn, task)``."""
+    fn, task = _load_in_path(paths, payload)
     return fn(task)
-
-
-def _user_paths() -> list[str]:
-    return [p for p in sys.path if p and "site-packages" not in p and "dist-packages" not in p]
 
 
 class AdaptiveLocalBackend:
@@ -284,9 +307,9 @@ class RayBackend:
 
     def map_unordered(self, fn: Callable[[T], R], tasks: Sequence[T]) -> Iterator[tuple[T, R]]:
         ray = self._ray
-        remote = ray.remote(max_retries=self.max_retries, num_cpus=1)(_in_path)
+        remote = ray.remote(max_retries=self.max_retries, num_cpus=1)(_call_in_path)
         paths = _user_paths()
-        refs = {remote.remote(paths, fn, t): t for t in tasks}
+        refs = {remote.remote(paths, _pack(fn, t)): t for t in tasks}
         try:
             while refs:
                 ready, _ = ray.wait(list(refs), num_returns=1)
@@ -310,9 +333,10 @@ SLURM_GENERIC = ("timeout_min", "mem_gb", "gpus_per_node", "cpus_per_task", "nod
 or ``slurm_partition``, ``account``, ``qos``, ``array_parallelism``, ``additional_parameters``...)."""
 
 
-def _run_job(paths: Sequence[str], fn: Callable[[T], R], tasks: Sequence[T]) -> list[R]:
-    """One SLURM job: ``fn`` on each of its tasks, in order."""
-    return [_in_path(paths, fn, t) for t in tasks]
+def _run_job(paths: Sequence[str], payload: bytes) -> list[Any]:
+    """One SLURM job: ``fn`` on each of its tasks, in order, for ``payload = _pack(fn, tasks)``."""
+    fn, tasks = _load_in_path(paths, payload)
+    return [fn(t) for t in tasks]
 
 
 class SlurmBackend:
@@ -392,7 +416,7 @@ class SlurmBackend:
         from submitit.core.utils import FailedJobError
 
         try:
-            jobs = self._executor.map_array(_run_job, [paths] * len(groups), [fn] * len(groups), groups)
+            jobs = self._executor.map_array(_run_job, [paths] * len(groups), [_pack(fn, g) for g in groups])
         except FailedJobError as exc:  # sbatch refused (no controller, bad partition...): its last line
             lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
             raise BackendError(f"sbatch refused the jobs: {lines[-1] if lines else 'no reason given'}") from None
