@@ -121,28 +121,69 @@ def test_interrupt_then_resume_gives_the_identical_table(how: str, reference: pd
     assert lock_is_free(out)
 
 
-@pytest.mark.skip(reason="open defect: timing-dependent; when the 0.5 s timer outlives the run the SIGHUP lands "
-                  "outside it and interrupts the xdist worker, and inside run_batch it surfaces as "
-                  "BatchInterrupted, not Terminated (seen after the merges of 2026-12-07)")
-def test_sighup_in_process_is_an_interrupt_and_releases_the_lock(tmp_path: Path) -> None:
-    """SIGHUP (the terminal closed) takes the same way out as Ctrl-C: ``Terminated`` is a
-    ``KeyboardInterrupt``, the store is marked interrupted and its lock released."""
-    import threading
-
+@pytest.mark.parametrize("where", ["between-batches", "inside-a-batch"])
+def test_sighup_in_process_is_an_interrupt_and_releases_the_lock(where: str, tmp_path: Path, monkeypatch: Any) -> None:
+    """SIGHUP (the terminal closed) takes the same way out as Ctrl-C: ``run_spec`` raises
+    ``Terminated`` (a ``KeyboardInterrupt``) carrying the signal, whether it lands between two
+    batches (sent from the progress callback, once the first batch is stored) or inside one
+    (sent from the compiled loop's chunker, between two chunks of the first run: ``run_batch``
+    raises ``BatchInterrupted`` there); the store is marked interrupted with the stored batches
+    kept, its lock released, the handler removed, and ``--resume`` gives the uninterrupted table.
+    The signal is sent from inside the run at a known point, never by a timer."""
+    import dynaplan.experiments.kinds as kinds
+    from dynaplan.experiments.batch import BatchInterrupted
     from dynaplan.experiments.runner import Terminated
+    from dynaplan.planning.loop import Chunker
 
-    spec = parse_spec(SPEC, source="interrupt.toml").with_overrides({"seeds": 200})
-    timer = threading.Timer(0.5, os.kill, (os.getpid(), signal.SIGHUP))
-    timer.start()
+    spec = parse_spec(SPEC, source="interrupt.toml").with_overrides({"seeds": 4, "batch": 2, "episodes": 3})
+    expected = run_spec(spec, None, workers=1).table
+    sent: list[str] = []
+
+    def hang_up(at: str) -> None:
+        if not sent:
+            sent.append(at)
+            os.kill(os.getpid(), signal.SIGHUP)
+
+    class HangUpChunker(Chunker):
+        def update(self, steps: int, elapsed: float) -> None:
+            super().update(steps, elapsed)
+            hang_up("chunk")
+
+    real_run_batch = kinds.run_batch
+    seen: list[BaseException] = []
+
+    def run_batch(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return real_run_batch(*args, **{**kwargs, "chunker": HangUpChunker()})
+        except BatchInterrupted as exc:
+            seen.append(exc)
+            raise
+
+    progress = None
+    if where == "inside-a-batch":
+        monkeypatch.setattr(kinds, "run_batch", run_batch)
+    else:
+        def progress(n: int) -> None:
+            hang_up("progress")
+    previous = signal.signal(signal.SIGHUP, signal.SIG_DFL)  # as in a terminal (not under nohup)
     try:
         with pytest.raises(Terminated) as info:
-            run_spec(spec, tmp_path, workers=1)
+            run_spec(spec, tmp_path, workers=1, progress=progress)
+        assert signal.getsignal(signal.SIGHUP) == signal.SIG_DFL  # the run's handler is gone
     finally:
-        timer.cancel()
+        signal.signal(signal.SIGHUP, previous)
     assert isinstance(info.value, KeyboardInterrupt) and info.value.signum == signal.SIGHUP
-    assert json.loads((tmp_path / "manifest.json").read_text())["status"] == "interrupted"
+    assert sent == ["chunk" if where == "inside-a-batch" else "progress"]
+    if where == "inside-a-batch":  # the batch's own exception, with the signal, became the runner's
+        assert len(seen) == 1 and seen[0].signum == signal.SIGHUP and seen[0].results == []  # type: ignore[attr-defined]
+    manifest = json.loads((tmp_path / "manifest.json").read_text())
+    assert manifest["status"] == "interrupted"
+    assert manifest["runs_done"] == (0 if where == "inside-a-batch" else 2)
     assert lock_is_free(tmp_path)
-    assert signal.getsignal(signal.SIGHUP) == signal.SIG_DFL  # the handler is gone after the run
+    monkeypatch.undo()
+    again = run_spec(spec, tmp_path, workers=1, resume=True)
+    assert (again.runs_reused, again.runs_done) == ((0, 8) if where == "inside-a-batch" else (2, 6))
+    pd.testing.assert_frame_equal(again.table, expected, check_exact=True)
 
 
 def _compile_with_a_signal_in_a_ctypes_callback(sig: int) -> tuple[Any, list[int]]:

@@ -79,14 +79,19 @@ def check_agent_params(agent_cls: type[Agent], params: Mapping[str, Any] | Check
 
 
 class BatchInterrupted(KeyboardInterrupt):
-    """Ctrl-C during ``run_batch``: ``results`` holds the runs that finished before it."""
+    """An interrupt during ``run_batch``: ``results`` holds the runs that finished before it;
+    ``signum`` is the signal of a ``Terminated`` (SIGTERM, SIGHUP: see
+    ``experiments.interrupts``), None for Ctrl-C. The runner, whose batches are all or nothing,
+    raises ``Terminated(signum)`` in its place (``run_spec`` raises one exception per signal,
+    wherever the signal landed)."""
 
-    def __init__(self, results: list[RunResult]) -> None:
+    def __init__(self, results: list[RunResult], signum: int | None = None) -> None:
         super().__init__(f"interrupted after {len(results)} finished run(s)")
         self.results = results
+        self.signum = signum
 
-    def __reduce__(self) -> tuple[type[BatchInterrupted], tuple[list[RunResult]]]:
-        return type(self), (self.results,)
+    def __reduce__(self) -> tuple[type[BatchInterrupted], tuple[list[RunResult], int | None]]:
+        return type(self), (self.results, self.signum)
 
 
 def run_agent(
@@ -127,7 +132,8 @@ def run_batch(
 ) -> list[RunResult]:
     """``run_agent`` for each seed (parameters checked once; each run compiled code end to end).
 
-    Keyword arguments are ``run_agent``'s. Ctrl-C raises ``BatchInterrupted`` with the finished runs.
+    Keyword arguments are ``run_agent``'s. Ctrl-C (or SIGTERM / SIGHUP inside
+    ``interrupts.signals_interrupt``) raises ``BatchInterrupted`` with the finished runs.
     """
     checked = check_agent_params(agent_cls, params)
     kwargs.setdefault("chunker", Chunker())
@@ -135,6 +141,6 @@ def run_batch(
     try:
         for seed in seeds:
             results.append(run_agent(agent_cls, checked, problem, int(seed), **kwargs))
-    except KeyboardInterrupt:
-        raise BatchInterrupted(results) from None
+    except KeyboardInterrupt as exc:
+        raise BatchInterrupted(results, getattr(exc, "signum", None)) from None
     return results

@@ -147,11 +147,19 @@ def varying_keys(cells: Sequence[Mapping[str, Any]]) -> list[str]:
 
 
 def _run(tasks: Sequence[Task], backend: Backend, on_done: Callable[[Task, bytes, int, float], None]) -> None:
+    """Every task on ``backend``, ``on_done`` for each. An interrupt leaves as ``Terminated``
+    (SIGTERM, SIGHUP) or ``KeyboardInterrupt`` (Ctrl-C), also when it landed inside a batch run
+    in this process (``batch.BatchInterrupted``, whose finished runs a batch does not keep)."""
     unique = list({t.config_hash: t for t in tasks}.values())
     try:
         for task, out in backend.map_unordered(execute_task, unique):
             data, rows = _checked_bytes(task, out.frame)
             on_done(task, data, rows, out.duration)
+    except KeyboardInterrupt as exc:
+        signum = getattr(exc, "signum", None)
+        if signum is None or isinstance(exc, Terminated):
+            raise
+        raise Terminated(signum) from exc
     finally:
         backend.close()
 
