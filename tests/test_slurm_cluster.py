@@ -56,10 +56,13 @@ def cluster() -> Iterator[dict[str, str]]:
 
 
 def test_real_slurm_jobs(cluster: Any, tmp_path: Path) -> None:
-    """One test, so that one cluster serves it whatever the test distribution: real job arrays give
-    the local pool's table; a sweep cancelled with scancel fails in one line and ``--resume``
-    finishes it to the same table; a job that dies is resubmitted."""
-    # a sweep of 4 jobs, one of which sleeps: cancelled with scancel once the others are in the store
+    """One test, so that one cluster serves it whatever the test distribution: real job arrays of
+    Dyna-Q runs give the local pool's table; a sweep cancelled with scancel fails in one line and
+    ``--resume`` finishes it to the same table; a job that dies is resubmitted. (``result_wait``:
+    the result file of a job SLURM reports ended is on this node's disk at once, not on a shared
+    file system, so the cancelled and the dead job are counted as failed after 1 s, not 15 s.)"""
+    # a sweep of 8 tasks in 2 jobs, one of which sleeps: cancelled with scancel once it sleeps
+    # and the other job's runs are in the store
     marker = tmp_path / "slept"
     text = f'''name = "cancel"
 kind = "test-sleep-once"
@@ -68,29 +71,39 @@ seeds = 4
 batch = 1
 [params]
 sleep = 120
+env = "dynaplan/DynaMaze-v0"
+agent = "dyna-q"
+planning_steps = 5
+episodes = 3
 [grid]
 marker = ["", "{marker}"]
 '''
     (tmp_path / "cancel.toml").write_text(text)
+    # the local pool's table first (its compiled kernels are then in the cache the jobs load)
+    expected = run_spec(parse_spec(text.replace("sleep = 120", "sleep = 0")), None, workers=2).table
+    marker.unlink()
+    assert expected.steps.min() >= 14  # ground truth: the Dyna maze's shortest path is 14 steps
     store = tmp_path / "store"
     cmd = [sys.executable, "-c", "import sys; from dynaplan.cli import main; sys.exit(main())", "run",
            str(tmp_path / "cancel.toml"), "--out", str(store), "--backend", "slurm", "--max-retries", "0",
-           "--slurm", f"folder={tmp_path / 'jobs2' / '%j'}", "--slurm", "max_jobs=2"]
+           "--slurm", f"folder={tmp_path / 'jobs2' / '%j'}", "--slurm", "max_jobs=2", "--slurm", "result_wait=1"]
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT / "tests"), *sys.path])}
     proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     deadline = time.monotonic() + 90
-    while not marker.exists() and time.monotonic() < deadline:
+    stored = store / "runs"
+    while not (marker.exists() and list(stored.glob("*.parquet"))) and time.monotonic() < deadline:
         time.sleep(0.2)
     assert marker.exists(), "the sleeping job never started"
+    assert list(stored.glob("*.parquet")), "the other job's runs never reached the store"
     jobs = subprocess.run(["squeue", "-h", "-t", "RUNNING,PENDING", "-o", "%A"], capture_output=True, text=True)
     subprocess.run(["scancel", *jobs.stdout.split()], check=True)
     _, err = proc.communicate(timeout=90)
-    assert proc.returncode == 2 and err.strip().splitlines()[-1].startswith("error: slurm job")
+    assert proc.returncode == 2 and err.strip().splitlines()[-1].startswith("error: slurm job"), err
     resumed = subprocess.run([*cmd[:4], "--resume", "--out", str(store), "--backend", "slurm",
-                              "--slurm", f"folder={tmp_path / 'jobs3' / '%j'}"],
+                              "--slurm", f"folder={tmp_path / 'jobs3' / '%j'}", "--slurm", "max_jobs=1"],
                              env=env, capture_output=True, text=True, timeout=120)
     assert resumed.returncode == 0, resumed.stderr
-    expected = run_spec(parse_spec(text.replace("sleep = 120", "sleep = 0")), None, workers=2).table
+    assert "runs were already done" in resumed.stdout  # the runs finished before scancel were kept
     got = pd.read_parquet(store / "results.parquet")
     pd.testing.assert_frame_equal(got.reset_index(drop=True), expected.reset_index(drop=True), check_exact=True)
 
@@ -107,7 +120,7 @@ batch = 2
 marker = "{tmp_path / 'die'}"
 """)
     (tmp_path / "die").mkdir()
-    options = {"folder": str(tmp_path / "logs" / "%j"), "max_jobs": 1}
+    options = {"folder": str(tmp_path / "logs" / "%j"), "max_jobs": 1, "result_wait": 1}
     table = run_spec(spec, None, backend="slurm", backend_options=options, max_retries=1).table
     seeds = [int(s) for s in spec.run_seeds()]
     assert table.seed.tolist() == seeds and table.value.tolist() == [s % 7 for s in seeds]

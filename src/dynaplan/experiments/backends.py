@@ -333,6 +333,10 @@ SLURM_GENERIC = ("timeout_min", "mem_gb", "gpus_per_node", "cpus_per_task", "nod
 or ``slurm_partition``, ``account``, ``qos``, ``array_parallelism``, ``additional_parameters``...)."""
 
 
+RESULT_WAIT = 15.0
+"""Seconds a SLURM job reported ended is waited for its result file (submitit's own default)."""
+
+
 def _run_job(paths: Sequence[str], payload: bytes) -> list[Any]:
     """One SLURM job: ``fn`` on each of its tasks, in order, for ``payload = _pack(fn, tasks)``."""
     fn, tasks = _load_in_path(paths, payload)
@@ -348,9 +352,11 @@ class SlurmBackend:
     and SLURM's own with or without the ``slurm_`` prefix: ``partition``, ``account``, ``qos``,
     ``array_parallelism``, ``additional_parameters``...), plus dynaplan's ``max_jobs`` (default 64),
     ``folder`` (submitit's logs and pickles, default ``./dynaplan-slurm/%j``; on a cluster it must
-    be on a file system the nodes share) and ``cluster`` (``slurm``, default when ``sbatch`` is
+    be on a file system the nodes share), ``cluster`` (``slurm``, default when ``sbatch`` is
     found; ``local`` runs the jobs as local processes through the same submitit code path;
-    ``debug`` runs them in this process).
+    ``debug`` runs them in this process) and ``result_wait`` (seconds to wait for the result file
+    of a job SLURM reports ended before it counts as failed, default ``RESULT_WAIT``: on a shared
+    file system the file may appear late; a job counted as failed too early is only run again).
     """
 
     name = "slurm"
@@ -363,6 +369,7 @@ class SlurmBackend:
         opts = dict(options or {})
         check_slurm_options(opts)
         self.max_jobs = int(opts.pop("max_jobs", 64))
+        self.result_wait = float(opts.pop("result_wait", RESULT_WAIT))
         folder = str(opts.pop("folder", os.path.join("dynaplan-slurm", "%j")))
         cluster = opts.pop("cluster", None)
         params = {k if k in SLURM_GENERIC or k.startswith(("slurm_", "local_", "debug_")) else f"slurm_{k}": v
@@ -420,6 +427,8 @@ class SlurmBackend:
         except FailedJobError as exc:  # sbatch refused (no controller, bad partition...): its last line
             lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
             raise BackendError(f"sbatch refused the jobs: {lines[-1] if lines else 'no reason given'}") from None
+        for job in jobs:
+            job._results_timeout_s = self.result_wait  # submitit's wait for a late result file
         self._jobs += jobs
         return list(jobs)
 
@@ -479,6 +488,9 @@ def check_slurm_options(options: Mapping[str, Any]) -> None:
     mem = options.get("mem_gb", 1)
     if isinstance(mem, bool) or not isinstance(mem, int | float) or not 0 < mem < float("inf"):
         raise ValueError(f"slurm option mem_gb must be a positive number, got {mem!r}")
+    wait = options.get("result_wait", RESULT_WAIT)
+    if isinstance(wait, bool) or not isinstance(wait, int | float) or not 0 <= wait <= 3600:
+        raise ValueError(f"slurm option result_wait must be a number of seconds in [0, 3600], got {wait!r}")
     cluster = options.get("cluster", "slurm")
     if cluster not in ("slurm", "local", "debug"):
         raise ValueError(f"slurm option cluster must be slurm, local or debug, got {cluster!r}")
