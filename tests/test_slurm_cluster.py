@@ -133,7 +133,8 @@ def test_without_sbatch_the_slurm_backend_refuses(tmp_path: Path) -> None:
 
     for options, message in (({"timeout_min": -5}, "slurm option timeout_min must be an integer >= 1, got -5"),
                              ({"mem_gb": 0}, "slurm option mem_gb must be a positive number, got 0"),
-                             ({"cluster": "local", "cpus_per_task": 1.5}, "cpus_per_task must be an integer")):
+                             ({"cluster": "local", "cpus_per_task": 1.5}, "cpus_per_task must be an integer"),
+                             ({"cluster": "local", "result_wait": -1}, "result_wait must be an integer >= 0, got -1")):
         with pytest.raises(ValueError, match=message):
             check_backend("slurm", options=options)
     env = {**os.environ, "PATH": str(tmp_path / "empty"), "PYTHONPATH": os.pathsep.join(sys.path)}
