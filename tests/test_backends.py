@@ -23,10 +23,6 @@ from dynaplan.experiments.runner import run_spec
 from dynaplan.experiments.spec import parse_spec
 from dynaplan.experiments.store import read_manifest
 
-#: Tests that fail since the protocol, SLURM-option and store branches were merged together (each
-#: passed on its own branch): open defects, named in the closing note of 2026-12-07.
-MERGE_DEFECT = "open defect since the merge of the protocol, SLURM-option and store branches"
-
 MODULE = "dynaplan_test_user_agents"
 AGENT_SOURCE = '''
 from dynaplan.agents import DynaQ, register_agent
@@ -235,7 +231,6 @@ def ray_instance(user_dir: Path) -> Iterator[Any]:
     ray.shutdown()
 
 
-@pytest.mark.xfail(strict=False, reason=MERGE_DEFECT)
 def test_ray_workers_import_the_user_module(spec: Any, serial: pd.DataFrame, ray_instance: Any) -> None:
     pd.testing.assert_frame_equal(run_spec(spec, None, backend="ray").table, serial, check_exact=True)
 

@@ -18,10 +18,6 @@ from dynaplan.experiments.runner import run_cells, run_spec
 from dynaplan.experiments.spec import parse_spec
 from dynaplan.rng import run_seeds
 
-#: Tests that fail since the protocol, SLURM-option and store branches were merged together (each
-#: passed on its own branch): open defects, named in the closing note of 2026-12-07.
-MERGE_DEFECT = "open defect since the merge of the protocol, SLURM-option and store branches"
-
 SPEC = """
 name = "small"
 kind = "episodes"
@@ -72,7 +68,6 @@ def test_two_workers_give_the_identical_table(spec: Any, serial: pd.DataFrame) -
     pd.testing.assert_frame_equal(pooled, serial, check_exact=True)
 
 
-@pytest.mark.xfail(strict=False, reason=MERGE_DEFECT)
 def test_ray_gives_the_identical_table_and_retries_dead_workers(spec: Any, serial: pd.DataFrame,
                                                                 tmp_path: Path) -> None:
     import ray
