@@ -369,3 +369,16 @@ def test_time_limit_carries_into_the_runner() -> None:
     steps = [agent.run_episode(env, seed=11)[0]] + [agent.run_episode(env)[0] for _ in range(29)]
     res = run_agent(DynaQ, {"planning_steps": 3}, problem_of(env), 11, episodes=30)
     assert max(steps) == 7 and res.episode_steps.tolist() == steps
+
+
+
+def test_workers_get_the_users_paths_absolute(monkeypatch: Any, tmp_path: Path) -> None:
+    """A Ray worker or a SLURM job may start in another directory: the paths it is given are the
+    submitting process's own (not site-packages), absolute, ``""`` (the directory the user ran in,
+    as ``python -c`` and ``python -m`` put it) made the current directory, each once."""
+    from dynaplan.experiments.backends import _user_paths
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(sys, "path", ["", "mine", "/usr/lib/python3/dist-packages", "/x/site-packages/y",
+                                      str(tmp_path), "/opt/lib"])
+    assert _user_paths() == [str(tmp_path), str(tmp_path / "mine"), "/opt/lib"]
