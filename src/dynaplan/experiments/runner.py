@@ -303,6 +303,11 @@ def run_spec(
     ``overwrite`` says (``store.NotAStore``), and an experiment being extended or replaced stays
     whole until the new one has finished. ``resume`` (``--resume``): ``out`` must hold this very
     experiment (``store.check_resume``). Every check runs before anything is written.
+
+    Interrupts: SIGTERM and SIGHUP raise ``Terminated`` (a ``KeyboardInterrupt``; ``signum`` the
+    signal), Ctrl-C ``KeyboardInterrupt``, wherever the signal lands (between batches or inside
+    one, see ``experiments.interrupts``); the store is then marked ``interrupted``, its finished
+    batches kept and its lock released.
     """
     t0 = time.perf_counter()
     check_backend(backend, workers, address, max_retries, backend_options)
