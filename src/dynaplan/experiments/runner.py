@@ -171,7 +171,7 @@ def run_cells(
     *,
     batch_size: int = 10,
     progress: Progress | None = None,
-    workers: int = 1,
+    workers: int | None = None,
     backend: str = "local",
     address: str | None = None,
 ) -> pd.DataFrame:
@@ -179,7 +179,8 @@ def run_cells(
 
     Rows come back in plan order (cells, then seeds), with the keys that differ between cells
     added as columns where the kind did not return them; each batch passes through Parquet, so
-    the table equals the one ``run_spec`` stores.
+    the table equals the one ``run_spec`` stores. ``workers``: local processes (default: this
+    process); for ``backend="ray"`` (or ``"slurm"``) leave it out, the cluster places the tasks.
     """
     get_kind(kind)
     tasks = plan_tasks(kind, cells, seeds, batch_size, get_kind(kind).module)
@@ -191,6 +192,8 @@ def run_cells(
             progress(len(task.seeds))
 
     with signals_interrupt():
+        if workers is None and backend == "local":
+            workers = 1
         _run(tasks, make_backend(backend, workers=workers, address=address, n_tasks=len(tasks)), on_done)
     return _combine(tasks, blobs, varying_keys(cells), (), "<cells>")
 
