@@ -86,7 +86,7 @@ BAD_INPUT = [  # (where, what, the fragment of the one line)
     ("object", ("CartPole-v1", {}, "", None), "needs a Box action space"),
     ("object", ("Pendulum-v1", {"members": 0}, "", None), "members must be a positive integer"),
     ("object", ("Pendulum-v1", TINY, "observe_action", np.zeros(2, np.float32)), "action must have shape (1,)"),
-    ("object", ("Pendulum-v1", TINY, "observe_action", np.array([2.5], np.float32)), "action must be finite and within"),
+    ("object", ("Pendulum-v1", TINY, "observe_action", np.array([2.5], np.float32)), "and within"),
     ("object", ("Pendulum-v1", TINY, "observe_action", np.array([np.nan], np.float32)), "action must be finite"),
     ("object", ("Pendulum-v1", TINY, "act", np.full(3, np.nan)), "obs must be finite"),
     ("object", ("Pendulum-v1", TINY, "next_obs", np.array([0.0, np.inf, 0.0])), "next_obs must be finite"),

@@ -10,7 +10,8 @@ registered agent):
    final state (every array of the kernel state) for the same seed, from several seeds;
 3. determinism: the same seed twice gives the same run, both ways;
 4. bad input is refused by name, before any kernel sees it (the kernels index unchecked):
-   an out-of-range state and action (a Box action: outside the box, NaN, of the wrong shape), a non-finite reward, a non-bool ``terminated``, each a
+   an out-of-range state and action (a Box action: outside the box, NaN, of the wrong
+   shape), a non-finite reward, a non-bool ``terminated``, each a
    ``ValueError`` whose message names the argument, and the agent's state is unchanged.
 
 ``check_env(env_id)`` holds an env with an exact model (a ``P`` table or a ``TabularModel``) to

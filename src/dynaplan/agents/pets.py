@@ -33,7 +33,7 @@ import numpy as np
 from dynaplan.agents.neural_base import NeuralAgent
 from dynaplan.agents.pets_params import DEFAULTS, check_pets_params
 
-__all__ = ["DEFAULTS", "PETS", "PETSState", "PETSView", "WORLD_IDS", "config_of"]
+__all__ = ["DEFAULTS", "PETS", "WORLD_IDS", "PETSState", "PETSView", "config_of"]
 
 WORLD_IDS = ("Pendulum-v1", "MountainCarContinuous-v0", "dynaplan/CartpoleSwingup-v0")
 """The envs whose dynamics dynaplan steps in JAX (``dynaplan.neural.worlds.WORLDS``)."""
@@ -122,7 +122,8 @@ class PETS(NeuralAgent):
 
     @classmethod
     def build_state(cls, *sizes: Any) -> tuple[PETSState, Any]:
-        """``(env_id, params, seed or its run_key) -> (state, config)``: a fresh agent's arrays and its static config."""
+        """``(env_id, params, seed or its run_key) -> (state, config)``: a fresh agent's arrays and
+        its static config."""
         env_id, params, seed = sizes
         from dynaplan.neural.pets import init_params, start_decision
         from dynaplan.neural.replay import replay_init

@@ -36,6 +36,7 @@ data), the others are the training set, drawn from in closed form (no index arra
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import partial
@@ -147,7 +148,7 @@ class TrainReport(NamedTuple):
 
 def _nets_one_draw(key: jax.Array, members: int, sizes: tuple[int, ...]) -> MLPParams:
     """Every member's layers from one uniform draw (the same distribution as ``nets.mlp_init``)."""
-    shapes = [s for i, o in zip(sizes[:-1], sizes[1:]) for s in ((members, i, o), (members, o))]
+    shapes = [s for i, o in itertools.pairwise(sizes) for s in ((members, i, o), (members, o))]
     u = jax.random.uniform(key, (sum(int(np.prod(s)) for s in shapes),), jnp.float32, -1.0, 1.0)
     ends = np.cumsum([int(np.prod(s)) for s in shapes])
     parts = [u[e - int(np.prod(s)):e].reshape(s) for s, e in zip(shapes, ends)]

@@ -28,8 +28,8 @@ import numpy as np
 import pandas as pd
 
 from dynaplan.agents.base import ParamError
-from dynaplan.core.params import check_positive_count
 from dynaplan.agents.pets_params import check_pets_params
+from dynaplan.core.params import check_positive_count
 from dynaplan.experiments.kinds import register_kind
 from dynaplan.experiments.reproductions import register_reproduction, spec_reproduction
 from dynaplan.plot.curves import mean_sem
