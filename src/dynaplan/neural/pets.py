@@ -14,7 +14,7 @@ Two faces over the same pure functions:
 * :func:`run_seeds` runs many seeds as one program per episode (``vmap`` over seeds of a
   ``lax.scan`` over the episode's steps, the model fitted by a ``vmap`` of the training program):
   the runner's fast path;
-* :class:`PETSAgent` is the object API (``act(obs)`` / ``observe(...)``) on a Gymnasium env whose
+* ``dynaplan.agents.pets.PETS`` is the object API (``act(obs)`` / ``observe(...)``) on a Gymnasium env whose
   dynamics dynaplan steps in JAX (``Pendulum-v1``, ``MountainCarContinuous-v0``,
   ``dynaplan/CartpoleSwingup-v0``): the rewards are known (the world's reward function in JAX).
 
@@ -39,7 +39,7 @@ from dynaplan.neural.ensemble import Ensemble, EnsembleParams, TrainConfig, ense
 from dynaplan.neural.mpc import Planner, initial_plan, plan, shift_plan
 from dynaplan.neural.propagation import TrueModel
 from dynaplan.neural.replay import Replay, replay_init
-from dynaplan.neural.worlds import WORLDS, JaxWorld, env_key, world_step
+from dynaplan.neural.worlds import JaxWorld, env_key, world_step
 
 __all__ = [
     "MODELS",
@@ -53,7 +53,6 @@ __all__ = [
     "run_seeds",
     "start_decision",
     "train_key",
-    "world_of_env",
 ]
 
 MODELS = ("pets", "de", "true", "random")
@@ -239,17 +238,3 @@ def run_seeds(cfg: PETSConfig, seeds: Sequence[int], progress: Any = None) -> li
         if progress is not None:
             progress(e + 1, cfg.episodes)
     return rows
-
-
-def world_of_env(env: Any) -> JaxWorld:
-    """The JAX world of a Gymnasium env (by its id); ValueError naming what is supported otherwise."""
-    import gymnasium as gym
-
-    if not isinstance(env.action_space, gym.spaces.Box):
-        raise ValueError(f"PETS plans continuous actions: it needs a Box action space, got {env.action_space}")
-    env_id = getattr(getattr(env, "spec", None), "id", None)
-    if env_id not in WORLDS:
-        raise ValueError(f"PETS needs an env whose dynamics dynaplan steps in JAX ({', '.join(sorted(WORLDS))}), "
-                         f"got {env_id!r}")
-    return WORLDS[env_id]
-
