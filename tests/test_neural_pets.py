@@ -85,6 +85,7 @@ BAD_INPUT = [  # (where, what, the fragment of the one line)
     ("object", ("FrozenLake-v1", {}, "", None), "needs a Box action space"),
     ("object", ("CartPole-v1", {}, "", None), "needs a Box action space"),
     ("object", ("Pendulum-v1", {"members": 0}, "", None), "members must be a positive integer"),
+    ("object", ("Pendulum-v1", {"population": 100_000, "particles": 1000}, "", None), "population x particles"),
     ("object", ("Pendulum-v1", TINY, "observe_action", np.zeros(2, np.float32)), "action must have shape (1,)"),
     ("object", ("Pendulum-v1", TINY, "observe_action", np.array([2.5], np.float32)), "and within"),
     ("object", ("Pendulum-v1", TINY, "observe_action", np.array([np.nan], np.float32)), "action must be finite"),
@@ -93,8 +94,6 @@ BAD_INPUT = [  # (where, what, the fragment of the one line)
     ("object", ("Pendulum-v1", TINY, "act", np.zeros(4)), "obs must have shape (3,)"),
     ("cli", ["--env", "CartPole-v1"], "needs a Box action space, got Discrete(2)"),
     ("cli", ["--env", "Pendulum-v1", "--set", "members=0"], "params.members: members must be a positive integer"),
-    ("cli", ["--env", "Pendulum-v1", "--set", "population=100000", "--set", "particles=1000"],
-     "population x particles x horizon"),
 ]
 
 
