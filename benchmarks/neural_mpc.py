@@ -7,12 +7,15 @@ Prints (1) the time of one decision (ensemble of 5 x (2 x 64) swish networks, CE
 x 25 steps x 3 iterations, 5 particles TS-infinity on Pendulum's 3 + 1 inputs) after a warm-up
 call, as model samples per second (one sample = one member's network on one particle and step)
 and as achieved GFLOP/s (2 flops per multiply-add of the networks' matrix products; the
-activations, sampling and rewards are not counted); (2) the limit: NumPy float32 matmul at the
-same shapes (the three layers' ``[E, P*K/E, in] @ [E, in, out]`` products), in GFLOP/s; (3) the
+activations, sampling and rewards are not counted); (2) the limit: XLA's and NumPy's float32
+matmul at the same shapes (the three layers' ``[E, P*K/E, in] @ [E, in, out]`` products), in
+GFLOP/s; (3) the
 same CEM decision written eagerly in NumPy (same shapes and steps), and the ratio; (2b) the same against one large
 matmul of the hidden width (what BLAS reaches when shapes are large); (4) with
 ``--seeds``: seeds per second of 20 decisions of an episode for S seeds batched in one program
-(``vmap``) against S separate processes (spawn) each running one seed.
+(``vmap``) against S separate processes (spawn, ``--workers`` at a time) each running one seed,
+both warm (compiled) and, for the processes, in wall time with start-up and compile; the batched
+program's CPU seconds per wall second show how many cores it keeps busy.
 
 The machine may be shared: every ratio is measured in the same run, read ratios rather than
 absolute numbers.
@@ -75,6 +78,33 @@ def numpy_matmul_peak(repeat: int) -> float:
 
     dt = _timeit(run, repeat)
     return n * E * rows * flops_per_sample() / dt / 1e9
+
+
+def jax_matmul_peak(repeat: int) -> float:
+    """XLA's own float32 matmul at the decision's shapes (the three layers' batched products, H x
+    iterations times, each depending on the last so none is hoisted): the limit of the decision's
+    compiled products on this machine, in GFLOP/s."""
+    import jax
+    import jax.numpy as jnp
+
+    rows = POP * K // E
+    shapes = [(OBS + ACT, HID), (HID, HID), (HID, 2 * OBS)]
+    key = jax.random.PRNGKey(0)
+    ws = [jax.random.normal(jax.random.fold_in(key, i), (E, a, b)) for i, (a, b) in enumerate(shapes)]
+    x0 = jax.random.normal(key, (E, rows, OBS + ACT))
+
+    @jax.jit
+    def run(x: jax.Array) -> jax.Array:
+        def body(x: jax.Array, _: None) -> tuple[jax.Array, None]:
+            h = x
+            for w in ws:
+                h = jnp.einsum("enk,eko->eno", h, w)
+            return x + 1e-9 * h[..., : OBS + ACT], None
+
+        return jax.lax.scan(body, x, None, length=H * ITERS)[0]
+
+    dt = _timeit(lambda: run(x0).block_until_ready(), repeat)
+    return H * ITERS * E * rows * flops_per_sample() / dt / 1e9
 
 
 def numpy_matmul_large(repeat: int) -> float:
@@ -156,9 +186,15 @@ def _episode_prefix(seeds: list[int], decisions: int) -> float:
 
     s = jnp.asarray(seeds, jnp.int32)
     run(s).block_until_ready()
-    t = time.perf_counter()
+    t, c = time.perf_counter(), time.process_time()
     run(s).block_until_ready()
-    return time.perf_counter() - t
+    wall = time.perf_counter() - t
+    _CPU[len(seeds)] = (time.process_time() - c) / wall
+    return wall
+
+
+#: Batch size -> CPU seconds per wall second of its warm call (1.0: one core busy; 2.0: two).
+_CPU: dict[int, float] = {}
 
 
 def _worker(args: tuple[int, int]) -> float:
@@ -170,14 +206,18 @@ def main() -> None:
     ap.add_argument("--repeat", type=int, default=10)
     ap.add_argument("--seeds", type=int, nargs="*", default=[])
     ap.add_argument("--decisions", type=int, default=20)
+    ap.add_argument("--workers", type=int, default=2, help="processes for the separate-process runs")
     args = ap.parse_args()
     dt, samples = jax_decision(args.repeat)
     gflops = samples * flops_per_sample() / dt / 1e9
+    peak_xla = jax_matmul_peak(args.repeat)
     peak = numpy_matmul_peak(args.repeat)
     large = numpy_matmul_large(args.repeat)
     dt_np = numpy_decision(max(1, args.repeat // 5))
     print(f"one decision (JAX, jitted): {dt * 1e3:.1f} ms, {samples:,} model samples, {samples / dt:.3g} samples/s, "
           f"{gflops:.2f} GFLOP/s")
+    print(f"XLA float32 matmul at the same shapes (the products alone, jitted): {peak_xla:.2f} GFLOP/s -> the "
+          f"decision achieves {gflops / peak_xla:.0%}")
     print(f"NumPy float32 matmul at the same shapes: {peak:.2f} GFLOP/s -> the decision achieves {gflops / peak:.0%}")
     print(f"NumPy float32 matmul, one large [{E * POP * K}, {HID}] @ [{HID}, {HID}] product: {large:.2f} GFLOP/s "
           f"-> the decision achieves {gflops / large:.0%}")
@@ -185,12 +225,14 @@ def main() -> None:
     for n in args.seeds:
         batched = _episode_prefix(list(range(n)), args.decisions)
         ctx = mp.get_context("spawn")
+        workers = min(n, args.workers)
         t = time.perf_counter()
-        with ctx.Pool(min(n, 2)) as pool:
-            pool.map(_worker, [(s, args.decisions) for s in range(n)])
+        with ctx.Pool(workers) as pool:
+            warm = pool.map(_worker, [(s, args.decisions) for s in range(n)])
         separate = time.perf_counter() - t
-        print(f"{n:>2} seeds x {args.decisions} decisions: batched {n / batched:.3g} seeds/s (warm), "
-              f"separate processes {n / separate:.3g} seeds/s (2 workers, wall time incl. start-up and compile)")
+        print(f"{n:>2} seeds x {args.decisions} decisions: batched in one process {n / batched:.3g} seeds/s (warm; "
+              f"{_CPU[n]:.2f} CPU s per wall s); {n} separate processes on {workers} workers "
+              f"{n * workers / sum(warm):.3g} seeds/s warm, {n / separate:.3g} seeds/s wall incl. start-up and compile")
 
 
 if __name__ == "__main__":

@@ -109,7 +109,8 @@ def test_object_api_fuzz(name: str, call: str, args: list[Any]) -> None:
     try:
         if call == "act":
             out = agent.act(args[0])
-            assert 0 <= out < agent.n_actions
+            space = gym.make(cls.example_env).action_space
+            assert space.contains(out) if isinstance(space, gym.spaces.Box) else 0 <= out < agent.n_actions
         elif call == "observe":
             agent.observe(*args)
         elif hasattr(agent, "plan"):

@@ -1,4 +1,8 @@
-"""The PETS agent: object API == batched runner, a small learning check, bad input in one line."""
+"""The PETS agent: object API == batched runner, a small learning check, bad input in one line.
+
+The contract of the one agent protocol (object API == the runner's ``run_compiled`` bit for bit,
+determinism, bad input refused by name) is ``tests/test_equivalence.py``'s ``check_agent`` on
+every registered agent, PETS among them."""
 
 import subprocess
 import sys
@@ -10,28 +14,28 @@ import pytest
 jax = pytest.importorskip("jax")
 
 from dynaplan.agents.base import ParamError, play_episode  # noqa: E402
-from dynaplan.agents.pets import PETSAgent, config_of  # noqa: E402
+from dynaplan.agents.pets import PETS, config_of  # noqa: E402
 from dynaplan.agents.pets_params import check_pets_params  # noqa: E402
 from dynaplan.neural.pets import run_seeds  # noqa: E402
 from dynaplan.neural.worlds import CARTPOLE_SWINGUP, PENDULUM  # noqa: E402
 
 #: A tiny PETS (a run of 2 episodes of 200 steps compiles and runs in seconds).
 TINY = {"members": 2, "hidden_width": 16, "population": 24, "horizon": 8, "iterations": 2, "elites": 4,
-        "particles": 2, "episodes": 2}
+        "particles": 2}
 
 
 def test_object_api_equals_batched_runner():
     """The agent stepping ``dynaplan/CartpoleSwingup-v0`` through Gymnasium makes the runner's run
     of the same seed (the runner batches seeds 3 and 8 in one program): the same returns per
     episode to float32 rounding (the batched programs may round differently)."""
-    cfg = config_of(CARTPOLE_SWINGUP, TINY)
+    cfg = config_of(CARTPOLE_SWINGUP, TINY, episodes=2, replay_size=0)
     rows = run_seeds(cfg, [3, 8])
     env = gym.make("dynaplan/CartpoleSwingup-v0")
-    agent = PETSAgent(env, seed=8, **TINY)
+    agent = PETS(env, seed=8, **TINY)
     returns = [play_episode(agent, env, seed=8 if e == 0 else None)[1] for e in range(2)]
     expected = [r["return"] for r in rows if r["seed"] == 8]
     np.testing.assert_allclose(returns, expected, rtol=2e-3, atol=1e-2)
-    assert agent.view()["stored"] == 400 and np.isfinite(agent.view()["holdout_mse"])
+    assert agent.view().stored == 400 and np.isfinite(agent.view().holdout_mse)
     assert rows[-1]["env_steps"] == 400 and np.isfinite(rows[-1]["holdout_mse"])
 
 
@@ -40,8 +44,8 @@ def test_true_model_mpc_swings_pendulum_up_and_random_does_not():
     pendulum near upright from a random start (return > -400 over 200 steps; upright from the
     start costs about -120 at worst), random torques do not (about -1,200)."""
     planned = run_seeds(config_of(PENDULUM, {"model": "true", "population": 100, "horizon": 20, "iterations": 2,
-                                             "episodes": 1, "random_episodes": 0}), [0, 1])
-    rand = run_seeds(config_of(PENDULUM, {"model": "random", "episodes": 1}), [0, 1])
+                                             "random_episodes": 0}), [0, 1])
+    rand = run_seeds(config_of(PENDULUM, {"model": "random"}), [0, 1])
     assert all(r["return"] > -400 for r in planned), planned
     assert all(r["return"] < -600 for r in rand), rand
 
@@ -65,22 +69,55 @@ def test_bad_parameters_name_their_key(params, key):
     assert err.value.key == key and "\n" not in str(err.value)
 
 
-def test_bad_envs_actions_and_observations_are_one_line():
-    with pytest.raises(ValueError, match="needs a Box action space"):
-        PETSAgent(gym.make("FrozenLake-v1"))
-    env = gym.make("dynaplan/CartpoleSwingup-v0")
-    agent = PETSAgent(env, seed=0, **TINY)
+def _object_api(env_id: str, params: dict, call: str, value: object) -> None:
+    env = gym.make(env_id)
+    agent = PETS(env, seed=0, **params)
     obs, _ = env.reset(seed=0)
-    good = np.zeros(1, np.float32)
-    for bad, msg in (([0.0, 0.0], "shape"), ([2.0], "within"), ([np.nan], "finite")):
-        with pytest.raises(ValueError, match=msg):
-            agent.observe(obs, np.array(bad, np.float32), 0.0, obs, False, False)
-    with pytest.raises(ValueError, match="finite"):
-        agent.act(np.full(5, np.nan))
-    with pytest.raises(ValueError, match="shape"):
-        agent.act(np.zeros(3))
-    agent.observe(obs, good, 0.0, obs, False, False)  # a good transition is accepted
-    assert agent.view()["stored"] == 1
+    if call == "act":
+        agent.act(value)
+    elif call == "observe_action":
+        agent.observe(obs, value, 0.0, obs, False, False)
+    else:
+        agent.observe(obs, np.zeros(1, np.float32), 0.0, value, False, False)
+
+
+BAD_INPUT = [  # (where, what, the fragment of the one line)
+    ("object", ("FrozenLake-v1", {}, "", None), "needs a Box action space"),
+    ("object", ("CartPole-v1", {}, "", None), "needs a Box action space"),
+    ("object", ("Pendulum-v1", {"members": 0}, "", None), "members must be a positive integer"),
+    ("object", ("Pendulum-v1", {"population": 100_000, "particles": 1000}, "", None), "population x particles"),
+    ("object", ("Pendulum-v1", TINY, "observe_action", np.zeros(2, np.float32)), "action must have shape (1,)"),
+    ("object", ("Pendulum-v1", TINY, "observe_action", np.array([2.5], np.float32)), "and within"),
+    ("object", ("Pendulum-v1", TINY, "observe_action", np.array([np.nan], np.float32)), "action must be finite"),
+    ("object", ("Pendulum-v1", TINY, "act", np.full(3, np.nan)), "obs must be finite"),
+    ("object", ("Pendulum-v1", TINY, "next_obs", np.array([0.0, np.inf, 0.0])), "next_obs must be finite"),
+    ("object", ("Pendulum-v1", TINY, "act", np.zeros(4)), "obs must have shape (3,)"),
+    ("cli", ["--env", "CartPole-v1"], "needs a Box action space, got Discrete(2)"),
+    ("cli", ["--env", "Pendulum-v1", "--set", "members=0"], "params.members: members must be a positive integer"),
+]
+
+
+@pytest.mark.parametrize("where,case,fragment", BAD_INPUT, ids=[f"{w}-{f[:24]}" for w, _, f in BAD_INPUT])
+def test_bad_input_is_one_line(tmp_path, where, case, fragment):
+    """A Discrete-action env given to the continuous planner, an action of the wrong shape or
+    outside the box, NaN observations, an ensemble of size 0, sizes past their bounds: through the
+    object API one ``ValueError`` line naming the problem (nothing stored); through ``dynaplan
+    run`` one line on stderr and exit status 2."""
+    if where == "object":
+        env_id, params, call, value = case
+        with pytest.raises(ValueError) as err:
+            if call:
+                _object_api(env_id, params, call, value)
+            else:
+                PETS(gym.make(env_id), seed=0, **params)
+        assert fragment in str(err.value) and "\n" not in str(err.value), str(err.value)
+        return
+    proc = subprocess.run([sys.executable, "-m", "dynaplan.cli", "run", "--agent", "pets", *case, "--runs", "1",
+                           "--episodes", "1", "--out", str(tmp_path / "out")], capture_output=True, text=True,
+                          cwd=tmp_path, timeout=300)
+    lines = [line for line in proc.stderr.splitlines() if line.strip()]
+    assert proc.returncode == 2 and len(lines) == 1 and fragment in lines[0], proc.stderr
+    assert not (tmp_path / "out").exists()
 
 
 @pytest.mark.parametrize("args,fragment", [

@@ -10,7 +10,8 @@ registered agent):
    final state (every array of the kernel state) for the same seed, from several seeds;
 3. determinism: the same seed twice gives the same run, both ways;
 4. bad input is refused by name, before any kernel sees it (the kernels index unchecked):
-   an out-of-range state and action, a non-finite reward, a non-bool ``terminated``, each a
+   an out-of-range state and action (a Box action: outside the box, NaN, of the wrong
+   shape), a non-finite reward, a non-bool ``terminated``, each a
    ``ValueError`` whose message names the argument, and the agent's state is unchanged.
 
 ``check_env(env_id)`` holds an env with an exact model (a ``P`` table or a ``TabularModel``) to
@@ -23,6 +24,7 @@ Each raises ``ContractError`` (an ``AssertionError``) whose message names the ch
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Iterable, Mapping
 from typing import Any
 
@@ -39,13 +41,17 @@ class ContractError(AssertionError):
 
 
 def _arrays(record: Any, prefix: str = "state") -> dict[str, np.ndarray]:
-    """Every array of a kernel state (NamedTuples nested), by field path."""
+    """Every array of a kernel state (NamedTuples and tuples nested; JAX arrays too), by field path."""
     if isinstance(record, np.ndarray):
         return {prefix: record}
-    if isinstance(record, tuple) and hasattr(record, "_fields"):
+    jax = sys.modules.get("jax")
+    if jax is not None and isinstance(record, jax.Array):  # a JAX agent's state (loaded only if it is one)
+        return {prefix: np.asarray(record)}
+    if isinstance(record, tuple):
+        fields = getattr(record, "_fields", None)
         out: dict[str, np.ndarray] = {}
-        for field in record._fields:
-            out.update(_arrays(getattr(record, field), f"{prefix}.{field}"))
+        for i, item in enumerate(record):
+            out.update(_arrays(item, f"{prefix}.{fields[i] if fields else i}"))
         return out
     return {}
 
@@ -139,7 +145,14 @@ def _check_bad_input(cls: type[Agent], env_id: str, params: Mapping[str, Any]) -
     env = gym.make(env_id)
     agent = cls(env, seed=0, **params)
     obs, _ = env.reset(seed=0)
-    n_actions = int(env.action_space.n)  # type: ignore[attr-defined]
+    actions = env.action_space
+    if isinstance(actions, gym.spaces.Box):  # continuous actions: outside the box, not finite, wrong shape
+        good: Any = ((actions.low + actions.high) / 2).astype(actions.dtype)
+        bad_actions: list[Any] = [actions.high + 1, np.full(actions.shape, np.nan), np.zeros(actions.shape[0] + 1)]
+        what = f"a box of shape {actions.shape}"
+    else:
+        n_actions = int(actions.n)  # type: ignore[attr-defined]
+        good, bad_actions, what = 0, [n_actions, -1, 10**9], f"{n_actions} actions"
     space = env.observation_space
     if isinstance(space, gym.spaces.Discrete):
         bad_obs: list[Any] = [int(space.n), -1]
@@ -147,16 +160,17 @@ def _check_bad_input(cls: type[Agent], env_id: str, params: Mapping[str, Any]) -
         bad_obs = [np.zeros(int(np.prod(space.shape or ())) + 1), np.full(space.shape or (), np.nan)]
     for bad in bad_obs:
         _refuses(agent, f"act(obs={bad!r})", lambda bad=bad: agent.act(bad), "obs")
-        _refuses(agent, f"observe(next_obs={bad!r})", lambda bad=bad: agent.observe(obs, 0, 0.0, bad, False),
+        _refuses(agent, f"observe(next_obs={bad!r})", lambda bad=bad: agent.observe(obs, good, 0.0, bad, False),
                  "next_obs")
     # One past the end first: if it is wrongly accepted, the kernel touches memory of its own arrays only.
-    for bad in (n_actions, -1, 10**9):
-        _refuses(agent, f"observe(action={bad!r}) on {n_actions} actions",
+    for bad in bad_actions:
+        _refuses(agent, f"observe(action={bad!r}) on {what}",
                  lambda bad=bad: agent.observe(obs, bad, 0.0, obs, False), "action")
     for bad in (float("nan"), float("inf"), "1"):
-        _refuses(agent, f"observe(reward={bad!r})", lambda bad=bad: agent.observe(obs, 0, bad, obs, False), "reward")
-    _refuses(agent, "observe(terminated='no')", lambda: agent.observe(obs, 0, 0.0, obs, "no"), "terminated")
-    _refuses(agent, "observe(truncated=2)", lambda: agent.observe(obs, 0, 0.0, obs, False, 2), "truncated")
+        _refuses(agent, f"observe(reward={bad!r})", lambda bad=bad: agent.observe(obs, good, bad, obs, False),
+                 "reward")
+    _refuses(agent, "observe(terminated='no')", lambda: agent.observe(obs, good, 0.0, obs, "no"), "terminated")
+    _refuses(agent, "observe(truncated=2)", lambda: agent.observe(obs, good, 0.0, obs, False, 2), "truncated")
 
 
 def check_agent(cls: type[Agent], *, env_id: str | None = None, params: Mapping[str, Any] | None = None,

@@ -20,6 +20,8 @@ from dynaplan.agents.linear import (
     SarsaLambda,
 )
 from dynaplan.agents.linear import SHIPPED as _LINEAR
+from dynaplan.agents.neural_base import NeuralAgent
+from dynaplan.agents.pets import PETS
 from dynaplan.agents.policy import CertaintyEquivalence, DynaAC, ImaginedPolicyGradient
 from dynaplan.agents.prioritized_sweeping import PrioritizedSweeping
 from dynaplan.agents.search import MCTS, DynaMCTS, Lookahead, RolloutPlanner, SearchAgent
@@ -29,6 +31,7 @@ from dynaplan.core.agent import AGENTS, Agent, register_agent
 _SHIPPED: tuple[type[Agent], ...] = (
     QLearning, DynaQ, QPlanning, DynaQPlus, PrioritizedSweeping, MCTS, DynaMCTS, RolloutPlanner, Lookahead, Dyna2,
     DynaAC, ImaginedPolicyGradient, CertaintyEquivalence, *_LINEAR, LearnedSearch,
+    PETS,
 )
 for _cls in _SHIPPED:
     register_agent(_cls)
@@ -38,6 +41,7 @@ __all__ = [
     "AGENTS",
     "LSTD",
     "MCTS",
+    "PETS",
     "Agent",
     "CertaintyEquivalence",
     "Dyna2",
@@ -54,6 +58,7 @@ __all__ = [
     "LinearQLearning",
     "LinearTD",
     "Lookahead",
+    "NeuralAgent",
     "PrioritizedSweeping",
     "QLearning",
     "QPlanning",

@@ -1,136 +1,165 @@
-"""The object API of PETS and its true-model and random rows: ``act(obs)`` / ``observe(...)``.
+"""PETS and its reference rows (MPC on the true model, random play) in the one agent protocol:
+``act`` plans at each decision, ``observe`` stores the transition and refits the ensemble after
+each episode (Chua et al. 2018, algorithm 1; the functions are ``dynaplan.neural.pets``'s).
 
-The functions it runs are ``dynaplan.neural.pets``'s; this module imports JAX.
+This module imports no JAX: its parameters are checked without it
+(``dynaplan.agents.pets_params``: specs, ``dynaplan agents``), and the programs are imported when
+an agent is made; without the ``deep`` extra that import says in one line how to install it.
 
-``PETSAgent(env, seed=s, **params)`` on a Gymnasium env whose dynamics dynaplan steps in JAX
-(``dynaplan.neural.worlds.WORLDS``) makes the same decisions as :func:`dynaplan.neural.pets.run_seeds`
-for seed ``s`` when the env is reset with ``env.reset(seed=s)`` and then ``env.reset()`` each
-episode (the same keys; the floating-point results agree to float32 rounding: the runner's
-programs are batched over seeds). Every input is checked where it enters: a bad parameter raises
-``ParamError`` naming it; an observation of the wrong shape or not finite, an action of the wrong
-shape, outside the action box or not finite raises ``ValueError``; both are one line.
+``PETS(env, seed=s, **params)`` runs on a Gymnasium env whose dynamics dynaplan steps in JAX
+(``Pendulum-v1``, ``MountainCarContinuous-v0``, ``dynaplan/CartpoleSwingup-v0``; the rewards
+are known: the world's reward function). ``model`` picks the row: ``"pets"`` (probabilistic
+ensemble), ``"de"`` (deterministic ensemble), ``"true"`` (the same planner on the true dynamics:
+the budget's own ceiling), ``"random"`` (uniform actions throughout).
+
+Two runners, one set of programs: ``run_compiled`` (the family's, ``agents.neural_base``) drives
+this object API on the Gymnasium env, bit for bit; ``dynaplan.neural.pets.run_seeds`` runs many
+seeds as one program per episode (``vmap`` over seeds of a ``lax.scan`` over the steps) in the
+world stepped in JAX, and on ``dynaplan/CartpoleSwingup-v0`` (whose ``reset(seed=s)`` draws the
+runner's start states) equals this agent to float32 rounding (``tests/test_neural_pets.py``).
+Random streams: the agent's key at step ``t`` of episode ``e`` is ``neural.pets.agent_key(seed,
+e, t)``; the training key after episode ``e`` is ``neural.pets.train_key(seed, e)``.
 """
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping
-from functools import partial
-from typing import Any, ClassVar
+from typing import Any, ClassVar, NamedTuple
 
-import jax
-import jax.numpy as jnp
+import gymnasium as gym
 import numpy as np
 
+from dynaplan.agents.neural_base import NeuralAgent
 from dynaplan.agents.pets_params import DEFAULTS, check_pets_params
-from dynaplan.neural.ensemble import ensemble_train
-from dynaplan.neural.pets import (
-    PETSConfig,
-    agent_key,
-    decide,
-    init_params,
-    make_config,
-    start_decision,
-    train_key,
-    world_of_env,
-)
-from dynaplan.neural.replay import replay_add, replay_init
-from dynaplan.neural.worlds.base import JaxWorld
 
-__all__ = ["DEFAULTS", "PETSAgent", "check_pets_params", "config_of"]
+__all__ = ["DEFAULTS", "PETS", "WORLD_IDS", "PETSState", "PETSView", "config_of"]
 
-def config_of(world: JaxWorld, params: Mapping[str, Any]) -> PETSConfig:
-    """The static run configuration of checked ``params`` on ``world``."""
+WORLD_IDS = ("Pendulum-v1", "MountainCarContinuous-v0", "dynaplan/CartpoleSwingup-v0")
+"""The envs whose dynamics dynaplan steps in JAX (``dynaplan.neural.worlds.WORLDS``)."""
+
+
+class PETSState(NamedTuple):
+    """The agent's arrays (JAX pytrees): ``model`` the ensemble's parameters (``()`` for the true /
+    random rows), ``data`` the replay (``neural.replay.Replay``), ``decision`` the plan carried
+    to the next decision (``neural.pets.Decision``)."""
+
+    model: Any
+    data: Any
+    decision: Any
+
+
+class PETSView(NamedTuple):
+    """What a viewer or a reproduction may read: ``episode`` (from 0), ``step`` within it,
+    ``stored`` transitions, ``plan`` float32[H, a] (the carried plan), ``holdout_mse`` (the
+    ensemble's held-out error after its last refit, normalised units; NaN before)."""
+
+    episode: int
+    step: int
+    stored: int
+    plan: np.ndarray
+    holdout_mse: float
+
+
+def config_of(world: Any, params: Mapping[str, Any], *, episodes: int = 1, replay_size: int | None = None) -> Any:
+    """The static configuration (``neural.pets.PETSConfig``) of ``params`` on ``world``: runs of
+    ``episodes`` episodes, a replay of ``replay_size`` transitions (None: ``params["capacity"]``;
+    0: every transition of the run)."""
+    from dynaplan.neural.pets import make_config
+
     p = check_pets_params(params)
     return make_config(
         world, p["model"], members=p["members"], hidden=(p["hidden_width"],) * p["hidden_layers"],
-        episodes=p["episodes"], random_episodes=p["random_episodes"], method=p["planner"], horizon=p["horizon"],
+        episodes=episodes, random_episodes=p["random_episodes"], method=p["planner"], horizon=p["horizon"],
         population=p["population"], iterations=p["iterations"], elites=p["elites"], particles=p["particles"],
         propagation=p["propagation"], warm_start=p["warm_start"], bonus=p["bonus"], temperature=p["temperature"],
+        replay_size=p["capacity"] if replay_size is None else replay_size,
     )
 
 
-@partial(jax.jit, static_argnums=(0, 5))
-def _decide(cfg: PETSConfig, params: Any, key: jax.Array, obs: jax.Array, carry: Any, explore: bool) -> Any:
-    return decide(cfg, params, key, obs, carry, explore)
+@functools.lru_cache(maxsize=1)
+def _programs() -> tuple[Any, Any, Any]:
+    """The object API's jitted programs: one decision, one refit, one replay write."""
+    import jax
+
+    from dynaplan.neural.ensemble import ensemble_train
+    from dynaplan.neural.pets import agent_key, decide, train_key
+    from dynaplan.neural.replay import replay_add
+
+    def act(cfg: Any, explore: bool, params: Any, seed: Any, episode: Any, t: Any, obs: Any, carry: Any) -> Any:
+        return decide(cfg, params, agent_key(seed, episode, t), obs, carry, explore)
+
+    def train(cfg: Any, params: Any, seed: Any, episode: Any, data: Any) -> Any:
+        return ensemble_train(cfg.ensemble, params, train_key(seed, episode), data, cfg.train)
+
+    return jax.jit(act, static_argnums=(0, 1)), jax.jit(train, static_argnums=0), jax.jit(replay_add)
 
 
-@partial(jax.jit, static_argnums=0)
-def _train(cfg: PETSConfig, params: Any, key: jax.Array, data: Any) -> Any:
-    assert cfg.ensemble is not None
-    return ensemble_train(cfg.ensemble, params, key, data, cfg.train)
-
-
-_add = jax.jit(replay_add)
-
-
-class PETSAgent:
-    """PETS and its reference rows as an agent (module docstring); ``model`` picks the row."""
+class PETS(NeuralAgent):
+    """PETS (or its true-model / random row) as an agent; see the module docstring."""
 
     name: ClassVar[str] = "pets"
+    world_ids: ClassVar[tuple[str, ...]] = WORLD_IDS
+    example_env: ClassVar[str] = "Pendulum-v1"
+    example_params: ClassVar[Mapping[str, Any]] = dict(
+        members=2, hidden_width=8, horizon=4, population=8, iterations=2, elites=2, particles=2, capacity=512)
 
-    def __init__(self, env: Any, *, seed: int | None = None, **params: Any) -> None:
-        self.world = world_of_env(env)
-        self.params = check_pets_params(params)
-        self.cfg = config_of(self.world, self.params)
+    def __init__(self, env: gym.Env[Any, Any], *, seed: int | None = None, **params: Any) -> None:
+        self.params = self.check_params(params)
+        env_id = self.env_id(env)
+        self._spaces(env)
         self.seed = 0 if seed is None else int(seed)
-        self.model_params = init_params(self.cfg, self.seed)
-        self.data = replay_init(self.cfg.capacity, self.world.obs_dim, self.world.act_dim)
+        from dynaplan.neural.pets import run_key
+
+        self._key = run_key(self.seed)  # here, not in a jitted program: any Python int is a seed
+        self.state, self._cfg = self.build_state(env_id, self.params, self._key)
         self.episode, self.t = 0, 0
-        self.decision = start_decision(self.cfg)
-        self.last_holdout_mse = float("nan")
+        self.holdout_mse = float("nan")
 
     @classmethod
     def check_params(cls, params: Mapping[str, Any]) -> dict[str, Any]:
-        """The parameters with their defaults; ``ParamError`` naming a bad one."""
         return check_pets_params(params)
 
     @classmethod
-    def defaults(cls) -> dict[str, Any]:
-        """Every hyperparameter with its default."""
-        return check_pets_params({})
+    def build_state(cls, *sizes: Any) -> tuple[PETSState, Any]:
+        """``(env_id, params, seed or its run_key) -> (state, config)``: a fresh agent's arrays and
+        its static config."""
+        env_id, params, seed = sizes
+        from dynaplan.neural.pets import init_params, start_decision
+        from dynaplan.neural.replay import replay_init
+        from dynaplan.neural.worlds import WORLDS
 
-    def _check_obs(self, name: str, obs: Any) -> np.ndarray:
-        o = np.asarray(obs, np.float32)
-        if o.shape != (self.world.obs_dim,):
-            raise ValueError(f"{name} must have shape ({self.world.obs_dim},), got {o.shape}")
-        if not np.isfinite(o).all():
-            raise ValueError(f"{name} must be finite, got {np.asarray(obs).tolist()}")
-        return o
+        world = WORLDS[env_id]
+        cfg = config_of(world, params)
+        data = replay_init(cfg.capacity, world.obs_dim, world.act_dim)
+        return PETSState(init_params(cfg, seed), data, start_decision(cfg)), cfg
 
-    def _check_action(self, action: Any) -> np.ndarray:
-        a = np.asarray(action, np.float32)
-        w = self.world
-        if a.shape != (w.act_dim,):
-            raise ValueError(f"action must have shape ({w.act_dim},), got {a.shape}")
-        if not np.isfinite(a).all() or (a < w.action_low).any() or (a > w.action_high).any():
-            raise ValueError(f"action must be finite and within [{w.action_low}, {w.action_high}], got {a.tolist()}")
-        return a
+    def _explore(self) -> bool:
+        return self.params["model"] == "random" or self.episode < self.params["random_episodes"]
 
-    def act(self, obs: Any) -> np.ndarray:
-        """The action for ``obs``: random in the first ``random_episodes`` episodes, planned after."""
-        o = self._check_obs("obs", obs)
-        explore = self.episode < self.cfg.random_episodes
-        key = agent_key(self.seed, self.episode, self.t)
-        action, self.decision = _decide(self.cfg, self.model_params, key, jnp.asarray(o), self.decision, explore)
+    def _act(self, obs: Any) -> Any:
+        act, _, _ = _programs()
+        s = self.state
+        action, decision = act(self._cfg, self._explore(), s.model, self._key, self.episode, self.t, obs, s.decision)
+        self.state = s._replace(decision=decision)
         return np.asarray(action)
 
-    def observe(self, obs: Any, action: Any, reward: float, next_obs: Any, terminated: bool, truncated: bool) -> None:
-        """Store the transition; at the end of an episode, refit the ensemble."""
-        o, a = self._check_obs("obs", obs), self._check_action(action)
-        n = self._check_obs("next_obs", next_obs)
-        if not np.isfinite(reward):
-            raise ValueError(f"reward must be finite, got {reward!r}")
-        self.data = _add(self.data, o, a, np.float32(reward), n, bool(terminated))
+    def _observe(self, obs: Any, action: Any, reward: float, next_obs: Any, terminated: bool, truncated: bool) -> None:
+        from dynaplan.neural.pets import start_decision
+
+        _, train, add = _programs()
+        s = self.state
+        data = add(s.data, obs, action, np.float32(reward), next_obs, terminated)
+        self.state = s._replace(data=data)
         self.t += 1
         if terminated or truncated:
-            if self.cfg.ensemble is not None:
-                self.model_params, report = _train(self.cfg, self.model_params, train_key(self.seed, self.episode),
-                                                   self.data)
-                self.last_holdout_mse = float(np.mean(np.asarray(report.holdout_mse)))
+            model = s.model
+            if self._cfg.ensemble is not None:
+                model, report = train(self._cfg, s.model, self._key, self.episode, data)
+                self.holdout_mse = float(np.mean(np.asarray(report.holdout_mse)))
+            self.state = PETSState(model, data, start_decision(self._cfg))
             self.episode, self.t = self.episode + 1, 0
-            self.decision = start_decision(self.cfg)
 
-    def view(self) -> dict[str, Any]:
-        """What the agent holds now: episode, step, stored transitions, current plan, model fit."""
-        return {"episode": self.episode, "step": self.t, "stored": int(self.data.size),
-                "plan": np.asarray(self.decision.mean), "holdout_mse": self.last_holdout_mse}
+    def view(self) -> PETSView:
+        return PETSView(self.episode, self.t, int(self.state.data.size), np.asarray(self.state.decision.mean),
+                        self.holdout_mse)

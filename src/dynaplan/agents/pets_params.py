@@ -1,8 +1,8 @@
 """The hyperparameters of the PETS agent family and their checks, importable without JAX.
 
 The experiment specs, the CLI and the kinds validate a cell before any run (and before any
-worker starts), so the checks live here, free of JAX; ``dynaplan.neural.agent`` builds the agent
-from the checked values.
+worker starts), so the checks live here, free of JAX; ``dynaplan.agents.pets.PETS`` builds the
+agent from the checked values.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from dynaplan.agents.base import (
     check_positive_count,
 )
 
-__all__ = ["DEFAULTS", "METHODS", "MODELS", "PROPAGATIONS", "check_pets_params"]
+__all__ = ["DEFAULTS", "LIMITS", "MAX_SAMPLES", "METHODS", "MODELS", "PROPAGATIONS", "check_pets_params"]
 
 MODELS = ("pets", "de", "true", "random")
 METHODS = ("random", "cem", "icem", "mppi")
@@ -43,9 +43,16 @@ DEFAULTS: dict[str, Any] = {
     "warm_start": True,       # each decision starts from the previous plan shifted by one step
     "bonus": 0.0,             # weight of the ensemble-disagreement bonus (exploration)
     "temperature": 1.0,       # MPPI
-    "episodes": 15,           # the run's length: sizes the replay (every transition kept)
+    "capacity": 10_000,       # transitions the replay keeps (the oldest overwritten beyond)
     "random_episodes": 1,     # episodes acting at random before planning (PETS: 1)
 }
+
+
+#: Upper bounds of the sizes (a bound keeps a typo from allocating the machine's memory).
+LIMITS = {"members": 100, "hidden_layers": 16, "hidden_width": 4096, "horizon": 1000, "population": 100_000,
+          "iterations": 100, "elites": 100_000, "particles": 1000, "capacity": 10_000_000}
+#: At most this many imagined steps per planner iteration (population x particles x horizon).
+MAX_SAMPLES = 50_000_000
 
 
 def check_pets_params(params: Mapping[str, Any]) -> dict[str, Any]:
@@ -57,12 +64,19 @@ def check_pets_params(params: Mapping[str, Any]) -> dict[str, Any]:
     out["model"] = check_choice("model", out["model"], MODELS)
     out["planner"] = check_choice("planner", out["planner"], METHODS)
     out["propagation"] = check_choice("propagation", out["propagation"], PROPAGATIONS)
-    for key in ("members", "hidden_layers", "hidden_width", "horizon", "population", "iterations", "elites",
-                "particles", "episodes"):
+    for key, high in LIMITS.items():
         out[key] = check_positive_count(key, out[key])
+        if out[key] > high:
+            raise ParamError(key, f"{key} must be an integer in [1, {high:,}], got {out[key]!r}")
     out["random_episodes"] = check_count("random_episodes", out["random_episodes"])
     out["warm_start"] = check_flag("warm_start", out["warm_start"])
     out["temperature"] = check_positive("temperature", out["temperature"])
+    if not np.isfinite(out["temperature"]):
+        raise ParamError("temperature", f"temperature must be a finite positive number, got {params['temperature']!r}")
+    work = out["population"] * out["particles"] * out["horizon"]
+    if work > MAX_SAMPLES:
+        raise ParamError("population", f"population x particles x horizon ({work:,}) must be at most {MAX_SAMPLES:,} "
+                                       "imagined steps per iteration (the arrays of one decision)")
     bonus = out["bonus"]
     if isinstance(bonus, bool) or not isinstance(bonus, int | float) or not bonus >= 0 or not np.isfinite(bonus):
         raise ParamError("bonus", f"bonus must be a finite number >= 0, got {bonus!r}")

@@ -36,6 +36,7 @@ data), the others are the training set, drawn from in closed form (no index arra
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import partial
@@ -43,9 +44,10 @@ from typing import NamedTuple
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 import optax
 
-from dynaplan.neural.nets import MLPParams, mlp_apply, mlp_init
+from dynaplan.neural.nets import Dense, MLPParams, mlp_apply, mlp_init
 from dynaplan.neural.replay import Replay
 
 __all__ = [
@@ -144,10 +146,28 @@ class TrainReport(NamedTuple):
     holdout_mse: jax.Array
 
 
-def ensemble_init(model: Ensemble, key: jax.Array) -> EnsembleParams:
-    """Fresh parameters (PyTorch's default initialisation, ``nets.mlp_init``) and unit normalisation."""
+def _nets_one_draw(key: jax.Array, members: int, sizes: tuple[int, ...]) -> MLPParams:
+    """Every member's layers from one uniform draw (the same distribution as ``nets.mlp_init``)."""
+    shapes = [s for i, o in itertools.pairwise(sizes) for s in ((members, i, o), (members, o))]
+    u = jax.random.uniform(key, (sum(int(np.prod(s)) for s in shapes),), jnp.float32, -1.0, 1.0)
+    ends = np.cumsum([int(np.prod(s)) for s in shapes])
+    parts = [u[e - int(np.prod(s)):e].reshape(s) for s, e in zip(shapes, ends)]
+    return tuple(Dense(w * float(fan_in ** -0.5), b * float(fan_in ** -0.5))
+                 for w, b, fan_in in zip(parts[::2], parts[1::2], sizes[:-1]))
+
+
+def ensemble_init(model: Ensemble, key: jax.Array, *, one_draw: bool = False) -> EnsembleParams:
+    """Fresh parameters (PyTorch's default initialisation, ``nets.mlp_init``) and unit normalisation.
+
+    ``one_draw``: draw every member's weights with one random call rather than one per layer and
+    member (the same distribution, other numbers): XLA compiles each random call separately, and
+    on a CPU a per-layer initialisation costs seconds of compilation, one draw a fraction of that.
+    """
     sizes = (model.obs_dim + model.act_dim, *model.hidden, 2 * model.out_dim)
-    nets = jax.vmap(lambda k: mlp_init(k, sizes))(jax.random.split(key, model.members))
+    if one_draw:
+        nets = _nets_one_draw(key, model.members, sizes)
+    else:
+        nets = jax.vmap(lambda k: mlp_init(k, sizes))(jax.random.split(key, model.members))
     d_in, d_out = model.obs_dim + model.act_dim, model.out_dim
     return EnsembleParams(
         nets=nets,

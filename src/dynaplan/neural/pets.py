@@ -14,7 +14,7 @@ Two faces over the same pure functions:
 * :func:`run_seeds` runs many seeds as one program per episode (``vmap`` over seeds of a
   ``lax.scan`` over the episode's steps, the model fitted by a ``vmap`` of the training program):
   the runner's fast path;
-* :class:`PETSAgent` is the object API (``act(obs)`` / ``observe(...)``) on a Gymnasium env whose
+* ``dynaplan.agents.pets.PETS`` is the object API (``act(obs)`` / ``observe(...)``) on a Gymnasium env whose
   dynamics dynaplan steps in JAX (``Pendulum-v1``, ``MountainCarContinuous-v0``,
   ``dynaplan/CartpoleSwingup-v0``): the rewards are known (the world's reward function in JAX).
 
@@ -39,7 +39,7 @@ from dynaplan.neural.ensemble import Ensemble, EnsembleParams, TrainConfig, ense
 from dynaplan.neural.mpc import Planner, initial_plan, plan, shift_plan
 from dynaplan.neural.propagation import TrueModel
 from dynaplan.neural.replay import Replay, replay_init
-from dynaplan.neural.worlds import WORLDS, JaxWorld, env_key, world_step
+from dynaplan.neural.worlds import JaxWorld, env_key, world_step
 
 __all__ = [
     "MODELS",
@@ -49,10 +49,10 @@ __all__ = [
     "decide",
     "init_params",
     "make_config",
+    "run_key",
     "run_seeds",
     "start_decision",
     "train_key",
-    "world_of_env",
 ]
 
 MODELS = ("pets", "de", "true", "random")
@@ -75,16 +75,17 @@ class PETSConfig:
     train: TrainConfig = field(default_factory=TrainConfig)
     episodes: int = 15
     random_episodes: int = 1
+    replay_size: int = 0
 
     @property
     def capacity(self) -> int:
-        """Replay size: every real transition of the run is kept."""
-        return self.episodes * self.world.max_steps
+        """Replay size: ``replay_size``, or every real transition of the run (the oldest are overwritten beyond)."""
+        return self.replay_size or self.episodes * self.world.max_steps
 
 
 def make_config(world: JaxWorld, model: str = "pets", *, members: int = 5, hidden: Sequence[int] = (64, 64),
                 episodes: int = 15, random_episodes: int = 1, train: TrainConfig | None = None,
-                **planner: Any) -> PETSConfig:
+                replay_size: int = 0, **planner: Any) -> PETSConfig:
     """A :class:`PETSConfig` from plain values (the planner's fields as keywords)."""
     if model not in MODELS:
         raise ValueError(f"model must be one of {', '.join(MODELS)}, got {model!r}")
@@ -100,17 +101,23 @@ def make_config(world: JaxWorld, model: str = "pets", *, members: int = 5, hidde
     if model == "true":
         pl = replace(pl, particles=1, propagation="tsinf", bonus=0.0)
     return PETSConfig(world, model, ens, pl, train or TrainConfig(), episodes,
-                      random_episodes if model != "random" else episodes)
+                      random_episodes if model != "random" else episodes, replay_size)
+
+
+def run_key(seed: jax.Array | int) -> jax.Array:
+    """``PRNGKey(seed)``; a key (uint32[2]) is returned as it is. Outside a jitted program any
+    Python int is a seed; inside, a seed must fit int32 / uint32, so the object API passes keys."""
+    return seed if jnp.ndim(seed) == 1 else jax.random.PRNGKey(seed)  # type: ignore[return-value]
 
 
 def agent_key(seed: jax.Array | int, episode: int | jax.Array, t: jax.Array | int) -> jax.Array:
-    """The agent's key at step ``t`` of episode ``episode`` of run ``seed``."""
-    return jax.random.fold_in(jax.random.fold_in(jax.random.fold_in(jax.random.PRNGKey(seed), 0), episode), t)
+    """The agent's key at step ``t`` of episode ``episode`` of run ``seed`` (a seed or its ``run_key``)."""
+    return jax.random.fold_in(jax.random.fold_in(jax.random.fold_in(run_key(seed), 0), episode), t)
 
 
 def train_key(seed: jax.Array | int, episode: int | jax.Array) -> jax.Array:
-    """The training key after episode ``episode`` of run ``seed``."""
-    return jax.random.fold_in(jax.random.fold_in(jax.random.PRNGKey(seed), 2), episode)
+    """The training key after episode ``episode`` of run ``seed`` (a seed or its ``run_key``)."""
+    return jax.random.fold_in(jax.random.fold_in(run_key(seed), 2), episode)
 
 
 class Decision(NamedTuple):
@@ -195,10 +202,16 @@ def _train_batch(cfg: PETSConfig, params: EnsembleParams, data: Replay, seeds: j
 
 
 def init_params(cfg: PETSConfig, seed: int | jax.Array) -> Any:
-    """The model's parameters at the start of run ``seed`` (an empty tuple for true / random)."""
+    """The model's parameters at the start of run ``seed`` (a seed or its ``run_key``; an empty
+    tuple for true / random)."""
     if cfg.ensemble is None:
         return ()
-    return ensemble_init(cfg.ensemble, jax.random.fold_in(jax.random.PRNGKey(seed), 3))
+    return _init_ensemble(cfg.ensemble, run_key(seed))
+
+
+@partial(jax.jit, static_argnums=0)
+def _init_ensemble(ensemble: Ensemble, key: jax.Array) -> EnsembleParams:
+    return ensemble_init(ensemble, jax.random.fold_in(key, 3), one_draw=True)
 
 
 def run_seeds(cfg: PETSConfig, seeds: Sequence[int], progress: Any = None) -> list[dict[str, Any]]:
@@ -225,17 +238,3 @@ def run_seeds(cfg: PETSConfig, seeds: Sequence[int], progress: Any = None) -> li
         if progress is not None:
             progress(e + 1, cfg.episodes)
     return rows
-
-
-def world_of_env(env: Any) -> JaxWorld:
-    """The JAX world of a Gymnasium env (by its id); ValueError naming what is supported otherwise."""
-    import gymnasium as gym
-
-    if not isinstance(env.action_space, gym.spaces.Box):
-        raise ValueError(f"PETS plans continuous actions: it needs a Box action space, got {env.action_space}")
-    env_id = getattr(getattr(env, "spec", None), "id", None)
-    if env_id not in WORLDS:
-        raise ValueError(f"PETS needs an env whose dynamics dynaplan steps in JAX ({', '.join(sorted(WORLDS))}), "
-                         f"got {env_id!r}")
-    return WORLDS[env_id]
-

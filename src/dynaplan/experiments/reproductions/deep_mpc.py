@@ -3,7 +3,8 @@ that improves the model: ``dynaplan reproduce deep-mpc`` and ``dynaplan reproduc
 
 Kind ``deep-mpc``: one row of the PETS family (``dynaplan.agents.pets_params``: ``model`` =
 pets | de | true | random, the planner and its sizes, ``warm_start``, ``bonus``) on one env whose
-dynamics dynaplan steps in JAX, for ``episodes`` episodes. All the cell's seeds run as one program
+dynamics dynaplan steps in JAX, for ``episodes`` episodes (the replay keeps every transition of
+the run unless the cell sets ``capacity``). All the cell's seeds run as one program
 per episode (``vmap`` over seeds: ``dynaplan.neural.pets.run_seeds``). One row per (seed,
 episode): ``agent`` (the cell's label), ``env``, ``seed``, ``episode``, ``env_steps`` (cumulative
 real steps), ``steps`` (this episode's), ``return``, ``holdout_mse`` (the ensemble's held-out
@@ -28,6 +29,7 @@ import pandas as pd
 
 from dynaplan.agents.base import ParamError
 from dynaplan.agents.pets_params import check_pets_params
+from dynaplan.core.params import check_positive_count
 from dynaplan.experiments.kinds import register_kind
 from dynaplan.experiments.reproductions import register_reproduction, spec_reproduction
 from dynaplan.plot.curves import mean_sem
@@ -38,7 +40,9 @@ __all__ = ["LAST", "check_cell", "figure", "run", "summary"]
 LAST = 5
 #: The envs the kind runs (their dynamics stepped in JAX).
 ENV_IDS = ("Pendulum-v1", "MountainCarContinuous-v0", "dynaplan/CartpoleSwingup-v0")
-RESERVED = {"env", "agent"}
+#: Episodes per run when a cell does not say.
+DEFAULTS_EPISODES = 15
+RESERVED = {"env", "agent", "episodes"}
 
 
 def _params(cell: Mapping[str, Any]) -> dict[str, Any]:
@@ -52,6 +56,7 @@ def check_cell(cell: Mapping[str, Any]) -> None:
             raise ParamError(key, f"{key}: missing (required by kind deep-mpc)")
     if cell["env"] not in ENV_IDS:
         raise ParamError("env", f"env: the deep-mpc kind runs {', '.join(ENV_IDS)}; got {cell['env']!r}")
+    check_positive_count("episodes", cell.get("episodes", DEFAULTS_EPISODES))
     check_pets_params(_params(cell))
 
 
@@ -63,7 +68,9 @@ def run_cell(cell: Mapping[str, Any], seeds: Sequence[int]) -> pd.DataFrame:
     from dynaplan.neural.worlds import WORLDS
 
     world = WORLDS[cell["env"]]
-    cfg = config_of(world, _params(cell))
+    # the replay keeps every transition of the run unless the cell sets its capacity
+    cfg = config_of(world, _params(cell), episodes=int(cell.get("episodes", DEFAULTS_EPISODES)),
+                    replay_size=None if "capacity" in cell else 0)
     rows = run_seeds(cfg, [int(s) for s in seeds])
     table = pd.DataFrame(rows)
     table["steps"] = table.groupby("seed")["env_steps"].diff().fillna(table["env_steps"]).astype(np.int64)
