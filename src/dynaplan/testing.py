@@ -139,7 +139,14 @@ def _check_bad_input(cls: type[Agent], env_id: str, params: Mapping[str, Any]) -
     env = gym.make(env_id)
     agent = cls(env, seed=0, **params)
     obs, _ = env.reset(seed=0)
-    n_actions = int(env.action_space.n)  # type: ignore[attr-defined]
+    actions = env.action_space
+    if isinstance(actions, gym.spaces.Box):  # continuous actions: outside the box, not finite, wrong shape
+        good: Any = ((actions.low + actions.high) / 2).astype(actions.dtype)
+        bad_actions: list[Any] = [actions.high + 1, np.full(actions.shape, np.nan), np.zeros(actions.shape[0] + 1)]
+        what = f"a box of shape {actions.shape}"
+    else:
+        n_actions = int(actions.n)  # type: ignore[attr-defined]
+        good, bad_actions, what = 0, [n_actions, -1, 10**9], f"{n_actions} actions"
     space = env.observation_space
     if isinstance(space, gym.spaces.Discrete):
         bad_obs: list[Any] = [int(space.n), -1]
@@ -147,23 +154,28 @@ def _check_bad_input(cls: type[Agent], env_id: str, params: Mapping[str, Any]) -
         bad_obs = [np.zeros(int(np.prod(space.shape or ())) + 1), np.full(space.shape or (), np.nan)]
     for bad in bad_obs:
         _refuses(agent, f"act(obs={bad!r})", lambda bad=bad: agent.act(bad), "obs")
-        _refuses(agent, f"observe(next_obs={bad!r})", lambda bad=bad: agent.observe(obs, 0, 0.0, bad, False),
+        _refuses(agent, f"observe(next_obs={bad!r})", lambda bad=bad: agent.observe(obs, good, 0.0, bad, False),
                  "next_obs")
     # One past the end first: if it is wrongly accepted, the kernel touches memory of its own arrays only.
-    for bad in (n_actions, -1, 10**9):
-        _refuses(agent, f"observe(action={bad!r}) on {n_actions} actions",
+    for bad in bad_actions:
+        _refuses(agent, f"observe(action={bad!r}) on {what}",
                  lambda bad=bad: agent.observe(obs, bad, 0.0, obs, False), "action")
     for bad in (float("nan"), float("inf"), "1"):
-        _refuses(agent, f"observe(reward={bad!r})", lambda bad=bad: agent.observe(obs, 0, bad, obs, False), "reward")
-    _refuses(agent, "observe(terminated='no')", lambda: agent.observe(obs, 0, 0.0, obs, "no"), "terminated")
-    _refuses(agent, "observe(truncated=2)", lambda: agent.observe(obs, 0, 0.0, obs, False, 2), "truncated")
+        _refuses(agent, f"observe(reward={bad!r})", lambda bad=bad: agent.observe(obs, good, bad, obs, False),
+                 "reward")
+    _refuses(agent, "observe(terminated='no')", lambda: agent.observe(obs, good, 0.0, obs, "no"), "terminated")
+    _refuses(agent, "observe(truncated=2)", lambda: agent.observe(obs, good, 0.0, obs, False, 2), "truncated")
 
 
 def check_agent(cls: type[Agent], *, env_id: str | None = None, params: Mapping[str, Any] | None = None,
-                seeds: Iterable[int] = (0, 17), episodes: int = 4) -> None:
+                seeds: Iterable[int] = (0, 17), episodes: int | None = None) -> None:
     """Check ``cls`` against the agent contract (module doc) on ``env_id`` with ``params``
-    (default: the class's ``example_env`` and ``example_params``); ``ContractError`` naming the
-    check and the reason when it fails."""
+    (default: the class's ``example_env`` and ``example_params``) for ``episodes`` episodes per
+    run (default: the class's ``example_episodes`` if it declares one, else 4: an agent whose
+    example env has long episodes, Pendulum's 200 steps, declares fewer); ``ContractError``
+    naming the check and the reason when it fails."""
+    if episodes is None:
+        episodes = int(getattr(cls, "example_episodes", 4))
     if not (isinstance(cls, type) and issubclass(cls, Agent)):
         raise ContractError(f"{cls!r} is not a subclass of dynaplan.core.agent.Agent")
     if getattr(cls, "__abstractmethods__", None):
