@@ -109,7 +109,11 @@ def test_object_api_fuzz(name: str, call: str, args: list[Any]) -> None:
     try:
         if call == "act":
             out = agent.act(args[0])
-            assert 0 <= out < agent.n_actions
+            space = getattr(agent, "action_space", None)
+            if isinstance(space, gym.spaces.Box):  # continuous actions (sac, mbpo): a point of the box
+                assert space.contains(out), out
+            else:
+                assert 0 <= out < agent.n_actions
         elif call == "observe":
             agent.observe(*args)
         elif hasattr(agent, "plan"):
