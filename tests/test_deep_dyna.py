@@ -164,3 +164,26 @@ def test_bad_input_is_refused_in_one_line(capsys: pytest.CaptureFixture[str], tm
         err = [line for line in capsys.readouterr().err.splitlines() if line.strip()]
         assert rc == 2 and len(err) == 1 and text in err[0], (rc, err)
     assert not (tmp_path / "out").exists()
+
+
+def test_the_reproductions_cells_are_checked_by_the_registered_agents() -> None:
+    """Every cell of the shipped deep-dyna spec passes the kind's check (the registered agents'
+    parameter and space checks, no network built); a bad cell is refused naming its key."""
+    import tomllib
+    from pathlib import Path
+
+    import dynaplan.experiments.reproductions.deep_dyna as repro
+
+    spec = Path(repro.__file__).parents[1] / "specs" / "deep-dyna.toml"
+    cells = tomllib.loads(spec.read_text())["cells"]
+    assert {(c["agent"], c["planning"]) for c in cells} == {("sac", 1), ("mbpo", 5), ("mbpo", 20), ("dqn", 0),
+                                                             ("dyna-dqn", 5), ("dyna-dqn", 50)}
+    for cell in cells:
+        repro.check_deep_dyna(cell)
+    mbpo, dqn = cells[0], next(c for c in cells if c["agent"] == "dqn")
+    for cell, key in [({**mbpo, "env": "CartPole-v1"}, "env"), ({**mbpo, "real_ratio": 2.0}, "real_ratio"),
+                      ({**mbpo, "planning": -1}, "updates_per_step"), ({**dqn, "planning": 5}, "planning"),
+                      ({**mbpo, "steps": 0}, "steps"), ({**mbpo, "agent": "ppo"}, "agent")]:
+        with pytest.raises(ParamError) as info:
+            repro.check_deep_dyna(cell)
+        assert info.value.key == key and "\n" not in str(info.value), (key, str(info.value))
