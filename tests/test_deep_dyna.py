@@ -1,5 +1,9 @@
 """Deep Dyna (SAC, MBPO, DQN, Dyna-DQN) against ground truth: the soft value in closed form,
-Gymnasium's Pendulum-v1 for the branched rollouts, the single runs for the batched runner."""
+Gymnasium's Pendulum-v1 for the branched rollouts, the single runs for the batched runner; bad
+input refused in one line by the registered agents (``dynaplan.agents.deep_dyna``, no JAX needed).
+
+The object API == ``run_compiled`` contract of the four registered agents is
+``tests/test_equivalence.py``'s (``dynaplan.testing.check_agent`` on every registered agent)."""
 
 from __future__ import annotations
 
@@ -7,18 +11,19 @@ import gymnasium as gym
 import numpy as np
 import pytest
 
-pytest.importorskip("jax")
-
-import jax
-import jax.numpy as jnp
-
+from dynaplan.agents import AGENTS
+from dynaplan.cli import main
 from dynaplan.core.params import ParamError
-from dynaplan.neural.dqn import DQNAgent, DynaDQNAgent
-from dynaplan.neural.mbpo import MBPOAgent, branched_rollout, rollout_length
-from dynaplan.neural.nets import Dense
-from dynaplan.neural.runner import run_one, run_seeds
-from dynaplan.neural.sac import SACAgent, SACConfig, sac_critic_step, sac_init, squashed_sample, twin_q
-from dynaplan.neural.worlds import PENDULUM
+
+jax = pytest.importorskip("jax")
+
+import jax.numpy as jnp  # noqa: E402
+
+from dynaplan.neural.mbpo import branched_rollout, rollout_length  # noqa: E402
+from dynaplan.neural.nets import Dense  # noqa: E402
+from dynaplan.neural.runner import run_one, run_seeds  # noqa: E402
+from dynaplan.neural.sac import SACConfig, sac_critic_step, sac_init, squashed_sample, twin_q  # noqa: E402
+from dynaplan.neural.worlds import PENDULUM  # noqa: E402
 
 
 def squashed_entropy(log_std: float, scale: float) -> float:
@@ -96,51 +101,89 @@ def test_branched_rollouts_through_the_true_model_are_gymnasiums_transitions() -
     assert [rollout_length(t, (100, 200, 1, 5)) for t in (0, 100, 150, 200, 900)] == [1, 1, 3, 5, 5]
 
 
-TINY_SAC = {"hidden": 8, "batch": 16, "learning_starts": 50, "buffer": 400}
+SHORT = {"max_episode_steps": 40}  # Pendulum episodes of 40 steps: several episodes in a short run
+TINY_SAC = {"hidden": 8, "batch": 16, "learning_starts": 30, "buffer": 200}
 CASES = [
-    (SACAgent, "Pendulum-v1", TINY_SAC, 260),
-    (MBPOAgent, "Pendulum-v1", {**TINY_SAC, "updates_per_step": 2, "members": 2, "model_hidden": 8,
-                                "model_train_every": 100, "rollouts_per_step": 4, "model_retain": 10,
-                                "rollout_schedule": [0, 0, 2, 2]}, 230),
-    (DynaDQNAgent, "CartPole-v1", {"hidden": 8, "batch": 16, "learning_starts": 30, "explore_steps": 100,
-                                   "buffer": 400, "planning_steps": 3, "target_every": 20}, 300),
+    ("sac", "Pendulum-v1", TINY_SAC, 130, SHORT),
+    ("mbpo", "Pendulum-v1", {**TINY_SAC, "updates_per_step": 2, "members": 2, "model_hidden": 8,
+                             "model_train_every": 50, "rollouts_per_step": 4, "model_retain": 10,
+                             "rollout_schedule": [0, 0, 2, 2]}, 130, SHORT),
+    ("dyna-dqn", "CartPole-v1", {"hidden": 8, "batch": 16, "learning_starts": 30, "explore_steps": 100,
+                                 "buffer": 200, "planning_steps": 3, "target_every": 20}, 160, {}),
 ]
 
 
-@pytest.mark.parametrize(("cls", "env_id", "params", "steps"), CASES, ids=[c[0].name for c in CASES])
-def test_object_api_equals_batched_runner(cls, env_id, params, steps) -> None:  # type: ignore[no-untyped-def]
+@pytest.mark.parametrize(("name", "env_id", "params", "steps", "env_kwargs"), CASES, ids=[c[0] for c in CASES])
+def test_object_api_equals_batched_runner(name, env_id, params, steps, env_kwargs) -> None:  # type: ignore[no-untyped-def]
     """Seed 7 alone (act / observe on one env) and seed 7 among seeds [5, 7] in the vmapped
-    runner give the same episodes."""
-    one = run_one(cls, env_id, 7, steps, params)
-    many, _ = run_seeds(cls, env_id, [5, 7], steps, params)
+    runner give the same episodes (learning, model refits and planning included)."""
+    cls = AGENTS[name]
+    impl, checked = cls.implementation(), cls.check_params(params)
+    one = run_one(impl, env_id, 7, steps, checked, env_kwargs)
+    many, _ = run_seeds(impl, env_id, [5, 7], steps, checked, env_kwargs)
     mine = many[many.seed == 7].reset_index(drop=True)
-    assert len(one) >= 1 and list(one.episode) == list(mine.episode)
+    assert len(one) >= 3 and list(one.episode) == list(mine.episode)
+    assert one.updates.iloc[-1] > 0 and (name == "sac" or one.model_steps.iloc[-1] > 0)
     np.testing.assert_array_equal(one.env_steps, mine.env_steps)
     np.testing.assert_allclose(one["return"], mine["return"], rtol=1e-3)
     other = many[many.seed == 5]["return"].to_numpy()
     assert not np.allclose(other[: len(one)], one["return"].to_numpy()[: len(other)])
 
 
-def test_bad_input_is_refused_in_one_line() -> None:
+def test_bad_input_is_refused_in_one_line(capsys: pytest.CaptureFixture[str], tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """Wrong spaces, out-of-range and unknown parameters: one line naming the problem, from the
+    registered agents (before any network is built) and from the command line (exit status 2).
+    Wrong observations, actions, rewards and flags: ``check_agent`` in ``test_equivalence.py``."""
     pend, cart = gym.make("Pendulum-v1"), gym.make("CartPole-v1")
     cases = [
-        (lambda: SACAgent(cart.observation_space, cart.action_space), "needs a bounded flat Box action space"),
-        (lambda: DQNAgent(pend.observation_space, pend.action_space), "needs a Discrete action space"),
-        (lambda: SACAgent(pend.observation_space, pend.action_space, tau=2.0), "tau must be a number in (0, 1]"),
-        (lambda: SACAgent(pend.observation_space, pend.action_space, hidden=0), "hidden must be an integer"),
-        (lambda: MBPOAgent(pend.observation_space, pend.action_space, rollout_schedule=[5, 1, 1, 1]),
-         "rollout_schedule must be"),
-        (lambda: DynaDQNAgent(cart.observation_space, cart.action_space, planning_steps=-1), "planning_steps must"),
-        (lambda: DQNAgent(cart.observation_space, cart.action_space, alpha=0.1), "unknown parameter(s) for dqn"),
+        (lambda: AGENTS["sac"](cart), "sac needs a bounded flat Box action space"),
+        (lambda: AGENTS["dqn"](pend), "dqn needs a Discrete action space"),
+        (lambda: AGENTS["mbpo"](gym.make("FrozenLake-v1")), "mbpo needs a flat Box observation space"),
+        (lambda: AGENTS["sac"](pend, tau=2.0), "tau must be a number in (0, 1]"),
+        (lambda: AGENTS["sac"].check_params({"hidden": 0}), "hidden must be an integer"),
+        (lambda: AGENTS["mbpo"].check_params({"rollout_schedule": [5, 1, 1, 1]}), "rollout_schedule must be"),
+        (lambda: AGENTS["mbpo"].check_params({"learning_starts": 3}), "learning_starts must be >= 6"),
+        (lambda: AGENTS["dyna-dqn"].check_params({"planning_steps": -1}), "planning_steps must"),
+        (lambda: AGENTS["dqn"].check_params({"alpha": 0.1}), "alpha: not a setting of dqn"),
     ]
     for make, text in cases:
-        with pytest.raises((ValueError, ParamError)) as err:
+        with pytest.raises(ValueError) as err:
             make()
         assert text in str(err.value) and "\n" not in str(err.value)
-    agent = DQNAgent(cart.observation_space, cart.action_space)
-    with pytest.raises(ValueError, match="observation must be finite"):
-        agent.act(np.array([0.0, np.nan, 0.0, 0.0]))
-    with pytest.raises(ValueError, match=r"observation must have shape \[4\]"):
-        agent.act(np.zeros(3))
-    with pytest.raises(ValueError, match="action must be an integer in"):
-        agent.observe(np.zeros(4), 5, 1.0, np.zeros(4), False, False)
+    assert AGENTS["mbpo"].defaults()["updates_per_step"] == 20 and AGENTS["dyna-dqn"].defaults()["planning_steps"] == 5
+    with pytest.raises(ParamError) as info:
+        AGENTS["dqn"].check_params({"epsilon_end": 1.5})
+    assert info.value.key == "epsilon_end"
+    for args, text in [
+        (("--agent", "sac", "--env", "CartPole-v1"), "sac needs a bounded flat Box action space, got Discrete(2)"),
+        (("--agent", "dyna-dqn", "--env", "Pendulum-v1"), "dyna-dqn needs a Discrete action space"),
+        (("--agent", "mbpo", "--env", "Pendulum-v1", "--set", "real_ratio=1.5"), "params.real_ratio: real_ratio must"),
+    ]:
+        capsys.readouterr()
+        rc = main(["run", *args, "--runs", "1", "--episodes", "1", "--out", str(tmp_path / "out")])
+        err = [line for line in capsys.readouterr().err.splitlines() if line.strip()]
+        assert rc == 2 and len(err) == 1 and text in err[0], (rc, err)
+    assert not (tmp_path / "out").exists()
+
+
+def test_the_reproductions_cells_are_checked_by_the_registered_agents() -> None:
+    """Every cell of the shipped deep-dyna spec passes the kind's check (the registered agents'
+    parameter and space checks, no network built); a bad cell is refused naming its key."""
+    import tomllib
+    from pathlib import Path
+
+    import dynaplan.experiments.reproductions.deep_dyna as repro
+
+    spec = Path(repro.__file__).parents[1] / "specs" / "deep-dyna.toml"
+    cells = tomllib.loads(spec.read_text())["cells"]
+    assert {(c["agent"], c["planning"]) for c in cells} == {("sac", 1), ("mbpo", 5), ("mbpo", 20), ("dqn", 0),
+                                                             ("dyna-dqn", 5), ("dyna-dqn", 50)}
+    for cell in cells:
+        repro.check_deep_dyna(cell)
+    mbpo, dqn = cells[0], next(c for c in cells if c["agent"] == "dqn")
+    for cell, key in [({**mbpo, "env": "CartPole-v1"}, "env"), ({**mbpo, "real_ratio": 2.0}, "real_ratio"),
+                      ({**mbpo, "planning": -1}, "updates_per_step"), ({**dqn, "planning": 5}, "planning"),
+                      ({**mbpo, "steps": 0}, "steps"), ({**mbpo, "agent": "ppo"}, "agent")]:
+        with pytest.raises(ParamError) as info:
+            repro.check_deep_dyna(cell)
+        assert info.value.key == key and "\n" not in str(info.value), (key, str(info.value))

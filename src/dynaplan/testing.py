@@ -174,10 +174,14 @@ def _check_bad_input(cls: type[Agent], env_id: str, params: Mapping[str, Any]) -
 
 
 def check_agent(cls: type[Agent], *, env_id: str | None = None, params: Mapping[str, Any] | None = None,
-                seeds: Iterable[int] = (0, 17), episodes: int = 4) -> None:
+                seeds: Iterable[int] = (0, 17), episodes: int | None = None) -> None:
     """Check ``cls`` against the agent contract (module doc) on ``env_id`` with ``params``
-    (default: the class's ``example_env`` and ``example_params``); ``ContractError`` naming the
-    check and the reason when it fails."""
+    (default: the class's ``example_env`` and ``example_params``) for ``episodes`` episodes per
+    run (default: the class's ``example_episodes`` if it declares one, else 4: an agent whose
+    example env has long episodes, Pendulum's 200 steps, declares fewer); ``ContractError``
+    naming the check and the reason when it fails."""
+    if episodes is None:
+        episodes = int(getattr(cls, "example_episodes", 4))
     if not (isinstance(cls, type) and issubclass(cls, Agent)):
         raise ContractError(f"{cls!r} is not a subclass of dynaplan.core.agent.Agent")
     if getattr(cls, "__abstractmethods__", None):

@@ -5,6 +5,7 @@ experiment specs to the classes; ``register_agent`` adds one.
 """
 
 from dynaplan.agents.base import TabularAgent, discrete_sizes
+from dynaplan.agents.deep_dyna import DQN, MBPO, SAC, DynaDQN
 from dynaplan.agents.dyna2 import Dyna2
 from dynaplan.agents.dyna_q_plus import DynaQPlus
 from dynaplan.agents.learned_search import LearnedSearch
@@ -31,7 +32,7 @@ from dynaplan.core.agent import AGENTS, Agent, register_agent
 _SHIPPED: tuple[type[Agent], ...] = (
     QLearning, DynaQ, QPlanning, DynaQPlus, PrioritizedSweeping, MCTS, DynaMCTS, RolloutPlanner, Lookahead, Dyna2,
     DynaAC, ImaginedPolicyGradient, CertaintyEquivalence, *_LINEAR, LearnedSearch,
-    PETS,
+    PETS, SAC, MBPO, DQN, DynaDQN,
 )
 for _cls in _SHIPPED:
     register_agent(_cls)
@@ -39,13 +40,17 @@ for _cls in _SHIPPED:
 
 __all__ = [
     "AGENTS",
+    "DQN",
     "LSTD",
+    "MBPO",
     "MCTS",
     "PETS",
+    "SAC",
     "Agent",
     "CertaintyEquivalence",
     "Dyna2",
     "DynaAC",
+    "DynaDQN",
     "DynaMCTS",
     "DynaQ",
     "DynaQPlus",

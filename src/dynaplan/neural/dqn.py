@@ -20,15 +20,14 @@ target (fitted Q iteration between copies): copying every ``target_every`` *upda
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any, ClassVar, NamedTuple
+from typing import Any, NamedTuple
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 import optax
 
-from dynaplan.neural.jax_agent import JaxAgent, check_float, check_int
+from dynaplan.neural.jax_agent import JaxAgent
 from dynaplan.neural.nets import MLPParams, mlp_apply, mlp_init
 from dynaplan.neural.replay import Replay, replay_add, replay_init, replay_sample
 
@@ -174,15 +173,15 @@ def _dqn_add(static: DQNStatic, carry: DQNCarry, obs: jax.Array, action: jax.Arr
     return carry._replace(real=replay_add(carry.real, obs, action, reward, next_obs, terminated))
 
 
-DQN_DEFAULTS: dict[str, Any] = {
-    "hidden": 64, "layers": 2, "lr": 1e-3, "model_lr": 1e-3, "gamma": 0.99, "batch": 64, "buffer": 50_000,
-    "learning_starts": 200, "epsilon_start": 1.0, "epsilon_end": 0.05, "explore_steps": 1000,
-    "target_every": 200, "planning_steps": 0,
-}
+def _dqn_add_learn(static: DQNStatic, carry: DQNCarry, obs: jax.Array, action: jax.Array, reward: jax.Array,
+                   next_obs: jax.Array, terminated: jax.Array, copy: jax.Array) -> DQNCarry:
+    """Store a real transition, then :func:`_dqn_learn` (one jitted call per real step)."""
+    return _dqn_learn(static, _dqn_add(static, carry, obs, action, reward, next_obs, terminated), copy)
 
 
 class DQNAgent(JaxAgent):
     """DQN on a Discrete action space (``planning_steps = 0``); :class:`DynaDQNAgent` plans.
+    Parameters as ``dynaplan.agents.deep_dyna.DQN`` checks them.
 
     Defaults (ours, for CartPole-v1 / Acrobot-v1 on 2 cores; Mnih et al. 2015 in brackets): two
     hidden layers of 64 (conv net), Adam 1e-3 (RMSProp 2.5e-4), batch 64 (32), gamma 0.99 (the
@@ -193,25 +192,6 @@ class DQNAgent(JaxAgent):
 
     name = "dqn"
     discrete = True
-    DEFAULTS: ClassVar[Mapping[str, Any]] = DQN_DEFAULTS
-
-    @classmethod
-    def _check(cls, params: dict[str, Any]) -> dict[str, Any]:
-        p = params
-        p["hidden"] = check_int("hidden", p["hidden"], 1, 4096)
-        p["layers"] = check_int("layers", p["layers"], 1, 8)
-        p["lr"] = check_float("lr", p["lr"], 0.0, 1.0)
-        p["model_lr"] = check_float("model_lr", p["model_lr"], 0.0, 1.0)
-        p["gamma"] = check_float("gamma", p["gamma"], 0.0, 1.0, low_open=False)
-        p["batch"] = check_int("batch", p["batch"], 1, 65_536)
-        p["buffer"] = check_int("buffer", p["buffer"], 1, 10**7)
-        p["learning_starts"] = check_int("learning_starts", p["learning_starts"], 1)
-        p["epsilon_start"] = check_float("epsilon_start", p["epsilon_start"], 0.0, 1.0, low_open=False)
-        p["epsilon_end"] = check_float("epsilon_end", p["epsilon_end"], 0.0, 1.0, low_open=False)
-        p["explore_steps"] = check_int("explore_steps", p["explore_steps"], 1)
-        p["target_every"] = check_int("target_every", p["target_every"], 1)
-        p["planning_steps"] = check_int("planning_steps", p["planning_steps"], 0, 100_000)
-        return p
 
     def _setup(self, observation_space: Any, action_space: Any) -> DQNStatic:
         p = self.params
@@ -230,8 +210,7 @@ class DQNAgent(JaxAgent):
 
     def act(self, obs: Any) -> Any:
         """An epsilon-greedy action (an int; one per seed when batched)."""
-        eps = jnp.full((len(self.seeds),), self.epsilon(), jnp.float32) if self.batched else jnp.float32(
-            self.epsilon())
+        eps = np.full((len(self.seeds),), self.epsilon(), np.float32) if self.batched else np.float32(self.epsilon())
         self.carry, a = self.call(_dqn_act, self.carry, self._obs(obs), eps)
         return np.asarray(a) if self.batched else int(a)
 
@@ -241,13 +220,15 @@ class DQNAgent(JaxAgent):
         a = np.asarray(action)
         if not (np.issubdtype(a.dtype, np.integer) and ((a >= 0) & (a < self.static.n_actions)).all()):
             raise ValueError(f"action must be an integer in [0, {self.static.n_actions - 1}], got {action!r}")
-        self.carry = self.call(_dqn_add, self.carry, self._obs(obs), jnp.asarray(a, jnp.int32),
-                               jnp.asarray(reward, jnp.float32), self._obs(next_obs), jnp.asarray(terminated, bool))
+        transition = (self._obs(obs), a.astype(np.int32), np.asarray(reward, np.float32), self._obs(next_obs),
+                      np.asarray(terminated, bool))
         self.steps += 1
-        if self.steps >= self.params["learning_starts"]:
+        if self.steps < self.params["learning_starts"]:
+            self.carry = self.call(_dqn_add, self.carry, *transition)
+        else:
             copy = self.steps % self.params["target_every"] == 0
-            flag = jnp.full((len(self.seeds),), copy) if self.batched else jnp.asarray(copy)
-            self.carry = self.call(_dqn_learn, self.carry, flag)
+            flag = np.full((len(self.seeds),), copy) if self.batched else np.asarray(copy)
+            self.carry = self.call(_dqn_add_learn, self.carry, *transition, flag)
             n = self.params["planning_steps"]
             self.updates += 1 + n
             self.model_steps += n * self.params["batch"]
@@ -255,7 +236,7 @@ class DQNAgent(JaxAgent):
 
 class DynaDQNAgent(DQNAgent):
     """Dyna-DQN (module docstring): DQN plus a learned model and ``planning_steps`` (default 5)
-    Q-learning updates on model transitions per real step."""
+    Q-learning updates on model transitions per real step (the same program as
+    :class:`DQNAgent`; its own name and default)."""
 
     name = "dyna-dqn"
-    DEFAULTS: ClassVar[Mapping[str, Any]] = {**DQN_DEFAULTS, "planning_steps": 5}

@@ -14,8 +14,7 @@ that computes both branches under ``vmap``.
 from __future__ import annotations
 
 import functools
-import numbers
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from typing import Any, ClassVar
 
 import gymnasium as gym
@@ -23,28 +22,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from dynaplan.core.params import ParamError
-
-__all__ = ["JaxAgent", "check_float", "check_int", "check_obs"]
-
-
-def check_float(name: str, value: Any, low: float, high: float, *, low_open: bool = True) -> float:
-    """``value`` as a float in ``(low, high]`` (``[low, high]`` unless ``low_open``); ``ParamError`` naming it."""
-    bad = isinstance(value, bool) or not isinstance(value, numbers.Real) or not np.isfinite(float(value))
-    if not bad:
-        v = float(value)
-        bad = not ((low < v if low_open else low <= v) and v <= high)
-    if bad:
-        left = "(" if low_open else "["
-        raise ParamError(name, f"{name} must be a number in {left}{low:g}, {high:g}], got {value!r}")
-    return float(value)
-
-
-def check_int(name: str, value: Any, low: int, high: int = 10**9) -> int:
-    """``value`` as an integer in ``[low, high]``; ``ParamError`` naming it otherwise."""
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or not low <= int(value) <= high:
-        raise ParamError(name, f"{name} must be an integer in [{low}, {high}], got {value!r}")
-    return int(value)
+__all__ = ["JaxAgent", "check_obs"]
 
 
 def check_obs(obs: Any, dim: int, batched: bool) -> np.ndarray:
@@ -68,9 +46,12 @@ def _compiled(fn: Callable[..., Any], static: Any, batched: bool) -> Callable[..
 
 
 class JaxAgent:
-    """Base class: subclasses set ``name``, ``discrete``, ``DEFAULTS`` and implement
-    ``_check`` (params -> checked params), ``_setup`` (-> static config), ``_init`` (static, key
-    -> carry) and the ``act`` / ``observe`` logic with :meth:`call`.
+    """Base class: subclasses set ``name``, ``discrete`` and implement ``_setup`` (-> static
+    config), ``_init`` (static, key -> carry) and the ``act`` / ``observe`` logic with :meth:`call`.
+
+    ``params`` are complete and checked: ``dynaplan.agents.deep_dyna`` (which imports no JAX)
+    holds every agent's defaults and checks them, and the spaces, once
+    (``AGENTS[name].check_params(...)``).
 
     ``seed`` gives one run; ``seeds`` (a sequence) gives one run per seed in lockstep: ``act``
     then takes ``[seeds, obs_dim]`` and returns one action per seed, ``observe`` takes arrays
@@ -80,11 +61,10 @@ class JaxAgent:
 
     name: ClassVar[str] = ""
     discrete: ClassVar[bool] = False
-    DEFAULTS: ClassVar[Mapping[str, Any]] = {}
 
     def __init__(self, observation_space: gym.Space[Any], action_space: gym.Space[Any], seed: int = 0, *,
                  seeds: Sequence[int] | None = None, **params: Any) -> None:
-        self.params = self.check(observation_space, action_space, params)
+        self.params = dict(params)
         self.obs_dim = int((observation_space.shape or (0,))[0])
         self.action_space = action_space
         self.batched = seeds is not None
@@ -100,29 +80,6 @@ class JaxAgent:
         self.updates = 0
         self.model_steps = 0
 
-    @classmethod
-    def check(cls, observation_space: gym.Space[Any], action_space: gym.Space[Any],
-              params: Mapping[str, Any]) -> dict[str, Any]:
-        """The agent's parameters (defaults filled in) checked against the spaces, without building
-        anything: ``ValueError`` (a ``ParamError`` naming the key for a parameter) in one line."""
-        if not isinstance(observation_space, gym.spaces.Box) or len(observation_space.shape) != 1:
-            raise ValueError(f"{cls.name} needs a flat Box observation space, got {observation_space}")
-        if cls.discrete and not isinstance(action_space, gym.spaces.Discrete):
-            raise ValueError(f"{cls.name} needs a Discrete action space, got {action_space}")
-        if not cls.discrete and not (isinstance(action_space, gym.spaces.Box) and len(action_space.shape) == 1
-                                     and np.isfinite(action_space.low).all()
-                                     and np.isfinite(action_space.high).all()):
-            raise ValueError(f"{cls.name} needs a bounded flat Box action space, got {action_space}")
-        unknown = set(params) - set(cls.DEFAULTS)
-        if unknown:
-            raise ParamError(min(unknown), f"unknown parameter(s) for {cls.name}: {', '.join(sorted(unknown))}")
-        return cls._check({**cls.DEFAULTS, **params})
-
-    @classmethod
-    def defaults(cls) -> dict[str, Any]:
-        """The hyperparameters and their default values."""
-        return dict(cls.DEFAULTS)
-
     def call(self, fn: Callable[..., Any], *args: Any) -> Any:
         """``fn(static, *args)`` jitted (vmapped over the leading seed axis when batched)."""
         return _compiled(fn, self.static, self.batched)(*args)
@@ -132,12 +89,8 @@ class JaxAgent:
         return {"agent": self.name, "steps": self.steps, "updates": self.updates, "model_steps": self.model_steps,
                 **self.params}
 
-    def _obs(self, obs: Any) -> jax.Array:
-        return jnp.asarray(check_obs(obs, self.obs_dim, self.batched))
-
-    @classmethod
-    def _check(cls, params: dict[str, Any]) -> dict[str, Any]:
-        raise NotImplementedError
+    def _obs(self, obs: Any) -> np.ndarray:
+        return check_obs(obs, self.obs_dim, self.batched)
 
     def _setup(self, observation_space: gym.Space[Any], action_space: gym.Space[Any]) -> Any:
         raise NotImplementedError

@@ -27,22 +27,19 @@ model plugs in the same way (the ground-truth test of the rollouts).
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Mapping
-from typing import Any, ClassVar, NamedTuple
+from collections.abc import Callable
+from typing import Any, NamedTuple
 
 import jax
 import jax.numpy as jnp
 
-from dynaplan.core.params import ParamError
 from dynaplan.neural.ensemble import Ensemble, EnsembleParams, TrainConfig, ensemble_init, ensemble_step, ensemble_train
-from dynaplan.neural.jax_agent import check_float, check_int
 from dynaplan.neural.replay import Replay, replay_add_masked, replay_init
 from dynaplan.neural.sac import (
-    SAC_DEFAULTS,
     SACAgent,
     SACConfig,
     SACState,
-    check_sac_params,
+    add_real,
     sac_config,
     sac_init,
     sac_updates,
@@ -168,22 +165,14 @@ def _mbpo_plan(static: MBPOStatic, carry: MBPOCarry) -> MBPOCarry:
     return carry._replace(sac=sac, model_buf=model_buf, key=key)
 
 
-MBPO_DEFAULTS: dict[str, Any] = {
-    **SAC_DEFAULTS,
-    "updates_per_step": 20,
-    "real_ratio": 0.05,
-    "members": 5,
-    "model_hidden": 64,
-    "model_layers": 2,
-    "model_train_every": 250,
-    "rollouts_per_step": 100,
-    "rollout_schedule": (1, 1, 1, 1),
-    "model_retain": 250,
-}
+def _mbpo_add_plan(static: MBPOStatic, carry: MBPOCarry, *transition: jax.Array) -> MBPOCarry:
+    """Store a real transition, then :func:`_mbpo_plan` (one jitted call per real step)."""
+    return _mbpo_plan(static, add_real(static, carry, *transition))
 
 
 class MBPOAgent(SACAgent):
-    """MBPO (module docstring) on a bounded Box action space; never-terminating tasks (the
+    """MBPO (module docstring) on a bounded Box action space (parameters as
+    ``dynaplan.agents.deep_dyna.MBPO`` checks them); never-terminating tasks (the
     learned model predicts no terminal states: MBPO uses a known termination function per task,
     and Pendulum has none).
 
@@ -197,29 +186,6 @@ class MBPOAgent(SACAgent):
     """
 
     name = "mbpo"
-    DEFAULTS: ClassVar[Mapping[str, Any]] = MBPO_DEFAULTS
-
-    @classmethod
-    def _check(cls, params: dict[str, Any]) -> dict[str, Any]:
-        p = check_sac_params(params)
-        p["real_ratio"] = check_float("real_ratio", p["real_ratio"], 0.0, 1.0, low_open=False)
-        p["members"] = check_int("members", p["members"], 1, 64)
-        p["model_hidden"] = check_int("model_hidden", p["model_hidden"], 1, 4096)
-        p["model_layers"] = check_int("model_layers", p["model_layers"], 1, 8)
-        p["model_train_every"] = check_int("model_train_every", p["model_train_every"], 1)
-        p["rollouts_per_step"] = check_int("rollouts_per_step", p["rollouts_per_step"], 1, 100_000)
-        p["model_retain"] = check_int("model_retain", p["model_retain"], 1)
-        s = p["rollout_schedule"]
-        if not (isinstance(s, list | tuple) and len(s) == 4 and all(isinstance(v, int) and not isinstance(v, bool)
-                                                                     for v in s)
-                and 0 <= s[0] <= s[1] and 1 <= s[2] <= 1000 and 1 <= s[3] <= 1000):
-            raise ParamError("rollout_schedule", "rollout_schedule must be [a, b, x, y]: integers, 0 <= a <= b "
-                             f"(real steps), 1 <= x, y <= 1000 (rollout lengths), got {s!r}")
-        p["rollout_schedule"] = tuple(int(v) for v in s)
-        if p["learning_starts"] < 6:
-            raise ParamError("learning_starts", "learning_starts must be >= 6 for mbpo (the ensemble holds out "
-                             f"one transition in five), got {p['learning_starts']}")
-        return p
 
     def _setup(self, observation_space: Any, action_space: Any) -> MBPOStatic:
         p = self.params
@@ -238,15 +204,16 @@ class MBPOAgent(SACAgent):
     def observe(self, obs: Any, action: Any, reward: Any, next_obs: Any, terminated: Any, truncated: Any) -> None:
         """Store the real transition; from ``learning_starts`` on: refit the ensemble when due,
         then branched rollouts and G updates (Algorithm 2)."""
-        self._add(obs, action, reward, next_obs, terminated)
+        transition = self._transition(obs, action, reward, next_obs, terminated)
         p, t = self.params, self.steps
-        if t < p["learning_starts"]:
-            return
-        if (t - p["learning_starts"]) % p["model_train_every"] == 0:
+        if t < p["learning_starts"] or (t - p["learning_starts"]) % p["model_train_every"] == 0:
+            self.carry = self.call(add_real, self.carry, *transition)
+            if t < p["learning_starts"]:
+                return
             self.carry = self.call(_mbpo_train_model, self.carry)
+            transition = ()
         k = rollout_length(t, p["rollout_schedule"])
         self.static = self.static._replace(k=k)
-        self.carry = self.call(_mbpo_plan, self.carry)
+        self.carry = self.call(_mbpo_add_plan if transition else _mbpo_plan, self.carry, *transition)
         self.updates += p["updates_per_step"]
         self.model_steps += p["rollouts_per_step"] * k
-

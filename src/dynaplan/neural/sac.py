@@ -23,8 +23,7 @@ runs are ``jax.vmap`` over a leading seed axis (``dynaplan.neural.runner``).
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any, ClassVar, NamedTuple
+from typing import Any, NamedTuple
 
 import jax
 import jax.numpy as jnp
@@ -41,7 +40,7 @@ __all__ = [
     "SACConfig",
     "SACState",
     "SACStatic",
-    "check_sac_params",
+    "add_real",
     "mixed_batch",
     "sac_act",
     "sac_actor_loss",
@@ -276,8 +275,9 @@ def _act_greedy(static: Any, carry: Any, obs: jax.Array) -> tuple[Any, jax.Array
     return carry, sac_act(carry.sac, static.cfg, obs, carry.key, deterministic=True)
 
 
-def _add_real(static: Any, carry: Any, obs: jax.Array, action: jax.Array, reward: jax.Array, next_obs: jax.Array,
-              terminated: jax.Array) -> Any:
+def add_real(static: Any, carry: Any, obs: jax.Array, action: jax.Array, reward: jax.Array, next_obs: jax.Array,
+             terminated: jax.Array) -> Any:
+    """``carry`` (any with a ``real`` replay buffer) with one more real transition."""
     return carry._replace(real=replay_add(carry.real, obs, action, reward, next_obs, terminated))
 
 
@@ -287,29 +287,9 @@ def _sac_learn(static: SACStatic, carry: SACCarry) -> SACCarry:
     return carry._replace(sac=sac, key=key)
 
 
-SAC_DEFAULTS: dict[str, Any] = {
-    "hidden": 64, "layers": 2, "lr_actor": 3e-4, "lr_critic": 1e-3, "lr_alpha": 1e-3, "gamma": 0.99,
-    "tau": 0.005, "batch": 128, "init_alpha": 1.0, "buffer": 10_000, "learning_starts": 200,
-    "updates_per_step": 1,
-}
-
-
-def check_sac_params(p: dict[str, Any]) -> dict[str, Any]:
-    """SAC's hyperparameters checked (``ParamError`` naming the first bad one)."""
-    from dynaplan.neural.jax_agent import check_float, check_int
-
-    p["hidden"] = check_int("hidden", p["hidden"], 1, 4096)
-    p["layers"] = check_int("layers", p["layers"], 1, 8)
-    for k in ("lr_actor", "lr_critic", "lr_alpha"):
-        p[k] = check_float(k, p[k], 0.0, 1.0)
-    p["gamma"] = check_float("gamma", p["gamma"], 0.0, 1.0, low_open=False)
-    p["tau"] = check_float("tau", p["tau"], 0.0, 1.0)
-    p["init_alpha"] = check_float("init_alpha", p["init_alpha"], 0.0, 1e6)
-    p["batch"] = check_int("batch", p["batch"], 1, 65_536)
-    p["buffer"] = check_int("buffer", p["buffer"], 1, 10**7)
-    p["learning_starts"] = check_int("learning_starts", p["learning_starts"], 1)
-    p["updates_per_step"] = check_int("updates_per_step", p["updates_per_step"], 0, 10_000)
-    return p
+def _add_learn(static: SACStatic, carry: SACCarry, *transition: jax.Array) -> SACCarry:
+    """Store a real transition, then ``updates_per_step`` updates (one jitted call per real step)."""
+    return _sac_learn(static, add_real(static, carry, *transition))
 
 
 def sac_config(p: dict[str, Any], action_space: Any, obs_dim: int) -> SACConfig:
@@ -322,7 +302,8 @@ def sac_config(p: dict[str, Any], action_space: Any, obs_dim: int) -> SACConfig:
 
 
 class SACAgent(JaxAgent):
-    """SAC on a bounded Box action space: uniform random actions for the first
+    """SAC on a bounded Box action space (parameters as ``dynaplan.agents.deep_dyna.SAC`` checks
+    them): uniform random actions for the first
     ``learning_starts`` real steps, then ``updates_per_step`` updates per real step on batches
     from the real replay buffer (``updates_per_step = 1``: Haarnoja et al. 2018's one gradient
     step per environment step).
@@ -334,11 +315,6 @@ class SACAgent(JaxAgent):
 
     name = "sac"
     discrete = False
-    DEFAULTS: ClassVar[Mapping[str, Any]] = SAC_DEFAULTS
-
-    @classmethod
-    def _check(cls, params: dict[str, Any]) -> dict[str, Any]:
-        return check_sac_params(params)
 
     def _setup(self, observation_space: Any, action_space: Any) -> Any:
         p = self.params
@@ -359,16 +335,20 @@ class SACAgent(JaxAgent):
         """The policy's mean action squashed (no exploration), for evaluation."""
         return np.asarray(self.call(_act_greedy, self.carry, self._obs(obs))[1])
 
-    def _add(self, obs: Any, action: Any, reward: Any, next_obs: Any, terminated: Any) -> None:
+    def _transition(self, obs: Any, action: Any, reward: Any, next_obs: Any, terminated: Any) -> tuple[Any, ...]:
+        """A real transition as the jitted functions take it (NumPy arrays; a leading seed axis
+        when batched); counts the real step."""
         a = np.asarray(action, np.float32).reshape((len(self.seeds), -1) if self.batched else (-1,))
-        self.carry = self.call(_add_real, self.carry, self._obs(obs), jnp.asarray(a),
-                               jnp.asarray(reward, jnp.float32), self._obs(next_obs), jnp.asarray(terminated, bool))
         self.steps += 1
+        return (self._obs(obs), a, np.asarray(reward, np.float32), self._obs(next_obs),
+                np.asarray(terminated, bool))
 
     def observe(self, obs: Any, action: Any, reward: Any, next_obs: Any, terminated: Any, truncated: Any) -> None:
         """Store the real transition; from ``learning_starts`` on, learn (a truncated episode is
         bootstrapped: only ``terminated`` stops the target)."""
-        self._add(obs, action, reward, next_obs, terminated)
+        transition = self._transition(obs, action, reward, next_obs, terminated)
         if self.steps >= self.params["learning_starts"]:
-            self.carry = self.call(_sac_learn, self.carry)
+            self.carry = self.call(_add_learn, self.carry, *transition)
             self.updates += self.params["updates_per_step"]
+        else:
+            self.carry = self.call(add_real, self.carry, *transition)

@@ -34,11 +34,11 @@ RUN_KEYS = {"env", "agent", "planning", "steps", "threshold", "window"}
 
 
 def _agent_class(name: str) -> Any:
-    from dynaplan.neural.dqn import DQNAgent, DynaDQNAgent
-    from dynaplan.neural.mbpo import MBPOAgent
-    from dynaplan.neural.sac import SACAgent
+    """The registered agent (``dynaplan.agents.deep_dyna``): its parameter checks and its
+    ``neural`` implementation."""
+    from dynaplan.agents import AGENTS
 
-    return {"sac": SACAgent, "mbpo": MBPOAgent, "dqn": DQNAgent, "dyna-dqn": DynaDQNAgent}[name]
+    return AGENTS[name]
 
 
 def _agent_params(cell: Mapping[str, Any]) -> dict[str, Any]:
@@ -54,9 +54,7 @@ def check_deep_dyna(cell: Mapping[str, Any]) -> None:
     """A cell: ``env`` (a Gymnasium id), ``agent`` (sac, mbpo, dqn, dyna-dqn), ``planning``
     (updates per real step for sac / mbpo, planning updates for the DQNs; 0 for dqn), ``steps``
     (real steps per run), ``threshold`` and ``window`` (the summary's), and agent parameters."""
-    import gymnasium as gym
-
-    from dynaplan.neural.jax_agent import check_float, check_int
+    from dynaplan.agents.deep_dyna import check_float, check_int
 
     for key in ("env", "agent", "planning", "steps", "threshold", "window"):
         if key not in cell:
@@ -68,18 +66,13 @@ def check_deep_dyna(cell: Mapping[str, Any]) -> None:
     check_float("threshold", cell["threshold"], -1e9, 1e9)
     if cell["agent"] == "dqn" and cell["planning"] != 0:
         raise ParamError("planning", f"planning must be 0 for dqn (use dyna-dqn to plan), got {cell['planning']!r}")
+    cls = _agent_class(cell["agent"])
+    cls.check_params(_agent_params(cell))
     try:
-        env = gym.make(cell["env"])
+        cls.problem_of(cell["env"])
     except Exception as err:  # gymnasium raises several types for an unknown or broken id
-        raise ParamError("env", f"env {cell['env']!r} cannot be made: {str(err).splitlines()[0]}") from None
-    try:
-        _agent_class(cell["agent"]).check(env.observation_space, env.action_space, _agent_params(cell))
-    except ParamError:
-        raise
-    except ValueError as err:
-        raise ParamError("agent", str(err)) from None
-    finally:
-        env.close()
+        raise ParamError("env", f"env {cell['env']!r} cannot be run by {cell['agent']}: "
+                         f"{str(err).splitlines()[0]}") from None
 
 
 @register_kind("deep-dyna", check=check_deep_dyna)
@@ -87,8 +80,9 @@ def run_deep_dyna(cell: Mapping[str, Any], seeds: Sequence[int]) -> pd.DataFrame
     """All ``seeds`` of the cell in one vmapped run (module docstring); one row per episode."""
     from dynaplan.neural.runner import run_seeds
 
-    rows, seconds = run_seeds(_agent_class(cell["agent"]), cell["env"], list(seeds), int(cell["steps"]),
-                              _agent_params(cell))
+    cls = _agent_class(cell["agent"])
+    rows, seconds = run_seeds(cls.implementation(), cell["env"], list(seeds), int(cell["steps"]),
+                              cls.check_params(_agent_params(cell)))
     rows.insert(0, "agent", cell["agent"])
     rows.insert(1, "planning", int(cell["planning"]))
     rows["seconds_per_step"] = seconds / int(cell["steps"]) / len(seeds)
