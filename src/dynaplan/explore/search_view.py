@@ -89,6 +89,8 @@ class Simulation:
         backed up through each edge
       before: ((N, value), ...) of each edge of the path before the backup (value None: N = 0)
       after: the same after the backup (first-visit backups skip a repeated state's later edges)
+      node_before: ((N, mean), ...) of each node (table: state) of the path before the backup: its
+        visits and the mean return over its edges, sum_a W / sum_a N (None: no edge tried)
     """
 
     nodes: tuple[int, ...]
@@ -99,14 +101,15 @@ class Simulation:
     returns: tuple[float, ...]
     before: tuple[tuple[float, float | None], ...]
     after: tuple[tuple[float, float | None], ...]
+    node_before: tuple[tuple[float, float | None], ...]
 
     def rows(self) -> list[dict[str, Any]]:
         """The path as the page reads it: one named row per edge."""
         return [
             {"node": n, "action": a, "reward": r, "return": g, "n_before": b[0], "value_before": b[1],
-             "n": f[0], "value": f[1]}
-            for n, a, r, g, b, f in zip(self.nodes, self.actions, self.rewards, self.returns, self.before,
-                                        self.after, strict=True)
+             "n": f[0], "value": f[1], "node_visits_before": v[0], "node_value_before": v[1]}
+            for n, a, r, g, b, f, v in zip(self.nodes, self.actions, self.rewards, self.returns, self.before,
+                                           self.after, self.node_before, strict=True)
         ]
 
 
@@ -129,6 +132,11 @@ class RealStep:
     terminated: bool
     by: str
     kept_root_was: int
+
+
+def _node(stats: PathTree | StateTable, row: int) -> tuple[float, float | None]:
+    tried = float(stats.n[row].sum())
+    return float(stats.visits[row]), (float(stats.w[row].sum()) / tried if tried > 0 else None)
 
 
 def _edge(n: np.ndarray, value: np.ndarray, row: int, a: int) -> tuple[float, float | None]:
@@ -218,12 +226,13 @@ class GrowingTree:
                                         self.path, self.rews, self.rng)
         nodes, actions = self.path[0, :length].tolist(), self.path[1, :length].tolist()
         before = tuple(_edge(tree.n, tree.mean, i, a) for i, a in zip(nodes, actions, strict=True))
+        node_before = tuple(_node(tree, i) for i in nodes)
         path_backward(tree, self.path, self.rews, length, leaf, self.gamma)
         after = tuple(_edge(tree.n, tree.mean, i, a) for i, a in zip(nodes, actions, strict=True))
         self.simulations += 1
         self.last = Simulation(tuple(nodes), tuple(actions), tuple(self.rews[:length].tolist()),
                                size if int(tree.size[0]) > size else -1, float(leaf),
-                               _returns(self.rews[:length], float(leaf), self.gamma), before, after)
+                               _returns(self.rews[:length], float(leaf), self.gamma), before, after, node_before)
         return self.last
 
     @property
@@ -302,11 +311,13 @@ class GrowingTable:
                                                    self.evaluation, KEY_STATE, self.path, self.rews, self.rng)
         rows, actions = self.path[0, :length].tolist(), self.path[1, :length].tolist()
         before = tuple(_edge(t.n, t.mean, s, a) for s, a in zip(rows, actions, strict=True))
+        node_before = tuple(_node(t, s) for s in rows)
         table_backward(self.model, t, self.q, self.path, self.rews, length, leaf, expanded, self.gamma)
         after = tuple(_edge(t.n, t.mean, s, a) for s, a in zip(rows, actions, strict=True))
         self.simulations += 1
         self.last = Simulation(tuple(rows), tuple(actions), tuple(self.rews[:length].tolist()), int(expanded),
-                               float(leaf), _returns(self.rews[:length], float(leaf), self.gamma), before, after)
+                               float(leaf), _returns(self.rews[:length], float(leaf), self.gamma), before, after,
+                               node_before)
         return self.last
 
     def leading(self) -> int:
