@@ -108,6 +108,10 @@ def test_tree_frames_equal_the_tree_statistics_after_each_simulation(lake):
             assert row["n"] == row["n_before"] + 1 == tree.n[i, a]
             old = row["n_before"] * row["value_before"] if row["n_before"] else 0.0
             assert row["value"] == pytest.approx((old + row["return"]) / row["n"], abs=1e-9)
+            assert row["node_visits_before"] == tree.visits[i] - 1  # a path passes a node once
+            tried = tree.n[i].sum() - 1
+            assert row["node_value_before"] == (
+                pytest.approx((tree.w[i].sum() - row["return"]) / tried, abs=1e-9) if tried else None)
         _check_returns(path, GAMMA, f["leaf"])
         root_total += path[0]["return"]
         assert tree.w[0].sum() == pytest.approx(root_total, abs=1e-9)
