@@ -36,7 +36,7 @@ def _root_rows(page) -> list[list[str]]:
 
 
 def _fmt(v: float | None) -> str:
-    return "–" if v is None else f"{v:.3f}"
+    return "\u2013" if v is None else f"{v:.3f}"
 
 
 def _expected_rows(f: dict, phase_before: bool) -> list[list[str]]:
