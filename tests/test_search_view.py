@@ -199,6 +199,8 @@ def test_bad_arguments_are_refused(lake):
         GrowingTree(lake, 0, evaluation="nope")
     with pytest.raises(ValueError, match=r"state must be in \[0, 16\), got 99"):
         GrowingTable(lake, 99)
+    with pytest.raises(ValueError, match=r"q must have shape \(16, 4\) \(states, actions\), got \(4, 16\)"):
+        GrowingTree(lake, 0, q=np.zeros((4, 16)))
 
 
 def test_session_refuses_malformed_messages_and_changes_nothing():

@@ -182,6 +182,16 @@ def tree_layout(parent: np.ndarray, size: int) -> tuple[np.ndarray, np.ndarray]:
     return depth, x
 
 
+def _leaf_values(model: TabularModel, q: np.ndarray | None) -> np.ndarray:
+    shape = (model.n_states, model.n_actions)
+    if q is None:
+        return np.zeros(shape)
+    out = np.ascontiguousarray(q, dtype=np.float64)
+    if out.shape != shape:
+        raise ValueError(f"q must have shape {shape} (states, actions), got {out.shape}")
+    return out
+
+
 def _check(model: TabularModel, state: int, evaluation: str) -> None:
     if evaluation not in EVALUATIONS:
         raise ValueError(f"evaluation must be one of {', '.join(EVALUATIONS)}, got {evaluation!r}")
@@ -207,7 +217,7 @@ class GrowingTree:
                  q: np.ndarray | None = None, seed: int = 0) -> None:
         _check(model, state, evaluation)
         self.model = model
-        self.q = np.zeros((model.n_states, model.n_actions)) if q is None else np.ascontiguousarray(q, np.float64)
+        self.q = _leaf_values(model, q)
         self.tree: PathTree = new_path_tree(capacity, model.n_actions)
         path_tree_reset(self.tree, int(state))
         self.rng = from_seed(np.random.SeedSequence(seed))
@@ -293,7 +303,7 @@ class GrowingTable:
         _check(model, state, evaluation)
         self.model = model
         self.root = int(state)
-        self.q = np.zeros((model.n_states, model.n_actions)) if q is None else np.ascontiguousarray(q, np.float64)
+        self.q = _leaf_values(model, q)
         self.table: StateTable = new_state_table(model.n_states, model.n_actions, depth, "state", backup)
         self.backup = backup
         self.rng = from_seed(np.random.SeedSequence(seed))
