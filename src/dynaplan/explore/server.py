@@ -2,10 +2,11 @@
 
 A small ``http.server``: ``GET /`` serves the page and its two static files (the same
 ``explorer.js`` the notebook widget runs), ``POST /api`` takes one JSON message and answers with
-the session's JSON reply (``explore.session``). Nothing else is served, nothing is fetched from
-the network, and a message that is not valid JSON or not a valid message gets one error line
-that the page shows; it is never executed. It binds 127.0.0.1 unless told otherwise (``::1`` and
-other IPv6 addresses too).
+the session's JSON reply (``explore.session``); ``GET /search.html`` is the search view and
+``POST /search-api`` its messages (``explore.search_view.SearchSession``, made on first use).
+Nothing else is served, nothing is fetched from the network, and a message that is not valid
+JSON or not a valid message gets one error line that the page shows; it is never executed. It
+binds 127.0.0.1 unless told otherwise (``::1`` and other IPv6 addresses too).
 
 What a page on another site could try, refused: a request whose ``Host`` is not the address
 served (DNS rebinding: a name the attacker controls pointed at 127.0.0.1) gets 403, as does a
@@ -30,6 +31,7 @@ from urllib.parse import urlsplit
 
 import numpy as np
 
+from dynaplan.explore.search_view import SearchSession
 from dynaplan.explore.session import ProtocolError, Session
 
 STATIC = Path(__file__).parent / "static"
@@ -38,6 +40,8 @@ FILES = {
     "/index.html": ("index.html", "text/html; charset=utf-8"),
     "/explorer.js": ("explorer.js", "text/javascript; charset=utf-8"),
     "/explorer.css": ("explorer.css", "text/css; charset=utf-8"),
+    "/search.html": ("search.html", "text/html; charset=utf-8"),
+    "/search.js": ("search.js", "text/javascript; charset=utf-8"),
 }
 MAX_BODY = 1 << 20
 MAX_DEPTH = 64
@@ -180,7 +184,8 @@ def make_server(session: Session, host: str = "127.0.0.1", port: int = 8765) -> 
         def do_POST(self) -> None:
             if not self._trusted():
                 return
-            if self.path.split("?", 1)[0] != "/api":
+            route = self.path.split("?", 1)[0]
+            if route not in ("/api", "/search-api"):
                 self._send(404, b"not found", "text/plain; charset=utf-8")
                 return
             # JSON only: a cross-site page cannot send that without a CORS preflight, which is never granted
@@ -200,7 +205,12 @@ def make_server(session: Session, host: str = "127.0.0.1", port: int = 8765) -> 
                 self._error(400, str(exc))
                 return
             with lock:
-                reply = session.handle(msg)
+                if route == "/search-api":
+                    if "search" not in state:
+                        state["search"] = SearchSession()
+                    reply = state["search"].handle(msg)
+                else:
+                    reply = session.handle(msg)
             self._json(400 if reply.get("type") == "error" else 200, reply)
 
     server = ExplorerServer((host, port), Handler)
