@@ -72,7 +72,8 @@ def _cartpole() -> SearchWorld:
                        cp.cartpole_terminated, cp.cartpole_reset, cp.MAX_STEPS)
 
 
-WORLDS: dict[str, Callable[[], SearchWorld]] = {"CartPole-v1": _cartpole}
+WORLDS: dict[str, Callable[[], SearchWorld]] = {"CartPole-v1": functools.cache(_cartpole)}
+"""The worlds by Gymnasium id (each made once: a world is a static argument of the jitted runner)."""
 
 
 class LearnedSearchConfig(NamedTuple):
