@@ -133,3 +133,12 @@ def test_reuse_replays_the_kept_subtree_from_the_real_observation() -> None:
         value = float(_predict(s.pred, expected, 2)[1])
         assert tree.raw_values[i] == pytest.approx(0.0 if tree.children_discounts[p, a] == 0 else value, abs=1e-4)
     assert tree.node_visits[0] == n  # the root's visits: the kept simulations
+
+
+def test_the_reuse_spec_is_valid() -> None:
+    from pathlib import Path
+
+    from dynaplan.experiments.spec import load_spec
+
+    spec = load_spec(Path(__file__).resolve().parents[1] / "examples" / "learned-search-reuse.toml")
+    assert spec.kind == "learned-search" and spec.root_seed == 2026
