@@ -42,14 +42,14 @@ def test_cartpole_in_jax_equals_gymnasium_to_float32() -> None:
 
 
 def test_object_api_equals_batched_runner() -> None:
-    reuse = True  # the superset: the search and the kept tree both carried across steps
+    reuse = True  # the superset: the search and the kept tree both carried across steps (kept at any model error)
     world = WORLDS["CartPole-v1"]()
-    cfg = LearnedSearchConfig(reuse=reuse, **TINY)
+    cfg = LearnedSearchConfig(reuse=reuse, reuse_tolerance=1e9, **TINY)
     state = jax.vmap(lambda k: init_state(k, world, cfg))(jax.random.PRNGKey(3)[None])
     _, rec = run_steps(state, world, cfg, 40)
     rec = jax.tree.map(lambda x: np.asarray(x[0]), rec)
     assert rec.ended.sum() >= 1  # the run crosses an episode boundary
-    agent = LearnedSearch(gym.make("CartPole-v1"), seed=3, reuse=reuse, **TINY)
+    agent = LearnedSearch(gym.make("CartPole-v1"), seed=3, reuse=reuse, reuse_tolerance=1e9, **TINY)
     for t in range(40):
         assert agent.act(rec.obs[t]) == int(rec.action[t]), t
         agent.observe(rec.obs[t], int(rec.action[t]), float(rec.reward[t]), rec.next_obs[t], bool(rec.terminated[t]),
@@ -109,3 +109,36 @@ def test_true_model_search_step_matches_gymnasium_at_the_edge() -> None:
             else:
                 assert float(out.discount[0]) == pytest.approx(cfg.gamma) and float(out.value[0]) != 0.0
     assert 0 < ended < 2 * len(starts)
+
+
+def test_reuse_replays_the_kept_subtree_from_the_real_observation() -> None:
+    from dynaplan.neural.learned_search import _checked_kept, _dynamics, _predict
+
+    world = WORLDS["CartPole-v1"]()
+    cfg = LearnedSearchConfig(reuse=True, reuse_tolerance=1e9, **TINY)
+    state = jax.vmap(lambda k: init_state(k, world, cfg))(jax.random.PRNGKey(3)[None])
+    state, _ = run_steps(state, world, cfg, 40)
+    s = jax.tree.map(lambda x: x[0], state)
+    s = s._replace(obs=s.kept.tree.embeddings[0, 0] + 1e-3)  # a real observation near the kept root's prediction
+    stats = _stats(s.buffer)
+    kept = _checked_kept(s, world, cfg, stats)
+    n = int(kept.n_used[0])
+    assert n > 2  # a kept tree with nodes below its root
+    tree = jax.tree.map(lambda x: np.asarray(x[0]), kept.tree)
+    np.testing.assert_array_equal(tree.embeddings[0], np.asarray(s.obs))  # the root is the real observation
+    for i in range(1, n):  # every node is the current model's step from its parent, evaluated afresh
+        p, a = int(tree.parents[i]), int(tree.action_from_parent[i])
+        expected = _dynamics(s.dyn, stats, jnp.asarray(tree.embeddings[p])[None], jnp.asarray([a]), 2)[0]
+        np.testing.assert_allclose(tree.embeddings[i], expected, rtol=1e-5, atol=1e-5)
+        value = float(_predict(s.pred, expected, 2)[1])
+        assert tree.raw_values[i] == pytest.approx(0.0 if tree.children_discounts[p, a] == 0 else value, abs=1e-4)
+    assert tree.node_visits[0] == n  # the root's visits: the kept simulations
+
+
+def test_the_reuse_spec_is_valid() -> None:
+    from pathlib import Path
+
+    from dynaplan.experiments.spec import load_spec
+
+    spec = load_spec(Path(__file__).resolve().parents[1] / "examples" / "learned-search-reuse.toml")
+    assert spec.kind == "learned-search" and spec.root_seed == 2026

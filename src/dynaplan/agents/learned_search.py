@@ -13,7 +13,7 @@ is shown the same observations: both call the same jitted ``act_agent`` / ``obse
 from __future__ import annotations
 
 from collections.abc import Mapping
-from functools import partial
+from functools import lru_cache, partial
 from typing import Any, ClassVar, NamedTuple
 
 import gymnasium as gym
@@ -29,16 +29,17 @@ WORLD_IDS = ("CartPole-v1",)
 """Envs whose dynamics dynaplan steps in JAX for this agent (``neural.learned_search.WORLDS``)."""
 
 DEFAULTS: dict[str, Any] = dict(
-    model="learned", search=True, reuse=False, simulations=32, max_depth=16, hidden=64, gamma=0.99, n_step=10,
-    batch=128, updates=1, warmup=256, capacity=20_000, lr=1e-3, temperature=0.25, dirichlet_fraction=0.25,
-    entropy=0.01,
+    model="learned", search=True, reuse=False, reuse_tolerance=0.5, revalue=True, simulations=32, max_depth=16,
+    hidden=64, gamma=0.99, n_step=50, batch=128, updates=1, warmup=256, capacity=20_000, lr=1e-3, temperature=0.0,
+    dirichlet_fraction=0.25, entropy=0.01,
 )
 """The defaults (``neural.learned_search.LearnedSearchConfig``'s, for CartPole-v1 on a 2-core CPU)."""
 
 _COUNTS = {"simulations": (1, 4096), "max_depth": (1, 4096), "hidden": (1, 4096), "n_step": (1, 1000),
            "batch": (1, 1 << 16), "updates": (0, 1000), "warmup": (1, 10**7), "capacity": (2, 10**7)}
 _NUMBERS = {"gamma": (0.0, 1.0, True), "lr": (0.0, 1.0, True), "temperature": (0.0, 100.0, False),
-            "dirichlet_fraction": (0.0, 1.0, False), "entropy": (0.0, 100.0, False)}
+            "dirichlet_fraction": (0.0, 1.0, False), "entropy": (0.0, 100.0, False),
+            "reuse_tolerance": (0.0, 1e9, False)}
 
 
 def check_params(params: Mapping[str, Any]) -> dict[str, Any]:
@@ -49,6 +50,7 @@ def check_params(params: Mapping[str, Any]) -> dict[str, Any]:
     p: dict[str, Any] = {**DEFAULTS, **params}
     p["model"] = check_choice("model", p["model"], ("learned", "true"))
     p["search"], p["reuse"] = check_flag("search", p["search"]), check_flag("reuse", p["reuse"])
+    p["revalue"] = check_flag("revalue", p["revalue"])
     if p["reuse"] and not p["search"]:
         raise ParamError("reuse", "reuse keeps a search tree: it needs search = true")
     for key, (low, high) in _COUNTS.items():
@@ -106,7 +108,7 @@ class LearnedSearch(Agent):
         self.state, self._world, self._cfg = self.build_state(_world_id(env), self.params, self.seed)
         self.n_actions = self._world.n_actions
         self.obs_shape = (self._world.obs_dim,)
-        self._jit_act, self._jit_observe = _jitted(self._world, self._cfg)
+        self._jit_act, self._jit_observe = _jitted(_world_id(env), self._cfg)
 
     @classmethod
     def check_params(cls, params: Mapping[str, Any]) -> dict[str, Any]:
@@ -181,10 +183,13 @@ class LearnedSearch(Agent):
                          agent.state)
 
 
-def _jitted(world: Any, cfg: Any) -> tuple[Any, Any]:
-    """The object API's two jitted functions (the runner's ``act_agent`` / ``observe_agent``)."""
+@lru_cache(maxsize=8)
+def _jitted(world_id: str, cfg: Any) -> tuple[Any, Any]:
+    """The object API's two jitted functions (the runner's ``act_agent`` / ``observe_agent``), one
+    pair per world and configuration: agents made with the same settings share the compiled code."""
     import jax
 
-    from dynaplan.neural.learned_search import act_agent, observe_agent
+    from dynaplan.neural.learned_search import WORLDS, act_agent, observe_agent
 
+    world = WORLDS[world_id]()
     return (jax.jit(partial(act_agent, world=world, cfg=cfg)), jax.jit(partial(observe_agent, world=world, cfg=cfg)))

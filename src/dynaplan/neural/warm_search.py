@@ -38,10 +38,10 @@ from typing import Any, NamedTuple
 import jax
 import jax.numpy as jnp
 import mctx
-from mctx._src import action_selection
+from mctx._src import action_selection, base, policies
 from mctx._src.search import backward, expand, instantiate_tree_from_root, simulate
 
-__all__ = ["WarmTree", "fresh_tree", "muzero_decision", "reroot", "run_simulations"]
+__all__ = ["WarmTree", "fresh_tree", "muzero_decision", "reroot", "revalue", "run_simulations", "stochastic_decision"]
 
 ROOT = mctx.Tree.ROOT_INDEX
 UNVISITED = mctx.Tree.UNVISITED
@@ -187,6 +187,30 @@ def reroot(warm: WarmTree, action: jax.Array, keep_at_most: int) -> tuple[WarmTr
     return WarmTree(tree, n_kept), reused
 
 
+def _revalue_one(tree: mctx.Tree, n_used: jax.Array, raw: jax.Array) -> mctx.Tree:
+    capacity = tree.node_visits.shape[0]
+    live = jnp.arange(capacity) < n_used
+    raw = jnp.where(live, raw, 0.0)
+    visits, values = _recount(tree.parents, tree.action_from_parent, tree.children_rewards, tree.children_discounts,
+                              raw, live)
+    children = tree.children_index
+    child_of = jnp.maximum(children, 0)
+    has_child = children != UNVISITED
+    return tree.replace(node_visits=visits, raw_values=raw, node_values=values,
+                        children_values=jnp.where(has_child, values[child_of], 0),
+                        children_visits=jnp.where(has_child, visits[child_of], 0))
+
+
+def revalue(warm: WarmTree, raw_values: jax.Array) -> WarmTree:
+    """Kept trees whose nodes are evaluated afresh: ``raw_values: float32[B, capacity]`` replaces
+    each node's evaluation (entries past ``n_used`` are ignored), and every visit count and value
+    is recounted from the nodes, as :func:`reroot` does. Used when the value network has moved
+    since the kept simulations were run: the tree's shape and its rewards are kept, its values are
+    those the current network gives along the same paths."""
+    tree = jax.vmap(_revalue_one)(warm.tree, warm.n_used, raw_values)
+    return WarmTree(tree, warm.n_used)
+
+
 class Decision(NamedTuple):
     """One search's outcome.
 
@@ -254,4 +278,70 @@ def muzero_decision(
     scaled = jnp.log(jnp.maximum(weights, jnp.finfo(weights.dtype).tiny))
     scaled = (scaled - scaled.max(-1, keepdims=True)) / jnp.maximum(jnp.finfo(jnp.float32).tiny, temperature)
     action = jax.random.categorical(key, scaled)
+    return Decision(action, weights, warm, reused)
+
+
+def stochastic_decision(
+    params: Any,
+    rng_key: jax.Array,
+    root: mctx.RootFnOutput,
+    decision_recurrent_fn: base.DecisionRecurrentFn,
+    chance_recurrent_fn: base.ChanceRecurrentFn,
+    num_simulations: int,
+    *,
+    kept: WarmTree | None = None,
+    capacity: int | None = None,
+    max_depth: int | None = None,
+    dirichlet_fraction: float = 0.25,
+    dirichlet_alpha: float = 0.3,
+    pb_c_init: float = 1.25,
+    temperature: float = 1.0,
+) -> Decision:
+    """Stochastic MuZero's search policy (``mctx.stochastic_muzero_policy``, Antonoglou et al.
+    2022: decision nodes and chance nodes alternate; a chance node's outcome is chosen by prior over
+    visits), with the same random-key discipline, continuing ``kept`` trees where they hold a root.
+
+    The tree is mctx's: ``A + C`` edges per node (actions, then chance outcomes), embeddings wrapped
+    in ``mctx.StochasticRecurrentState``; mctx's own wrappers (``_make_stochastic_recurrent_fn``,
+    ``_make_stochastic_action_selection_fn``, ``_mask_tree``) are called unchanged. After a real
+    step the tree is kept by two re-rootings: at the action taken (a chance node), then at the
+    edge ``A + outcome`` of the outcome observed (a decision node). ``action_weights`` are the
+    root's visits over the ``A`` actions; ``warm`` holds the whole ``A + C`` tree.
+    """
+    num_actions = root.prior_logits.shape[-1]
+    rng_key, noise_key, search_key = jax.random.split(rng_key, 3)
+    noisy = policies._get_logits_from_probs(policies._add_dirichlet_noise(
+        noise_key, jax.nn.softmax(root.prior_logits), dirichlet_fraction=dirichlet_fraction,
+        dirichlet_alpha=dirichlet_alpha))
+    batch = root.value.shape[0]
+    dummy_output, dummy_afterstate = decision_recurrent_fn(params, rng_key, jnp.zeros([batch], jnp.int32),
+                                                           root.embedding)
+    num_chance = dummy_output.chance_logits.shape[-1]
+    logits = jnp.concatenate([noisy, jnp.full([batch, num_chance], -jnp.inf)], -1)
+    wrapped = root.replace(prior_logits=logits, embedding=base.StochasticRecurrentState(
+        state_embedding=root.embedding, afterstate_embedding=dummy_afterstate,
+        is_decision_node=jnp.ones([batch], bool)))
+    capacity = capacity or (kept.tree.node_visits.shape[1] if kept is not None else num_simulations + 1)
+    fresh = fresh_tree(wrapped, capacity)
+    if kept is None:
+        warm = fresh
+    else:
+        use = kept.n_used > 0
+        pick = functools.partial(jax.tree.map, lambda k, f: jnp.where(use.reshape((-1,) + (1,) * (k.ndim - 1)), k, f))
+        tree = pick(kept.tree, fresh.tree)
+        tree = tree.replace(children_prior_logits=tree.children_prior_logits.at[:, ROOT].set(logits))
+        warm = WarmTree(tree, jnp.where(use, kept.n_used, 1))
+    reused = jnp.where(warm.n_used > 1, warm.tree.node_visits[:, ROOT], 0)
+    recurrent_fn = policies._make_stochastic_recurrent_fn(decision_recurrent_fn, chance_recurrent_fn, num_actions,
+                                                          num_chance)
+    decision_selection = functools.partial(action_selection.muzero_action_selection, pb_c_base=19652,
+                                           pb_c_init=pb_c_init, qtransform=mctx.qtransform_by_parent_and_siblings)
+    interior = policies._make_stochastic_action_selection_fn(decision_selection, num_actions)
+    selection_fn = action_selection.switching_action_selection_wrapper(
+        root_action_selection_fn=functools.partial(interior, depth=0), interior_action_selection_fn=interior)
+    warm = run_simulations(params, search_key, warm, recurrent_fn, selection_fn, num_simulations,
+                           max_depth if max_depth is not None else num_simulations)
+    weights = policies._mask_tree(warm.tree, num_actions, "decision").summary().visit_probs
+    action = jax.random.categorical(rng_key, policies._apply_temperature(policies._get_logits_from_probs(weights),
+                                                                         temperature))
     return Decision(action, weights, warm, reused)
