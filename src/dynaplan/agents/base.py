@@ -10,6 +10,8 @@ import numpy as np
 
 from dynaplan.agents.problems import table_problem
 from dynaplan.core.agent import Agent, play_episode
+from dynaplan.core.kernels import act_once, observe_once
+from dynaplan.core.loop import Chunker, run_chunked
 from dynaplan.core.params import (
     INT64_MAX,
     ParamError,
@@ -25,8 +27,6 @@ from dynaplan.core.params import (
     check_unit,
 )
 from dynaplan.core.records import Problem, RunResult
-from dynaplan.planning.loop import Chunker, run_chunked
-from dynaplan.planning.protocol import act_once, observe_once
 from dynaplan.rng import agent_stream, env_stream
 
 __all__ = [
@@ -50,7 +50,7 @@ def discrete_sizes(env: gym.Env[Any, Any]) -> tuple[int, int]:
 
 class TabularAgent(Agent):
     """The tabular family: observations are state indices of a Discrete env, the kernels follow
-    ``planning.protocol`` and the batched runner is ``planning.loop.run_chunked``.
+    ``core.kernels`` and the batched runner is ``core.loop.run_chunked``.
 
     A subclass names itself (``name``), validates its hyperparameters (``check_params``) and
     builds its kernel state (``build_state``); ``act`` and ``observe`` call the compiled
@@ -102,7 +102,7 @@ class TabularAgent(Agent):
         max_episode_steps: int | None = None,
         chunker: Any = None,
     ) -> RunResult:
-        """One run in ``planning.loop.run_chunked`` (compiled chunks of about 0.2 s)."""
+        """One run in ``core.loop.run_chunked`` (compiled chunks of about 0.2 s)."""
         if problem.encoding != "table":
             raise ValueError(f"{cls.name} is a tabular agent: it needs a 'table' problem, got {problem.encoding!r}")
         if episodes <= 0 and steps <= 0:

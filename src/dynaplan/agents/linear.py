@@ -7,7 +7,7 @@ The linear family of the agent protocol (``core.agent.Agent``): ``"features"`` p
 ``Discrete`` observation space gets ``OneHot``, a bounded ``Box`` a ``TileCoder`` (8 tilings of
 8 tiles per dimension, 4096 features), an unbounded one is refused. The action space must be
 ``Discrete``. ``act`` / ``observe`` call the same compiled kernels as the batched runner
-(``run_compiled``: ``planning.linear_loop.run_linear_loop``), which gives identical episodes for
+(``run_compiled``: ``core.linear_loop.run_linear_loop``), which gives identical episodes for
 the same seed; each agent owns a fresh copy of its features' record (a tile coder's index table).
 
 Agents and their kernels (``planning.linear_td``, ``planning.linear_dyna``):
@@ -34,6 +34,8 @@ import numpy as np
 
 from dynaplan.agents.problems import default_features, features_problem
 from dynaplan.core.agent import Agent
+from dynaplan.core.linear_kernels import linear_act_once, linear_observe_once
+from dynaplan.core.linear_loop import run_linear_loop
 from dynaplan.core.params import (
     ParamError,
     check_budget,
@@ -57,8 +59,6 @@ from dynaplan.planning.linear_dyna import (
     dyna_plan,
     ps_plan,
 )
-from dynaplan.planning.linear_loop import run_linear_loop
-from dynaplan.planning.linear_protocol import linear_act_once, linear_observe_once
 from dynaplan.planning.linear_td import LinearQState, LinearSarsaState, LSTDState, SarsaLambdaState, TDState
 from dynaplan.planning.pqueue import new_pair_queue
 from dynaplan.rng import agent_stream, env_stream
@@ -92,7 +92,7 @@ def check_linear_params(params: Mapping[str, Any], allowed: set[str], **defaults
 
 class LinearAgent(Agent):
     """The linear family (see the module docstring): observations are encoded by a features
-    object into sparse features; kernels follow ``planning.linear_protocol``."""
+    object into sparse features; kernels follow ``core.linear_kernels``."""
 
     family: ClassVar[str] = "linear"
     encoding: ClassVar[str] = "features"
@@ -139,7 +139,7 @@ class LinearAgent(Agent):
         max_episode_steps: int | None = None,
         chunker: Any = None,
     ) -> RunResult:
-        """One run in ``planning.linear_loop.run_linear_loop`` (one compiled call; ``chunker`` unused);
+        """One run in ``core.linear_loop.run_linear_loop`` (one compiled call; ``chunker`` unused);
         the features start fresh (an empty tile-coding table)."""
         if problem.encoding != "features":
             raise ValueError(f"{cls.name} is a linear agent: it needs a 'features' problem, got {problem.encoding!r}")

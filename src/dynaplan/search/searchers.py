@@ -33,9 +33,9 @@ import numpy as np
 
 from dynaplan._jit import kernel
 from dynaplan._stamp import generic
+from dynaplan.core.kernels import register_kernels
 from dynaplan.models.protocol import model_update
 from dynaplan.planning.dyna_q import dyna_planning
-from dynaplan.planning.protocol import register_kernels
 from dynaplan.planning.q_learning import q_update
 from dynaplan.rng import rand, randint
 from dynaplan.search.lookahead import lookahead_act

@@ -89,8 +89,8 @@ def run_kind(cell: Mapping[str, Any], seeds: Sequence[int]) -> pd.DataFrame:
     ``max_episode_steps`` (the limit of an env that has none of its own), and the agent's
     parameters. One row per (seed, episode): ``steps, return, model_steps, decisions, seconds``."""
     from dynaplan.agents import AGENTS
+    from dynaplan.core.loop import new_loop_state, run_loop
     from dynaplan.experiments.batch import check_agent_params, problem_of
-    from dynaplan.planning.loop import new_loop_state, run_loop
 
     cls = AGENTS[str(cell["agent"])]
     params = check_agent_params(cls, _agent_params(cell)).params  # the cell was validated by check_cell

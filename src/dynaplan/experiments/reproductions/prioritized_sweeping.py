@@ -10,7 +10,7 @@ sweeping one per update target plus one per priority it evaluates, the real pair
 predecessor's), so the comparison is fair in either.
 
 "Optimal solution" (kind ``until-optimal``), checked by a loop hook inside the compiled episode
-loop (``planning.loop.run_loop``), at every real step (``check = "step"``) or at the end of each
+loop (``core.loop.run_loop``), at every real step (``check = "step"``) or at the end of each
 episode (``check = "episode"``): the greedy path from the start reaches the goal within
 ``floor(factor * L)`` steps, L the shortest path (breadth-first search). ``greedy = "argmax"``
 follows the first maximal action in each state (``numpy.argmax``); ``greedy = "all"`` requires
@@ -36,6 +36,8 @@ from dynaplan._jit import kernel
 from dynaplan.agents import AGENTS
 from dynaplan.agents.base import ParamError
 from dynaplan.agents.views import view_of
+from dynaplan.core.kernels import register_hook
+from dynaplan.core.loop import Chunker, new_loop_state, run_chunked
 from dynaplan.envs.layouts import shortest_path_length
 from dynaplan.envs.scaled_maze import ScaledMaze
 from dynaplan.envs.tabular import make_world
@@ -43,9 +45,7 @@ from dynaplan.experiments.batch import check_agent_params
 from dynaplan.experiments.kinds import register_kind
 from dynaplan.experiments.reproductions import register_reproduction, spec_reproduction
 from dynaplan.planning.dyna_q import DynaQState
-from dynaplan.planning.loop import Chunker, new_loop_state, run_chunked
 from dynaplan.planning.probe import with_probe
-from dynaplan.planning.protocol import register_hook
 from dynaplan.plot.curves import save_figure
 from dynaplan.rng import agent_stream, env_stream
 
