@@ -194,7 +194,8 @@ def test_the_minigrid_command_runs_as_written(tmp_path, monkeypatch, capsys):
     monkeypatch.setattr(backends, "default_workers", lambda: 1)
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("COLUMNS", "200")
-    assert main("run --env MiniGrid-FourRooms-v0 --agent dyna-q --planning-steps 0,50 --runs 5".split()) == 0
+    command = "dynaplan run --env MiniGrid-FourRooms-v0 --agent dyna-q --planning-steps 0,50 --runs 5"
+    assert main(command.split()[1:]) == 0
     out = capsys.readouterr().out
     assert "30 episodes per run (the default" in out
     assert "cut off after 100,000 real steps (max_episode_steps)" in out
