@@ -9,7 +9,17 @@ compiled protocols with their loops: ``core.kernels`` / ``core.linear_kernels`` 
 
 from dynaplan.core.agent import AGENTS, FAMILIES, Agent, play_episode, register_agent
 from dynaplan.core.params import ParamError
-from dynaplan.core.records import ENCODINGS, Problem, RunResult
+from dynaplan.core.records import ENCODINGS, Budget, Problem, RunResult
 
-__all__ = ["AGENTS", "ENCODINGS", "FAMILIES", "Agent", "ParamError", "Problem", "RunResult", "play_episode",
-           "register_agent"]
+__all__ = [
+           "AGENTS",
+           "ENCODINGS",
+           "FAMILIES",
+           "Agent",
+           "Budget",
+           "ParamError",
+           "Problem",
+           "RunResult",
+           "play_episode",
+           "register_agent",
+]
