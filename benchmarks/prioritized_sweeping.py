@@ -7,7 +7,7 @@
 2. Both agents in the scaled Dyna mazes of Example 8.4 (47 .. 6,016 open cells), n = 5,
    alpha = 0.5: a few untimed episodes (so values flow and the queue fills; compile time is
    excluded by a warm-up maze), then a fixed number of real steps timed in the compiled runner
-   (``planning.loop.run_loop``): Q updates per second, ns per update (acting and real steps
+   (``core.loop.run_loop``): Q updates per second, ns per update (acting and real steps
    included), updates per real step; then as many untimed steps recording prioritized
    sweeping's queue length after each (its mean is the column ``mean queue``). Dyna-Q's update
    is O(1); prioritized sweeping's adds a pop, the predecessors' priorities and their pushes,
@@ -27,11 +27,11 @@ from numba import njit
 
 import dynaplan
 from dynaplan.agents import DynaQ, PrioritizedSweeping
+from dynaplan.core.kernels import act, observe
+from dynaplan.core.loop import run_loop
 from dynaplan.envs.scaled_maze import BOOK_SCALES, ScaledMaze
 from dynaplan.envs.tabular import make_world, world_reset, world_step
-from dynaplan.planning.loop import run_loop
 from dynaplan.planning.pqueue import new_pair_queue, pq_pop, pq_push
-from dynaplan.planning.protocol import act, observe
 from dynaplan.rng import agent_stream, env_stream, from_seed, rand, randint
 
 

@@ -9,7 +9,7 @@
 * ``on``: the shipped kernel with a ``PlanningProbe`` of ``n`` pairs (never taken, so it records
   the first ``n`` pairs and counts the rest).
 
-All three run the same seeds through the same generic episode loop (``planning.loop.run_loop``)
+All three run the same seeds through the same generic episode loop (``core.loop.run_loop``)
 and must end with the same Q table (checked; the probe's max-Q count must equal the old
 counter's). Rounds alternate the three; each variant's time is its median over rounds, and the
 ratios to ``before`` are printed (one process, so the machine's load is shared alike).
@@ -26,12 +26,12 @@ import numpy as np
 
 from dynaplan import DynaQ, problem_of
 from dynaplan._jit import kernel
+from dynaplan.core.egreedy import epsilon_greedy
+from dynaplan.core.kernels import register_kernels
+from dynaplan.core.loop import run_loop
 from dynaplan.models.protocol import model_draw_known, model_n_known, model_planning_target
 from dynaplan.models.sample import SampleModel, sample_model_update
-from dynaplan.planning.egreedy import epsilon_greedy
-from dynaplan.planning.loop import run_loop
 from dynaplan.planning.probe import with_probe
-from dynaplan.planning.protocol import register_kernels
 from dynaplan.planning.q_learning import q_update
 from dynaplan.rng import agent_stream, env_stream
 

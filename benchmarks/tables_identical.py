@@ -6,6 +6,9 @@ checked against hashes recorded before it::
     python benchmarks/tables_identical.py --record benchmarks/tables_identical.json   # before
     python benchmarks/tables_identical.py --check benchmarks/tables_identical.json    # after
 
+``--check`` compares the reproductions the file records (a reproduction shipped after it was
+recorded is recorded first, at the commit before the change: ``--record FILE NAME``).
+
 Each reproduction runs through its shipped spec (``Reproduction.run``: same root seed, same
 per-run seed streams) with fewer runs and shorter runs (``SIZES``). Wall-clock columns
 (``WALL_CLOCK``) are dropped; every other column, its name, dtype and every value, goes into the
@@ -42,6 +45,7 @@ SIZES: dict[str, dict[str, Any]] = {
     "prioritized-sweeping": {"runs": 2, "states": [47, 94]},
     "rtdp": {"runs": 1},
     "trajectory-sampling": {"runs": 2},
+    "minigrid": {"runs": 2, "episodes": 3},
 }
 
 
@@ -58,11 +62,12 @@ def hashes(names: list[str]) -> dict[str, dict[str, Any]]:
     from dynaplan.experiments.reproductions import load_all
 
     reproductions = load_all()
-    missing = sorted(set(reproductions) - set(SIZES))
+    names = names or sorted(reproductions)
+    missing = sorted(set(names) - set(SIZES))
     if missing:
-        raise SystemExit(f"no size for the shipped reproduction(s) {', '.join(missing)}: add them to SIZES")
+        raise SystemExit(f"no size for the reproduction(s) {', '.join(missing)}: add them to SIZES")
     out: dict[str, dict[str, Any]] = {}
-    for name in names or sorted(reproductions):
+    for name in names:
         start = time.perf_counter()
         table = reproductions[name].run(**SIZES[name])
         out[name] = {"rows": len(table), "hash": table_hash(table)}
@@ -76,13 +81,15 @@ def main() -> int:
     group = parser.add_mutually_exclusive_group(required=True)
     group.add_argument("--record", type=Path, help="write the hashes to this JSON file")
     group.add_argument("--check", type=Path, help="compare with the hashes in this JSON file")
-    parser.add_argument("names", nargs="*", help="reproductions (default: every shipped one)")
+    parser.add_argument("names", nargs="*", help=(
+        "reproductions (default: with --record every shipped one, with --check every one the file records)"))
     args = parser.parse_args()
-    got = hashes(args.names)
+    want = json.loads(args.check.read_text()) if args.check else {}
+    # --check compares what the file records (a reproduction shipped later is recorded first)
+    got = hashes(args.names or sorted(want))
     if args.record:
         args.record.write_text(json.dumps(got, indent=1, sort_keys=True) + "\n")
         return 0
-    want = json.loads(args.check.read_text())
     differ = [n for n in got if want.get(n) != got[n]]
     for name in differ:
         print(f"DIFFERS: {name}: recorded {want.get(name)}, now {got[name]}")

@@ -179,3 +179,28 @@ def test_interrupt_then_resume_equals_uninterrupted(
     if sig == signal.SIGKILL:  # the damaged batch was run again, not read
         redone = next(b for b in after["batches"] if b["config_hash"] == done[0]["config_hash"])
         assert hashlib.sha256(victim.read_bytes()).hexdigest() == redone["sha256"] == done[0]["sha256"]
+
+
+def test_the_minigrid_command_runs_as_written(tmp_path, monkeypatch, capsys):
+    """Issue 25's command exactly as written: no --episodes (30 by default), no --out (the table is
+    printed, nothing is written, one line says how to keep the runs), and Minigrid's timeout of 100
+    steps replaced by the cap of envs without a limit, so that Dyna-Q with n = 50 needs fewer steps
+    per episode than n = 0 over the last 10 episodes (Example 8.1; the seeds are fixed). As on a
+    one-core machine (the runs in this process): a pool's start-up would dominate the test's time."""
+    import re
+
+    from dynaplan.experiments import backends
+
+    monkeypatch.setattr(backends, "default_workers", lambda: 1)
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("COLUMNS", "200")
+    command = "dynaplan run --env MiniGrid-FourRooms-v0 --agent dyna-q --planning-steps 0,50 --runs 5"
+    assert main(command.split()[1:]) == 0
+    out = capsys.readouterr().out
+    assert "30 episodes per run (the default" in out
+    assert "cut off after 100,000 real steps (max_episode_steps)" in out
+    steps = {int(n): float(mean) for n, mean in re.findall(r"│\s+(0|50) │\s+5 │\s+10 │\s+([\d.]+) │", out)}
+    assert set(steps) == {0, 50}, out
+    assert steps[50] < steps[0]
+    assert "not kept: add --out DIR to keep the runs" in out
+    assert list(tmp_path.iterdir()) == []

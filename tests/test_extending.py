@@ -357,7 +357,7 @@ def test_own_kernels_get_cache_files_of_their_own(tmp_path):
     so it reads two internals.
     """
     from dynaplan._cache import SOURCE_HASH
-    from dynaplan.planning.loop import run_loop
+    from dynaplan.core.loop import run_loop
 
     cache_file = run_loop._cache._cache_file
     assert cache_file._source_stamp != SOURCE_HASH

@@ -13,10 +13,10 @@ from numba import njit
 
 import dynaplan
 from dynaplan import DynaQ, problem_of, run_agent, run_batch
+from dynaplan.core.kernels import register_hook
+from dynaplan.core.loop import Chunker, new_loop_state, run_chunked, run_loop
 from dynaplan.experiments.batch import BatchInterrupted, Checked
 from dynaplan.experiments.kinds import DEFAULT_MAX_EPISODE_STEPS, episode_step_limit, get_kind
-from dynaplan.planning.loop import Chunker, new_loop_state, run_chunked, run_loop
-from dynaplan.planning.protocol import register_hook
 from dynaplan.rng import agent_stream, env_stream
 
 

@@ -11,8 +11,8 @@ import dynaplan
 from conftest import object_api_run
 from dynaplan import Dyna2, problem_of, run_agent
 from dynaplan.envs.tabular import TabularModel
-from dynaplan.planning.dyna2 import dyna2_search
 from dynaplan.planning.value_iteration import policy_evaluation, q_from_v
+from dynaplan.search.dyna2 import dyna2_search
 
 
 def random_mdp(gen: np.random.Generator, n_states: int, n_actions: int, n_out: int) -> TabularModel:

@@ -1,7 +1,7 @@
 """Compile cache for dynaplan's Numba kernels, keyed on the whole package's source.
 
 Numba's own cache checks only the file that holds a function. dynaplan's generic kernels
-(`planning.protocol`) dispatch to algorithm kernels written in other files, so a change to
+(`core.kernels`) dispatch to algorithm kernels written in other files, so a change to
 `dyna_q.py` would leave a stale, silently wrong `run_episodes` in the cache. This locator
 stores every dynaplan kernel under a directory named by a hash of all of the package's
 sources: any edit to any module starts a fresh cache. It applies only to files inside this

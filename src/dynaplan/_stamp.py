@@ -1,6 +1,6 @@
 """Cache stamps of compiled functions that embed kernels registered at run time.
 
-Both protocols (the agent protocol, ``planning.protocol``, and the model protocol,
+Both protocols (the agent protocol, ``core.kernels``, and the model protocol,
 ``models.protocol``) let code outside the package register kernels that package functions are
 then compiled with: ``run_loop`` embeds a user's ``act`` / ``observe``, ``mcts_run`` a user's
 model sampler. Such a package function is marked :func:`generic` (a decorator, outermost).

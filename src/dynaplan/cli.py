@@ -15,6 +15,7 @@ option is one more field of ``Runner``.
 
 from __future__ import annotations
 
+import inspect
 import os
 import sys
 import time
@@ -204,7 +205,7 @@ def spec_overrides(runs: int | None = None, episodes: int | None = None, seed: i
 Runs = Annotated[int | None, typer.Option("--runs", help=helptext(
     "Independent runs (seeds) per cell: the spec's seeds [default: the spec's; one-cell run: 10]."))]
 Episodes = Annotated[int | None, typer.Option("--episodes", help=helptext(
-    "Episodes per run: the spec's episodes [default: the spec's]."))]
+    "Episodes per run: the spec's episodes [default: the spec's; one-cell run: 30]."))]
 Seed = Annotated[int | None, typer.Option("--seed", help=helptext(
     "Root seed: the spec's root_seed; run i uses SeedSequence(seed, spawn_key=(i,)) [default: the spec's; 0]."))]
 PlanningSteps = Annotated[str | None, typer.Option("--planning-steps", help=helptext(
@@ -223,6 +224,9 @@ Slurm = Annotated[list[str] | None, typer.Option("--slurm", metavar="KEY=VALUE",
 Module = Annotated[str | None, typer.Option("--module", metavar="MODULE", help=helptext(
     "A module to import first that registers your own agents or kinds (found from the current directory too; "
     "comma-separated for several); workers import it as well."))]
+Out = Annotated[Path | None, typer.Option("--out", help=helptext(
+    "Output directory, the resumable result store [reproduce and run SPEC: default results/NAME; one-cell run: "
+    "none, the table is printed and nothing is kept]."))]
 Address = Annotated[str | None, typer.Option("--address", help="Ray cluster address (with --backend ray), e.g. auto.")]
 MaxRetries = Annotated[int, typer.Option("--max-retries", help="Re-runs of a task whose worker process died.")]
 Resume = Annotated[bool, typer.Option("--resume", help=helptext(
@@ -289,6 +293,65 @@ class Runner:
         return Runner(workers, self.backend, self.address, self.max_retries, self.slurm)
 
 
+@dataclass(frozen=True)
+class RunOptions:
+    """The options ``run`` and ``reproduce`` share: where results go, how many runs, where they
+    execute. Declared once, in :func:`_run_options`; :func:`run_options` adds them to a command."""
+
+    out: Path | None = None
+    runs: int | None = None
+    episodes: int | None = None
+    seed: int | None = None
+    planning_steps: str | None = None
+    sets: tuple[str, ...] = ()
+    overwrite: bool = False
+    resume: bool = False
+    runner: Runner = Runner()
+    module: str | None = None
+
+    def overrides(self) -> dict[str, Any]:
+        """The spec keys these options set (:func:`spec_overrides`)."""
+        return spec_overrides(self.runs, self.episodes, self.seed, self.planning_steps, list(self.sets))
+
+
+def _run_options(
+    out: Out = None,
+    runs: Runs = None,
+    episodes: Episodes = None,
+    seed: Seed = None,
+    planning_steps: PlanningSteps = None,
+    set_: Sets = None,
+    overwrite: Overwrite = False,
+    resume: Resume = False,
+    workers: Workers = None,
+    backend: Backend = "local",
+    address: Address = None,
+    max_retries: MaxRetries = 3,
+    slurm: Slurm = None,
+    module: Module = None,
+) -> RunOptions:
+    """The shared option group: its options (names, types, defaults) are this signature."""
+    return RunOptions(out, runs, episodes, seed, planning_steps, tuple(set_ or ()), overwrite, resume,
+                      Runner(workers, backend, address, max_retries, tuple(slurm or ())), module)
+
+
+def run_options(command: Callable[..., None]) -> Callable[..., None]:
+    """``command(..., opts: RunOptions)`` as a typer command taking the options of :func:`_run_options`
+    (after its own) and giving them to it as one ``RunOptions``."""
+    shared = list(inspect.signature(_run_options, eval_str=True).parameters.values())
+    own = [p for p in inspect.signature(command, eval_str=True).parameters.values() if p.name != "opts"]
+
+    def wrapper(**kwargs: Any) -> None:
+        group = {p.name: kwargs.pop(p.name) for p in shared}
+        command(**kwargs, opts=_run_options(**group))
+
+    for attr in ("__name__", "__qualname__", "__doc__", "__module__"):
+        setattr(wrapper, attr, getattr(command, attr))
+    wrapper.__signature__ = inspect.Signature(own + shared)  # type: ignore[attr-defined]
+    wrapper.__annotations__ = {p.name: p.annotation for p in own + shared}
+    return wrapper
+
+
 def usable_cores() -> int:
     """The cores this process may run on."""
     try:
@@ -351,12 +414,13 @@ def step_limit_line(spec: Spec) -> str:
     return f"{spec.name}: episodes are cut off after {shown}; set max_episode_steps (0: no limit) to change it"
 
 
-def execute(spec: Spec, out_dir: Path, runner: Runner, *, overwrite: bool = False,
+def execute(spec: Spec, out_dir: Path | None, runner: Runner, *, overwrite: bool = False,
             extra: dict[str, Any] | None = None) -> Any:
     """Run a validated spec into the store ``out_dir`` with a progress bar; returns the ``SpecRun``.
 
     The directory must be new, hold this experiment (it resumes) or, with ``overwrite``, another
-    one (its tables and figures are removed first); the results must fit in memory.
+    one (its tables and figures are removed first); the results must fit in memory. With
+    ``out_dir=None`` the runs are kept in memory only.
     """
     from dynaplan.experiments.runner import plan_tasks, run_spec, total_runs
     from dynaplan.experiments.sizes import check_fits
@@ -364,10 +428,12 @@ def execute(spec: Spec, out_dir: Path, runner: Runner, *, overwrite: bool = Fals
 
     runner = runner.checked()
     estimate = check_fits(spec)
-    planned = {t.config_hash for t in plan_tasks(spec.kind, spec.expand(), spec.run_seeds(), spec.batch_size())}
-    # The decision for the line below; run_spec applies the same rule itself (and clears the
-    # tables and figures of a replaced or extended experiment).
-    decision = reuse_decision(out_dir, spec, overwrite=overwrite, planned=planned)
+    decision = "memory"
+    if out_dir is not None:
+        planned = {t.config_hash for t in plan_tasks(spec.kind, spec.expand(), spec.run_seeds(), spec.batch_size())}
+        # The decision for the line below; run_spec applies the same rule itself (and clears the
+        # tables and figures of a replaced or extended experiment).
+        decision = reuse_decision(out_dir, spec, overwrite=overwrite, planned=planned)
     # What is about to run, on standard output: standard error keeps to one line when it fails.
     if decision == "replace":
         say(f"{out_dir}: replacing the experiment there once this one has finished")
@@ -384,7 +450,9 @@ def execute(spec: Spec, out_dir: Path, runner: Runner, *, overwrite: bool = Fals
                               on_plan=getattr(advance, "plan", None), backend_options=runner.options(),
                               overwrite=overwrite)
     except KeyboardInterrupt:
-        if decision in ("replace", "extend"):
+        if decision == "memory":
+            note("stopped; nothing was kept (give --out DIR to keep finished runs and resume them)")
+        elif decision in ("replace", "extend"):
             note(f"{out_dir} still holds the experiment that was there; finished runs of this one are saved "
                  "beside it: give the same command again to continue")
         else:
@@ -481,25 +549,13 @@ def reproduce_function(rep: Any, overrides: dict[str, Any], out_dir: Path, overw
 
 
 @app.command()
+@run_options
 def reproduce(
     name: Annotated[str | None, typer.Argument(help="Which result (see --list), e.g. dyna-maze.")] = None,
     list_: Annotated[bool, typer.Option("--list", help="List the reproductions and exit.")] = False,
     show: Annotated[str | None, typer.Option("--show", help="Print the spec of a reproduction and exit.")] = None,
-    runs: Runs = None,
-    episodes: Episodes = None,
-    planning_steps: PlanningSteps = None,
-    seed: Seed = None,
-    set_: Sets = None,
-    out: Annotated[Path | None, typer.Option("--out", help=helptext(
-        "Output directory [default: results/NAME]."))] = None,
-    overwrite: Overwrite = False,
-    resume: Resume = False,
-    workers: Workers = None,
-    backend: Backend = "local",
-    address: Address = None,
-    max_retries: MaxRetries = 3,
-    slurm: Slurm = None,
-    module: Module = None,
+    *,
+    opts: RunOptions,
 ) -> None:
     """Reproduce a result of Sutton & Barto chapter 8: runs its shipped spec, then table, figure, summary.
 
@@ -512,7 +568,7 @@ def reproduce(
     from dynaplan.experiments.summaries import grouped_summary, spec_changes, spec_title
     from dynaplan.plot.curves import figure_note
 
-    user_module(module)  # a module may register reproductions (register_reproduction) or agents
+    user_module(opts.module)  # a module may register reproductions (register_reproduction) or agents
     reps = load_all()
     if list_:
         list_reproductions(reps)
@@ -524,16 +580,16 @@ def reproduce(
         sys.stdout.write(shipped_specs()[shown.spec].read_text())
         return
     rep = reproduction(reps, name)
-    overrides = spec_overrides(runs, episodes, seed, planning_steps, set_)
-    out_dir = out or Path("results") / rep.name
+    overrides = opts.overrides()
+    out_dir = opts.out or Path("results") / rep.name
     if not rep.spec:
-        table, paths = reproduce_function(rep, overrides, out_dir, overwrite)
+        table, paths = reproduce_function(rep, overrides, out_dir, opts.overwrite)
         fig = rep.figure(table, out_dir / "figure.png")
         print_table(rep.summary(table), rep.title)
         say(f"wrote {', '.join(map(str, paths))}, {fig}")
         return
     shipped = load_spec(shipped_specs()[rep.spec], validate=False)
-    if resume:
+    if opts.resume:
         from dynaplan.experiments.store import read_manifest
 
         held = (read_manifest(out_dir) or {}).get("reproduction", rep.name)
@@ -543,8 +599,7 @@ def reproduce(
         spec = resumed_spec(out_dir, overrides=overrides)
     else:
         spec = validate_spec(shipped.with_overrides(overrides))
-    result = execute(spec, out_dir, Runner(workers, backend, address, max_retries, tuple(slurm or ())),
-                     overwrite=overwrite, extra={"reproduction": rep.name})
+    result = execute(spec, out_dir, opts.runner, overwrite=opts.overwrite, extra={"reproduction": rep.name})
     changes = spec_changes(spec, shipped)
     with figure_note(spec_title(spec, shipped, rep.title) if changes else ""):
         fig = rep.figure(result.table, out_dir / "figure.png")
@@ -566,12 +621,18 @@ def run_spec_file(spec_file: Path, overrides: dict[str, Any], out: Path | None, 
     return spec, out_dir
 
 
+#: Episodes per run of a one-cell ``run`` given neither ``--episodes`` nor ``--set steps=N``.
+ONE_CELL_EPISODES = 30
+
+
 def one_cell_spec(agent: str, env: str | None, maze: Path | None, params: dict[str, Any],
                   overrides: dict[str, Any], module: str = "") -> Spec:
     """``run --agent A --env ID|--maze FILE``: one agent on one env as a spec (kind ``episodes``).
 
     ``--set`` keys that are not spec sizes (``seeds``, ...) are the agent's parameters, or the
     env's keyword arguments as ``env_kwargs={...}``: a scalar is fixed, a list makes a grid axis.
+    Without ``--episodes`` (or ``steps``) a run is ``ONE_CELL_EPISODES`` episodes. A Minigrid env
+    keeps no episode limit of its own by default (see :func:`one_cell_step_limit`).
     """
     from dynaplan.experiments.spec import SETTABLE_TOP, Spec, validate_spec
 
@@ -589,46 +650,53 @@ def one_cell_spec(agent: str, env: str | None, maze: Path | None, params: dict[s
             grid[key] = value
         else:
             cell[key] = value
-    if "episodes" not in cell and "steps" not in cell and "episodes" not in grid and "steps" not in grid:
-        fail("without SPEC, give --episodes (or --set steps=N), --agent, and --env or --maze")
+    if not {"episodes", "steps"} & (cell.keys() | grid.keys()):
+        cell["episodes"] = ONE_CELL_EPISODES
+        say(f"{agent}: {ONE_CELL_EPISODES} episodes per run (the default; --episodes N to change)")
+    if env is not None and "max_episode_steps" not in cell.keys() | grid.keys():
+        cell.update(one_cell_step_limit(env))
     base = Spec(name=agent, kind="episodes", seeds=10, params=cell, grid=grid, source="command line", module=module)
     return validate_spec(base.with_overrides(sizes))
 
 
+def one_cell_step_limit(env: str) -> dict[str, Any]:
+    """``{"max_episode_steps": n}`` for a Minigrid env, else ``{}`` (the env's ``TimeLimit`` applies).
+
+    Minigrid's ``max_steps`` (100 in FourRooms) is a timeout, not part of the task the book's
+    Dyna experiments pose: an agent starting from Q = 0 rarely reaches the goal within it, so a
+    short run learns nothing (``docs/minigrid.md``). A one-cell run replaces it with the cap of
+    envs without a limit (``DEFAULT_MAX_EPISODE_STEPS``, so that no episode runs for ever), which
+    the run's step-limit line states; ``--set max_episode_steps=N`` chooses another.
+    """
+    from dynaplan.envs.minigrid_world import is_minigrid_id
+    from dynaplan.experiments.kinds import DEFAULT_MAX_EPISODE_STEPS
+
+    return {"max_episode_steps": DEFAULT_MAX_EPISODE_STEPS} if is_minigrid_id(env) else {}
+
+
 @app.command()
+@run_options
 def run(
     spec_file: Annotated[Path | None, typer.Argument(metavar="SPEC", show_default=False,
                                                      help="An experiment spec (TOML); optional.")] = None,
-    out: Annotated[Path | None, typer.Option("--out", help=helptext(
-        "Output directory (the result store) [with SPEC: default results/NAME; else required]."))] = None,
-    runs: Runs = None,
-    episodes: Episodes = None,
-    seed: Seed = None,
-    set_: Sets = None,
-    overwrite: Overwrite = False,
-    resume: Resume = False,
-    workers: Workers = None,
-    backend: Backend = "local",
-    address: Address = None,
-    max_retries: MaxRetries = 3,
-    slurm: Slurm = None,
-    module: Module = None,
     agent: AgentName = None,
     env: Annotated[str | None, typer.Option("--env", help=helptext(
         "Without SPEC: a Gymnasium env id (Discrete spaces); its own options: --set 'env_kwargs={is_slippery=false}'."
     ))] = None,
     maze: Annotated[Path | None, typer.Option(
         "--maze", help="Without SPEC: a maze layout file (# wall, S, G, . free).")] = None,
-    planning_steps: PlanningSteps = None,
     alpha: Alpha = None,
     epsilon: Epsilon = None,
     gamma: Gamma = None,
+    *,
+    opts: RunOptions,
 ) -> None:
     """Run an experiment spec, or one agent on one env for many seeds, into a resumable result store.
 
     `dynaplan run SPEC.toml [--out DIR]` runs a spec; `dynaplan run --resume --out DIR` continues the
-    one stored there; `dynaplan run --agent dyna-q --env ID --episodes 50 --out DIR` runs one agent on
-    one env (one cell), where `--set key=value` also sets the agent's own parameters (`--set kappa=1e-3`;
+    one stored there; `dynaplan run --agent dyna-q --env ID [--episodes 50] [--out DIR]` runs one agent
+    on one env (one cell; 30 episodes per run by default; without --out the table is printed and
+    nothing is kept), where `--set key=value` also sets the agent's own parameters (`--set kappa=1e-3`;
     a list such as `--set 'alpha=[0.1, 0.5]'` makes a sweep) and `--set 'env_kwargs={...}'` the env's.
     A directory holding another experiment is refused unless --overwrite is given.
     """
@@ -640,27 +708,23 @@ def run(
         fail("give either SPEC or --agent/--env/--maze, not both")
     if not one_cell and flags:
         fail(f"--{next(iter(flags))} is an option of the one-cell form (--agent ...); with a spec use --set")
-    user_module(module)  # with SPEC too (a spec also names its own with module = "...")
+    user_module(opts.module)  # with SPEC too (a spec also names its own with module = "...")
+    out_dir: Path | None = opts.out
     if spec_file is not None:
-        spec, out_dir = run_spec_file(spec_file, spec_overrides(runs, episodes, seed, planning_steps, set_), out,
-                                      resume)
+        spec, out_dir = run_spec_file(spec_file, opts.overrides(), opts.out, opts.resume)
     elif one_cell:
         if agent is None:
-            fail("without SPEC, give --agent (and --episodes, and --env or --maze)")
-        if out is None:
-            fail("without SPEC, give --out DIR")
-        spec = one_cell_spec(agent, env, maze, flags, spec_overrides(runs, episodes, seed, planning_steps, set_),
-                             module or "")
-        out_dir = out
-        if resume:
-            resumed_spec(out_dir, given=spec)
+            fail("without SPEC, give --agent (and --env or --maze)")
+        if opts.resume and opts.out is None:
+            fail("--resume continues the experiment stored in --out DIR: give --out")
+        spec = one_cell_spec(agent, env, maze, flags, opts.overrides(), opts.module or "")
+        if opts.resume:
+            resumed_spec(opts.out, given=spec)  # type: ignore[arg-type]
     else:
-        if not resume or out is None:
-            fail("give a SPEC file, or --resume --out DIR, or --agent/--episodes/--env (see dynaplan run --help)")
-        out_dir = out
-        spec = resumed_spec(out_dir, overrides=spec_overrides(runs, episodes, seed, planning_steps, set_))
-    result = execute(spec, out_dir, Runner(workers, backend, address, max_retries, tuple(slurm or ())),
-                     overwrite=overwrite)
+        if not opts.resume or opts.out is None:
+            fail("give a SPEC file, or --resume --out DIR, or --agent and --env or --maze (see dynaplan run --help)")
+        spec = resumed_spec(opts.out, overrides=opts.overrides())
+    result = execute(spec, out_dir, opts.runner, overwrite=opts.overwrite)
     table = result.table
     if {"episode", "steps", "seed"} <= set(table.columns):
         summary = episodes_summary(table, spec.varying_keys())
@@ -668,6 +732,10 @@ def run(
             print_table(summary, f"{spec.name}: steps per episode, mean over runs (95% interval)")
         else:
             say(f"{spec.name}: no episode finished")
+    if out_dir is None:
+        say(f"{result.runs_done} runs in {result.elapsed:.1f} s; not kept: add --out DIR to keep the runs "
+            "(a result store that plot, summarize and --resume read)")
+        return
     wrote = ", ".join(map(str, result.paths))
     if result.runs_done == 0 and result.runs_reused == result.runs_total:
         say(f"{spec.name} is complete: all {result.runs_total} runs were already done; wrote {wrote}")

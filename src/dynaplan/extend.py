@@ -39,6 +39,8 @@ from dynaplan.agents.base import (
     discrete_sizes,
 )
 from dynaplan.agents.tabular import check_td_params, initial_q
+from dynaplan.core.egreedy import argmax_random, epsilon_greedy, max_value
+from dynaplan.core.kernels import act_once, observe_once, register_kernels
 from dynaplan.envs.tabular import TabularModel, World, make_world, model_of
 from dynaplan.experiments.batch import Problem, RunResult, problem_of, run_agent, run_batch
 from dynaplan.models.distribution import (
@@ -67,8 +69,6 @@ from dynaplan.models.protocol import (
 from dynaplan.models.sample import SampleModel, new_sample_model, sample_model_update, sample_observed_pair
 from dynaplan.planning.dyna_ac import actor_update, softmax_probs, softmax_sample
 from dynaplan.planning.dyna_q import dyna_planning
-from dynaplan.planning.egreedy import argmax_random, epsilon_greedy, max_value
-from dynaplan.planning.protocol import act_once, observe_once, register_kernels
 from dynaplan.planning.q_learning import q_update
 from dynaplan.rng import agent_stream, categorical, env_stream, from_seed, rand, randint
 from dynaplan.search import lookahead_search, mcts_search, rollout_search

@@ -1,19 +1,31 @@
 """Means over independent runs with 95% intervals: computed here, and only here.
 
-A run is the unit: each run gives one value (its mean over what it measured), and the interval
-is the normal approximation ``mean +- 1.96 * std(ddof=1) / sqrt(runs)``. ``mean_interval``
-summarises one set of runs, ``mean_sem`` one set per group (the frames learning-curve figures
-draw their bands from), ``per_run`` reduces a tidy table to one value per run.
+A run is the unit: each run gives one value (its mean over what it measured). Two 95% intervals,
+each written once:
+
+* the normal approximation ``mean +- 1.96 * std(ddof=1) / sqrt(runs)`` (``mean_interval``,
+  ``normal_band``): the tabular summaries, 30 runs and more;
+* Student's t, ``mean +- t(0.975, runs - 1) * std(ddof=1) / sqrt(runs)`` (``t_interval``,
+  ``t_half``): few runs (the neural family's 5), where 1.96 would be too narrow.
+
+For a statistic whose runs may be cut off (infinitely costly), ``median_interval`` (order
+statistics, distribution-free) and ``ratio_interval`` (bootstrap of a ratio of medians).
+
+``mean_sem`` summarises one set of runs per group (the frames learning-curve figures draw their
+bands from), ``per_run`` reduces a tidy table to one value per run.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
-__all__ = ["Z95", "mean_interval", "mean_sem", "per_run"]
+__all__ = ["Z95", "mean_interval", "mean_sem", "median_interval", "normal_band", "per_run", "ratio_interval", "t_half",
+           "t_interval", "t_quantile"]
 
 Z95 = 1.96
 """Standard errors in a two-sided 95% normal interval."""
@@ -28,6 +40,38 @@ def mean_interval(values: Sequence[float] | np.ndarray | pd.Series) -> tuple[flo
         return float("nan"), float("nan"), 0
     half = float(Z95 * x.std(ddof=1) / np.sqrt(n)) if n > 1 else float("nan")
     return float(x.mean()), half, n
+
+
+def t_quantile(runs: int | np.ndarray | pd.Series) -> Any:
+    """Student's t quantile 0.975 with ``runs - 1`` degrees of freedom (NaN below two runs); a
+    number for a number, an array for an array of run counts."""
+    from scipy import stats  # imported here: ``import dynaplan`` stays free of scipy
+
+    count = np.asarray(runs, dtype=np.float64)
+    q = np.where(count > 1, stats.t.ppf(0.975, np.maximum(count - 1, 1)), np.nan)
+    return float(q) if q.ndim == 0 else q
+
+
+def t_half(std: Any, runs: Any) -> Any:
+    """Half width of the 95% t-interval: ``t_quantile(runs) * std / sqrt(runs)`` (elementwise)."""
+    return t_quantile(runs) * std / np.sqrt(runs)
+
+
+def t_interval(values: Sequence[float] | np.ndarray | pd.Series) -> tuple[float, float, int]:
+    """(mean, half width of the 95% t-interval, runs) of one value per run; the half width is NaN
+    with fewer than two runs."""
+    x = np.asarray(values, dtype=np.float64)
+    n = len(x)
+    if n == 0:
+        return float("nan"), float("nan"), 0
+    half = float(t_half(x.std(ddof=1), n)) if n > 1 else float("nan")
+    return float(x.mean()), half, n
+
+
+def normal_band(mean: pd.Series, sem: pd.Series) -> tuple[pd.Series, pd.Series]:
+    """(low, high) of the 95% normal band ``mean -+ Z95 * sem`` (a group of one run: no width)."""
+    half = Z95 * sem.fillna(0)
+    return mean - half, mean + half
 
 
 def mean_sem(table: pd.DataFrame, by: list[str], column: str) -> pd.DataFrame:
@@ -45,3 +89,33 @@ def per_run(table: pd.DataFrame, column: str, by: Sequence[str] = ()) -> pd.Data
     if "seed" not in table.columns:
         return table[[*by, column]].reset_index(drop=True)
     return table.groupby([*by, "seed"])[column].mean().reset_index()
+
+
+def median_interval(values: np.ndarray) -> tuple[float, float, float]:
+    """Median of independent runs and its distribution-free 95% interval (order statistics:
+    the ranks ``j`` and ``n + 1 - j`` with ``P(Binomial(n, 1/2) < j) <= 0.025``); nan bounds
+    when there are too few runs (fewer than 6) for one. Cut-off runs (inf) sort last."""
+    from scipy import stats
+
+    x = np.sort(np.asarray(values, dtype=float))
+    n = len(x)
+    median = float(np.median(x)) if n else math.nan
+    j = int(stats.binom.ppf(0.025, n, 0.5)) if n else 0  # P(B <= j - 1) <= 0.025 < P(B <= j)
+    if j < 1:
+        return median, math.nan, math.nan
+    return median, float(x[j - 1]), float(x[n - j])
+
+
+def ratio_interval(num: np.ndarray, den: np.ndarray, resamples: int = 2000,
+                   seed: int = 0) -> tuple[float, float, float]:
+    """``median(num) / median(den)`` and its 95% bootstrap interval, resampling the runs of each
+    agent independently (percentile method, fixed seed: the summary is a function of the table)."""
+    ratio = float(np.median(num) / np.median(den))
+    if not np.isfinite(ratio) or len(num) < 2 or len(den) < 2:
+        return ratio, math.nan, math.nan
+    rng = np.random.default_rng(seed)
+    a = np.median(rng.choice(num, size=(resamples, len(num))), axis=1)
+    b = np.median(rng.choice(den, size=(resamples, len(den))), axis=1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        lo, hi = np.quantile(a / b, [0.025, 0.975])
+    return ratio, float(lo), float(hi)

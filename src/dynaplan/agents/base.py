@@ -10,6 +10,8 @@ import numpy as np
 
 from dynaplan.agents.problems import table_problem
 from dynaplan.core.agent import Agent, play_episode
+from dynaplan.core.kernels import act_once, observe_once
+from dynaplan.core.loop import Chunker, run_chunked
 from dynaplan.core.params import (
     INT64_MAX,
     ParamError,
@@ -24,9 +26,7 @@ from dynaplan.core.params import (
     check_td_params,
     check_unit,
 )
-from dynaplan.core.records import Problem, RunResult
-from dynaplan.planning.loop import Chunker, run_chunked
-from dynaplan.planning.protocol import act_once, observe_once
+from dynaplan.core.records import Budget, Problem, RunResult
 from dynaplan.rng import agent_stream, env_stream
 
 __all__ = [
@@ -50,7 +50,7 @@ def discrete_sizes(env: gym.Env[Any, Any]) -> tuple[int, int]:
 
 class TabularAgent(Agent):
     """The tabular family: observations are state indices of a Discrete env, the kernels follow
-    ``planning.protocol`` and the batched runner is ``planning.loop.run_chunked``.
+    ``core.kernels`` and the batched runner is ``core.loop.run_chunked``.
 
     A subclass names itself (``name``), validates its hyperparameters (``check_params``) and
     builds its kernel state (``build_state``); ``act`` and ``observe`` call the compiled
@@ -90,34 +90,17 @@ class TabularAgent(Agent):
         return table_problem(env, **options)
 
     @classmethod
-    def run_compiled(
-        cls,
-        params: Mapping[str, Any],
-        problem: Problem,
-        seed: int,
-        *,
-        episodes: int = 0,
-        steps: int = 0,
-        record_step_rewards: bool = False,
-        max_episode_steps: int | None = None,
-        chunker: Any = None,
-    ) -> RunResult:
-        """One run in ``planning.loop.run_chunked`` (compiled chunks of about 0.2 s)."""
-        if problem.encoding != "table":
-            raise ValueError(f"{cls.name} is a tabular agent: it needs a 'table' problem, got {problem.encoding!r}")
-        if episodes <= 0 and steps <= 0:
-            raise ValueError("give episodes > 0 or steps > 0")
+    def run_budget(cls, params: Mapping[str, Any], problem: Problem, seed: int, budget: Budget) -> RunResult:
+        """One run in ``core.loop.run_chunked`` (compiled chunks of about 0.2 s)."""
         state = cls.build_state(problem.n_states, problem.n_actions, problem.model, params)
-        capacity = episodes if episodes > 0 else steps
-        ep_steps = np.zeros(capacity, dtype=np.int64)
-        ep_returns = np.zeros(capacity)
-        step_rewards = np.zeros(steps if record_step_rewards else 0)
-        limit = problem.max_episode_steps if max_episode_steps is None else int(max_episode_steps)
+        ep_steps, ep_returns = budget.episode_outputs()
+        step_rewards = np.zeros(budget.steps if budget.record_step_rewards else 0)
         loop = run_chunked(
-            problem.world, state, agent_stream(seed), env_stream(seed), episodes, steps, limit, ep_steps, ep_returns,
-            step_rewards, chunker=chunker if chunker is not None else Chunker(),
+            problem.world, state, agent_stream(seed), env_stream(seed), budget.episodes, budget.steps,
+            budget.limit(problem), ep_steps, ep_returns, step_rewards,
+            chunker=budget.chunker if budget.chunker is not None else Chunker(),
         )
-        n = min(int(loop.episodes[0]), capacity)
+        n = min(int(loop.episodes[0]), budget.capacity)
         return RunResult(int(seed), ep_steps[:n], ep_returns[:n], step_rewards, int(loop.t[0]), state)
 
     # -- the object API -------------------------------------------------------------------

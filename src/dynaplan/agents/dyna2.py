@@ -18,12 +18,12 @@ from dynaplan.agents.base import (
 )
 from dynaplan.agents.search import SEARCHED_MODELS, searched_model
 from dynaplan.envs.tabular import TabularModel
-from dynaplan.planning.dyna2 import RESETS, Dyna2State
+from dynaplan.search.dyna2 import RESETS, Dyna2State
 from dynaplan.search.result import new_search_counters
 
 
 class Dyna2(TabularAgent):
-    """Dyna-2, tabular (``planning.dyna2``): Q learned from real steps, T by search from each state.
+    """Dyna-2, tabular (``search.dyna2``): Q learned from real steps, T by search from each state.
 
     ``Dyna2(env_or_model, simulations=20, model_steps=0, depth=50, alpha=0.1, alpha_transient=0.1, gamma=0.95,
     epsilon=0.0, search_epsilon=0.1, reset="episode", model="exact", max_outcomes=8, q_init=0.0,

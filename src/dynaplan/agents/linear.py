@@ -7,7 +7,7 @@ The linear family of the agent protocol (``core.agent.Agent``): ``"features"`` p
 ``Discrete`` observation space gets ``OneHot``, a bounded ``Box`` a ``TileCoder`` (8 tilings of
 8 tiles per dimension, 4096 features), an unbounded one is refused. The action space must be
 ``Discrete``. ``act`` / ``observe`` call the same compiled kernels as the batched runner
-(``run_compiled``: ``planning.linear_loop.run_linear_loop``), which gives identical episodes for
+(``run_compiled``: ``core.linear_loop.run_linear_loop``), which gives identical episodes for
 the same seed; each agent owns a fresh copy of its features' record (a tile coder's index table).
 
 Agents and their kernels (``planning.linear_td``, ``planning.linear_dyna``):
@@ -34,6 +34,8 @@ import numpy as np
 
 from dynaplan.agents.problems import default_features, features_problem
 from dynaplan.core.agent import Agent
+from dynaplan.core.linear_kernels import linear_act_once, linear_observe_once
+from dynaplan.core.linear_loop import run_linear_loop
 from dynaplan.core.params import (
     ParamError,
     check_budget,
@@ -46,7 +48,7 @@ from dynaplan.core.params import (
     check_unit,
     check_vector,
 )
-from dynaplan.core.records import Problem, RunResult
+from dynaplan.core.records import Budget, Problem, RunResult
 from dynaplan.envs.continuous import buffer_sizes
 from dynaplan.models.linear import new_linear_model
 from dynaplan.planning.linear_dyna import (
@@ -57,8 +59,6 @@ from dynaplan.planning.linear_dyna import (
     dyna_plan,
     ps_plan,
 )
-from dynaplan.planning.linear_loop import run_linear_loop
-from dynaplan.planning.linear_protocol import linear_act_once, linear_observe_once
 from dynaplan.planning.linear_td import LinearQState, LinearSarsaState, LSTDState, SarsaLambdaState, TDState
 from dynaplan.planning.pqueue import new_pair_queue
 from dynaplan.rng import agent_stream, env_stream
@@ -92,7 +92,7 @@ def check_linear_params(params: Mapping[str, Any], allowed: set[str], **defaults
 
 class LinearAgent(Agent):
     """The linear family (see the module docstring): observations are encoded by a features
-    object into sparse features; kernels follow ``planning.linear_protocol``."""
+    object into sparse features; kernels follow ``core.linear_kernels``."""
 
     family: ClassVar[str] = "linear"
     encoding: ClassVar[str] = "features"
@@ -127,41 +127,23 @@ class LinearAgent(Agent):
         return features_problem(env, **options)
 
     @classmethod
-    def run_compiled(
-        cls,
-        params: Mapping[str, Any],
-        problem: Problem,
-        seed: int,
-        *,
-        episodes: int = 0,
-        steps: int = 0,
-        record_step_rewards: bool = False,
-        max_episode_steps: int | None = None,
-        chunker: Any = None,
-    ) -> RunResult:
-        """One run in ``planning.linear_loop.run_linear_loop`` (one compiled call; ``chunker`` unused);
+    def run_budget(cls, params: Mapping[str, Any], problem: Problem, seed: int, budget: Budget) -> RunResult:
+        """One run in ``core.linear_loop.run_linear_loop`` (one compiled call; ``chunker`` unused);
         the features start fresh (an empty tile-coding table)."""
-        if problem.encoding != "features":
-            raise ValueError(f"{cls.name} is a linear agent: it needs a 'features' problem, got {problem.encoding!r}")
-        if episodes <= 0 and steps <= 0:
-            raise ValueError("give episodes > 0 or steps > 0")
-        if record_step_rewards:
+        if budget.record_step_rewards:
             raise ValueError(f"{cls.name}: the linear loop does not record step rewards")
         feats = problem.features
         state = cls.build_state(int(feats.n_features), int(feats.n_active), problem.n_actions, params)
         frec = feats.record()
-        capacity = episodes if episodes > 0 else steps
-        ep_steps = np.zeros(capacity, dtype=np.int64)
-        ep_returns = np.zeros(capacity)
+        ep_steps, ep_returns = budget.episode_outputs()
         n_state, n_obs = buffer_sizes(problem.world)
         k = int(feats.n_active)
-        limit = problem.max_episode_steps if max_episode_steps is None else int(max_episode_steps)
         done, t = run_linear_loop(
-            problem.world, frec, state, agent_stream(seed), env_stream(seed), episodes, steps, limit,
-            ep_steps, ep_returns, np.zeros(n_state), np.zeros(n_obs), np.zeros(k, dtype=np.int64), np.zeros(k),
-            np.zeros(k, dtype=np.int64), np.zeros(k),
+            problem.world, frec, state, agent_stream(seed), env_stream(seed), budget.episodes, budget.steps,
+            budget.limit(problem), ep_steps, ep_returns, np.zeros(n_state), np.zeros(n_obs),
+            np.zeros(k, dtype=np.int64), np.zeros(k), np.zeros(k, dtype=np.int64), np.zeros(k),
         )
-        n = min(done, capacity)
+        n = min(done, budget.capacity)
         return RunResult(int(seed), ep_steps[:n], ep_returns[:n], np.zeros(0), int(t), state, frec)
 
     # -- the object API -------------------------------------------------------------------

@@ -28,7 +28,6 @@ from dynaplan._stamp import generic
 from dynaplan.envs.tabular import TabularModel
 from dynaplan.models.protocol import kernels_of, model_known, model_sizes
 from dynaplan.planning.certainty_equivalence import CertaintyEquivalenceState
-from dynaplan.planning.dyna2 import Dyna2State
 from dynaplan.planning.dyna_ac import DynaACState
 from dynaplan.planning.dyna_q import DynaQState
 from dynaplan.planning.dyna_q_plus import DynaQPlusState
@@ -37,6 +36,7 @@ from dynaplan.planning.pqueue import PairQueue
 from dynaplan.planning.prioritized_sweeping import PrioritizedSweepingState, StochasticPSState
 from dynaplan.planning.probe import PlanningProbe, with_probe
 from dynaplan.planning.q_planning import ExactQPlanningState, QPlanningState
+from dynaplan.search.dyna2 import Dyna2State
 from dynaplan.search.searchers import METHOD_MCTS, METHOD_ROLLOUT, PathTreeAgentState, SearchAgentState
 
 __all__ = [

@@ -7,7 +7,9 @@ over raw vectors) is an abstract subclass of :class:`Agent` that fixes
   env (``problem_of``, with the family's ``encoding``);
 * its execution backend: ``run_compiled(params, problem, seed, episodes=, steps=, ...)``, one run
   in the family's compiled loop (a Numba loop today; a jitted JAX loop for the neural family),
-  identical, step for step, to the object API on the same seed.
+  identical, step for step, to the object API on the same seed. ``run_compiled`` checks the
+  problem's encoding and the budget once for every family and calls the family's
+  ``run_budget(params, problem, seed, budget)`` (a ``core.records.Budget``).
 
 An algorithm is a concrete subclass: ``name``, ``check_params`` (a ``ParamError`` naming a bad
 key; ``defaults()`` = ``check_params({})`` is the one source of the defaults), its kernel state,
@@ -31,7 +33,7 @@ import gymnasium as gym
 import numpy as np
 
 from dynaplan.core.params import check_done, check_index, check_reward
-from dynaplan.core.records import ENCODINGS, Problem, RunResult
+from dynaplan.core.records import ENCODINGS, Budget, Problem, RunResult
 
 __all__ = ["AGENTS", "FAMILIES", "Agent", "family_agents", "play_episode", "register_agent"]
 
@@ -114,7 +116,6 @@ class Agent(abc.ABC):
         """The ``Problem`` (this family's encoding) of an env instance or id."""
 
     @classmethod
-    @abc.abstractmethod
     def run_compiled(
         cls,
         params: Mapping[str, Any],
@@ -130,7 +131,22 @@ class Agent(abc.ABC):
         """One run in the family's compiled loop on checked ``params``: ``episodes`` episodes (if
         > 0) or ``steps`` real steps (if > 0), whichever ends first; episodes truncated after
         ``max_episode_steps`` (None: the problem's limit; 0: none). ``chunker``: chunk sizes a
-        chunked backend reuses across the runs of a batch (others ignore it)."""
+        chunked backend reuses across the runs of a batch (others ignore it).
+
+        Checks the problem's encoding and the budget, then runs the family's :meth:`run_budget`."""
+        if problem.encoding != cls.encoding:
+            raise ValueError(f"{cls.name} is a {cls.family} agent: it needs a {cls.encoding!r} problem, "
+                             f"got {problem.encoding!r}")
+        if episodes <= 0 and steps <= 0:
+            raise ValueError("give episodes > 0 or steps > 0")
+        return cls.run_budget(params, problem, seed, Budget(episodes, steps, record_step_rewards, max_episode_steps,
+                                                            chunker))
+
+    @classmethod
+    def run_budget(cls, params: Mapping[str, Any], problem: Problem, seed: int, budget: Budget) -> RunResult:
+        """The family's compiled run, for :meth:`run_compiled` (the problem's encoding and the
+        budget checked). A family implements it, or overrides ``run_compiled`` whole."""
+        raise NotImplementedError(f"{cls.__name__}: its family implements run_budget (or overrides run_compiled)")
 
     # -- inputs, checked once for every agent --------------------------------------------------
     @abc.abstractmethod

@@ -57,3 +57,36 @@ class RunResult(NamedTuple):
     total_steps: int
     agent: Any
     features: Any = None
+
+
+class Budget(NamedTuple):
+    """How long one compiled run goes on and what it records (``Agent.run_compiled``'s keywords,
+    checked: ``episodes > 0`` or ``steps > 0``).
+
+    Attributes:
+      episodes: episodes to finish (if > 0)
+      steps: real steps to take (if > 0); the run ends at whichever comes first
+      record_step_rewards: keep the reward of every real step
+      max_episode_steps: truncate an episode after this many steps (None: the problem's limit; 0: none)
+      chunker: chunk sizes a chunked loop reuses across the runs of a batch (others ignore it)
+    """
+
+    episodes: int = 0
+    steps: int = 0
+    record_step_rewards: bool = False
+    max_episode_steps: int | None = None
+    chunker: Any = None
+
+    @property
+    def capacity(self) -> int:
+        """The most episodes the run can finish (the length of its per-episode outputs)."""
+        return self.episodes if self.episodes > 0 else self.steps
+
+    def limit(self, problem: Problem) -> int:
+        """The episode limit in force: ``max_episode_steps``, else the problem's."""
+        return problem.max_episode_steps if self.max_episode_steps is None else int(self.max_episode_steps)
+
+    def episode_outputs(self) -> tuple[np.ndarray, np.ndarray]:
+        """Zeroed ``(episode_steps: int64[capacity], episode_returns: float64[capacity])``."""
+        return np.zeros(self.capacity, dtype=np.int64), np.zeros(self.capacity)
+

@@ -15,6 +15,7 @@ import gymnasium as gym
 import numpy as np
 
 from dynaplan._jit import kernel
+from dynaplan.core.worlds import register_table_world, register_world
 from dynaplan.rng import categorical, rand
 
 PTable = dict[int, dict[int, list[tuple[float, int, float, bool]]]]
@@ -202,6 +203,36 @@ def world_step(world: World, t: int, s: int, a: int, rng: np.ndarray) -> tuple[i
             break
     return world.next_state[l, s, a, k], world.reward[l, s, a, k], world.terminated[l, s, a, k]
 
+
+@kernel(inline=True)
+def relocate(world: World, phase: int, s: int) -> int:
+    """Where an agent in ``s`` stands when ``phase`` begins (``World.relocate``)."""
+    return world.relocate[phase, s]
+
+
+@kernel
+def _vector_reset(world: World, t: int, state: np.ndarray, obs: np.ndarray, rng: np.ndarray) -> None:
+    s = world_reset(world, t, rng)
+    state[0] = s
+    obs[0] = s
+
+
+@kernel
+def _vector_step(
+    world: World, t: int, state: np.ndarray, a: int, obs: np.ndarray, rng: np.ndarray
+) -> tuple[float, bool]:
+    # As core.loop.run_loop: when a new phase begins after this step, relocate the agent.
+    s2, r, terminated = world_step(world, t, int(state[0]), a, rng)
+    new_phase = phase_at(world, t + 1)
+    if new_phase != phase_at(world, t):
+        s2 = world.relocate[new_phase, s2]
+    state[0] = s2
+    obs[0] = s2
+    return r, terminated
+
+
+register_table_world(World, reset=world_reset, step=world_step, phase=phase_at, relocate=relocate)
+register_world(World, reset=_vector_reset, step=_vector_step, sizes=lambda w: (1, 1))
 
 def world_of(env: gym.Env) -> World:
     """The ``World`` an env is stepped from in compiled runners.

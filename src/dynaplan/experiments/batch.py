@@ -14,7 +14,7 @@ step for step (tested in ``tests/test_equivalence.py``).
 
 Parameters are checked once, where they enter: ``check_agent_params`` turns them into a
 ``Checked`` record that ``run_batch`` and ``run_agent`` pass inward unchanged (``run_agent``
-checks only a plain mapping). A tabular run goes through ``planning.loop.run_chunked``: compiled
+checks only a plain mapping). A tabular run goes through ``core.loop.run_chunked``: compiled
 chunks of about 0.2 s, so Ctrl-C stops a batch promptly (``BatchInterrupted`` carries the runs
 that finished).
 """
@@ -29,8 +29,8 @@ import gymnasium as gym
 
 from dynaplan.agents.problems import NEUTRAL_WRAPPERS, features_problem, table_problem
 from dynaplan.core.agent import Agent
+from dynaplan.core.loop import Chunker
 from dynaplan.core.records import Problem, RunResult
-from dynaplan.planning.loop import Chunker
 
 __all__ = [
     "NEUTRAL_WRAPPERS", "BatchInterrupted", "Checked", "Problem", "RunResult", "check_agent_params",

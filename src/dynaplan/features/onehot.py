@@ -14,7 +14,7 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from dynaplan._jit import kernel
-from dynaplan.features.base import register_features
+from dynaplan.core.encoding import register_features
 
 
 class OneHotRecord(NamedTuple):

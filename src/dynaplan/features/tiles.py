@@ -25,7 +25,7 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from dynaplan._jit import kernel
-from dynaplan.features.base import encode_once, register_features
+from dynaplan.core.encoding import encode_once, register_features
 
 _M64 = np.uint64(0xFFFFFFFFFFFFFFFF)
 _XXPRIME_1 = np.uint64(11400714785074694791)

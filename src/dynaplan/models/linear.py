@@ -33,7 +33,7 @@ from typing import NamedTuple
 import numpy as np
 
 from dynaplan._jit import kernel
-from dynaplan.features.base import raise_bound
+from dynaplan.core.encoding import raise_bound
 
 #: Largest dense model built (bytes); above it construction fails with a message naming ``size``.
 MAX_MODEL_BYTES = 2 * 1024**3

@@ -4,7 +4,7 @@ type answers.
 A model (the world's exact model or one an agent learns, book section 8.1) is a ``NamedTuple``
 of arrays. Planners never look inside it: they call the generic functions below from compiled
 code, and Numba picks the registered kernel from the model's type at compile time
-(``numba.extending.overload``, as ``planning.protocol`` does for agents). A planner is written
+(``numba.extending.overload``, as ``core.kernels`` does for agents). A planner is written
 once and compiled per model type, with no run-time dispatch and no ``if type is ...`` anywhere.
 
 What a model answers (``S`` states, ``A`` actions; a *pair* is ``(s, a)``):

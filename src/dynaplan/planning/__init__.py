@@ -1,8 +1,9 @@
 """Background planners and the kernels of learning agents (compiled, over arrays)."""
 
+from dynaplan.core.egreedy import argmax_random, epsilon_greedy
+from dynaplan.core.kernels import act_once, observe_once, register_kernels
+from dynaplan.core.loop import run_loop
 from dynaplan.planning.dyna_q import DynaQState, dyna_planning
-from dynaplan.planning.egreedy import argmax_random, epsilon_greedy
-from dynaplan.planning.loop import run_loop
 from dynaplan.planning.pqueue import PairQueue, new_pair_queue, pq_pop, pq_push
 from dynaplan.planning.prioritized_sweeping import (
     PrioritizedSweepingState,
@@ -10,7 +11,6 @@ from dynaplan.planning.prioritized_sweeping import (
     ps_sweep,
     stochastic_ps_sweep,
 )
-from dynaplan.planning.protocol import act_once, observe_once, register_kernels
 from dynaplan.planning.q_learning import QLearningState, q_update
 from dynaplan.planning.q_planning import ExactQPlanningState, QPlanningState, q_planning
 from dynaplan.planning.value_iteration import (

@@ -26,9 +26,9 @@ from typing import NamedTuple
 import numpy as np
 
 from dynaplan._jit import kernel
+from dynaplan.core.egreedy import epsilon_greedy
+from dynaplan.core.kernels import register_kernels
 from dynaplan.models.distribution import DistributionModel, distribution_model_update
-from dynaplan.planning.egreedy import epsilon_greedy
-from dynaplan.planning.protocol import register_kernels
 
 
 class CertaintyEquivalenceState(NamedTuple):

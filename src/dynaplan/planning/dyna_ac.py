@@ -49,8 +49,8 @@ import numpy as np
 
 from dynaplan._exp import exp_nonpositive
 from dynaplan._jit import kernel
+from dynaplan.core.kernels import register_kernels
 from dynaplan.models.sample import SampleModel, sample_model_update, sample_observed_pair
-from dynaplan.planning.protocol import register_kernels
 from dynaplan.rng import rand, randint
 
 #: ``planning_actions`` codes held in the kernel state.

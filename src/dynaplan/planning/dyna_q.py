@@ -14,11 +14,11 @@ import numpy as np
 
 from dynaplan._jit import kernel
 from dynaplan._stamp import generic
+from dynaplan.core.egreedy import epsilon_greedy
+from dynaplan.core.kernels import register_kernels
 from dynaplan.models.protocol import model_draw_known, model_n_known, model_planning_target
 from dynaplan.models.sample import SampleModel, sample_model_update
-from dynaplan.planning.egreedy import epsilon_greedy
 from dynaplan.planning.probe import probe_direct, probe_planned
-from dynaplan.planning.protocol import register_kernels
 from dynaplan.planning.q_learning import q_update
 
 

@@ -23,11 +23,11 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from dynaplan._jit import kernel
+from dynaplan.core.egreedy import epsilon_greedy
+from dynaplan.core.kernels import register_kernels
 from dynaplan.models.sample import SampleModel, sample_model_update, sample_observed_pair
 from dynaplan.planning.dyna_q import dyna_planning
-from dynaplan.planning.egreedy import epsilon_greedy
 from dynaplan.planning.probe import probe_record
-from dynaplan.planning.protocol import register_kernels
 from dynaplan.planning.q_learning import q_update
 from dynaplan.rng import randint
 

@@ -69,10 +69,10 @@ from typing import NamedTuple
 import numpy as np
 
 from dynaplan._jit import kernel
+from dynaplan.core.kernels import register_kernels
 from dynaplan.models.distribution import DistributionModel, distribution_model_update, distribution_sample
 from dynaplan.planning.certainty_equivalence import expected_backup
 from dynaplan.planning.dyna_ac import actor_update, softmax_probs, softmax_sample
-from dynaplan.planning.protocol import register_kernels
 from dynaplan.rng import rand, randint
 
 #: ``update`` codes held in the kernel state.

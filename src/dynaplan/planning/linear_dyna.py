@@ -40,9 +40,9 @@ from typing import NamedTuple
 import numpy as np
 
 from dynaplan._jit import kernel
+from dynaplan.core.egreedy import epsilon_greedy
+from dynaplan.core.linear_kernels import register_linear_kernels
 from dynaplan.models.linear import LinearModel, model_update, predicted_value, predicted_value_basis
-from dynaplan.planning.egreedy import epsilon_greedy
-from dynaplan.planning.linear_protocol import register_linear_kernels
 from dynaplan.planning.linear_td import dot, policy_act, td_update
 from dynaplan.planning.pqueue import PairQueue, pq_pop, pq_push
 from dynaplan.rng import randint

@@ -18,9 +18,9 @@ from typing import NamedTuple
 import numpy as np
 
 from dynaplan._jit import kernel
-from dynaplan.features.base import raise_bound
-from dynaplan.planning.egreedy import epsilon_greedy, max_value
-from dynaplan.planning.linear_protocol import register_linear_kernels
+from dynaplan.core.egreedy import epsilon_greedy, max_value
+from dynaplan.core.encoding import raise_bound
+from dynaplan.core.linear_kernels import register_linear_kernels
 from dynaplan.rng import randint
 
 

@@ -39,12 +39,12 @@ import numpy as np
 from numba import njit
 from numba.extending import overload
 
+from dynaplan.core.egreedy import epsilon_greedy, max_value
+from dynaplan.core.kernels import register_kernels
 from dynaplan.models.distribution import DistributionModel, distribution_model_update, expected_target
 from dynaplan.models.sample import SampleModel, sample_model_update
-from dynaplan.planning.egreedy import epsilon_greedy, max_value
 from dynaplan.planning.pqueue import PairQueue, pq_pop, pq_push
 from dynaplan.planning.probe import probe_record
-from dynaplan.planning.protocol import register_kernels
 
 
 class PrioritizedSweepingState(NamedTuple):

@@ -7,8 +7,8 @@ from typing import NamedTuple
 import numpy as np
 
 from dynaplan._jit import kernel
-from dynaplan.planning.egreedy import epsilon_greedy, max_value
-from dynaplan.planning.protocol import register_kernels
+from dynaplan.core.egreedy import epsilon_greedy, max_value
+from dynaplan.core.kernels import register_kernels
 
 
 @kernel(inline=True)

@@ -12,11 +12,11 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from dynaplan._jit import kernel
+from dynaplan.core.egreedy import epsilon_greedy
+from dynaplan.core.kernels import register_kernels
 from dynaplan.envs.tabular import TabularModel
 from dynaplan.models.sample import SampleModel, sample_model_update
 from dynaplan.planning.dyna_q import dyna_planning
-from dynaplan.planning.egreedy import epsilon_greedy
-from dynaplan.planning.protocol import register_kernels
 
 
 @kernel

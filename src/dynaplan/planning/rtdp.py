@@ -26,9 +26,9 @@ import numpy as np
 from numba import njit
 
 from dynaplan._jit import kernel
+from dynaplan.core.egreedy import argmax_random
 from dynaplan.envs.tabular import TabularModel
 from dynaplan.models.protocol import model_sample
-from dynaplan.planning.egreedy import argmax_random
 from dynaplan.planning.exact import (
     expected_steps,
     greedy_from_v,

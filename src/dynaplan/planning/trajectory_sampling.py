@@ -23,9 +23,9 @@ import numpy as np
 from numba import njit
 
 from dynaplan._jit import kernel
+from dynaplan.core.egreedy import epsilon_greedy
 from dynaplan.envs.tabular import TabularModel
 from dynaplan.models.protocol import model_backup, model_sample
-from dynaplan.planning.egreedy import epsilon_greedy
 from dynaplan.planning.exact import evaluate_policy, greedy_policy
 from dynaplan.rng import categorical
 

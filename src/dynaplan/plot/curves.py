@@ -10,6 +10,7 @@ from pathlib import Path
 import pandas as pd
 
 from dynaplan.stats import mean_sem as mean_sem  # re-exported: figures draw their bands from it
+from dynaplan.stats import normal_band
 
 
 def _pyplot():  # type: ignore[no-untyped-def]
@@ -72,8 +73,7 @@ def line_with_band(
         frame = frame.sort_values(x)
         (line,) = ax.plot(frame[x], frame[mean], label=label, lw=1.6)
         if sem in frame:
-            lo = frame[mean] - 1.96 * frame[sem].fillna(0)
-            hi = frame[mean] + 1.96 * frame[sem].fillna(0)
+            lo, hi = normal_band(frame[mean], frame[sem])
             ax.fill_between(frame[x], lo, hi, color=line.get_color(), alpha=0.2, lw=0)
     for label, xv in (vlines or {}).items():
         ax.axvline(xv, color="gray", ls="--", lw=1)

@@ -25,7 +25,7 @@ from dynaplan.search.mcts import BACKUPS, EVALUATIONS, KEYS, mcts_search
 from dynaplan.search.path_tree import PathTree, new_path_tree, path_tree_reroot, path_tree_reset, path_tree_run
 from dynaplan.search.result import RootStats, SearchCounters, SearchResult
 from dynaplan.search.rollout import rollout_return, rollout_run, rollout_search
-from dynaplan.search.state_table import StateTable, clear_table, new_state_table, state_table_decide, state_table_run
+from dynaplan.search.state_table import StateTable, clear_table, new_state_table, state_table_run
 
 __all__ = [
     "BACKUPS",
@@ -50,6 +50,5 @@ __all__ = [
     "rollout_return",
     "rollout_run",
     "rollout_search",
-    "state_table_decide",
     "state_table_run",
 ]

@@ -22,7 +22,7 @@ import numpy as np
 
 from dynaplan._jit import kernel
 from dynaplan._stamp import generic
-from dynaplan.planning.egreedy import argmax_random
+from dynaplan.core.egreedy import argmax_random
 from dynaplan.rng import from_seed
 from dynaplan.search.models import check_model, model_known, model_outcome, model_sizes, model_width
 from dynaplan.search.result import SearchResult

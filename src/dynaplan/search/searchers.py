@@ -33,16 +33,16 @@ import numpy as np
 
 from dynaplan._jit import kernel
 from dynaplan._stamp import generic
+from dynaplan.core.kernels import register_kernels
 from dynaplan.models.protocol import model_update
 from dynaplan.planning.dyna_q import dyna_planning
-from dynaplan.planning.protocol import register_kernels
 from dynaplan.planning.q_learning import q_update
 from dynaplan.rng import rand, randint
 from dynaplan.search.lookahead import lookahead_act
 from dynaplan.search.path_tree import PathTree, path_tree_reroot, path_tree_reset, path_tree_run
 from dynaplan.search.result import RootStats, SearchCounters
 from dynaplan.search.rollout import best_mean, rollout_run
-from dynaplan.search.state_table import StateTable, state_table_decide, table_row
+from dynaplan.search.state_table import StateTable, clear_table, state_table_run, table_row
 from dynaplan.search.ucb import most_visited
 
 __all__ = [
@@ -239,10 +239,13 @@ def search_act(agent: SearchAgentState, s: int, rng: np.ndarray) -> int:
         table = agent.table
         row = table_row(s, agent.depth, agent.q.shape[0], agent.key)
         before = table.visits[row] if agent.persist else 0.0
-        a, steps = state_table_decide(
+        if not agent.persist:
+            clear_table(table)
+        steps = state_table_run(
             agent.model, table, agent.q, s, agent.simulations, agent.c, agent.gamma, agent.depth,
-            agent.evaluation, agent.key, agent.persist, agent.path, agent.path_rewards, rng,
+            agent.evaluation, agent.key, agent.path, agent.path_rewards, rng,
         )
+        a = most_visited(table, row, rng)
         cnt.simulations[0] += table.ran[0]
         cnt.model_steps[0] += steps
         note_root(agent, table, row, s, before)

@@ -30,6 +30,8 @@ import numpy as np
 from dynaplan.envs.simulator import Simulator
 from dynaplan.rng import from_seed, rand
 from dynaplan.search.result import SearchResult
+from dynaplan.search.rollout import best_mean
+from dynaplan.search.ucb import most_visited_action, ucb_action
 
 __all__ = ["simulator_mcts", "simulator_rollouts"]
 
@@ -49,26 +51,29 @@ def _stream(seed: int | None, rng: np.ndarray | None) -> np.ndarray:
 
 
 class _Node:
-    """Statistics of one state: as ``search.mcts.SearchTree``'s row (``mean`` +inf while untried)."""
+    """Statistics of one state: a row of ``search.state_table.StateTable`` (``n``, ``w``, ``mean``
+    (+inf while untried), ``rsqrt``: float64[A]; ``visits``: N of the state)."""
 
     __slots__ = ("mean", "n", "rsqrt", "visits", "w")
 
     def __init__(self, n_actions: int) -> None:
-        self.n = [0.0] * n_actions
-        self.w = [0.0] * n_actions
-        self.mean = [math.inf] * n_actions
-        self.rsqrt = [0.0] * n_actions
+        self.n = np.zeros(n_actions)
+        self.w = np.zeros(n_actions)
+        self.mean = np.full(n_actions, math.inf)
+        self.rsqrt = np.zeros(n_actions)
         self.visits = 0.0
 
+    def select(self, c: float, rng: np.ndarray) -> int:
+        """``search.ucb.ucb_select`` on this node (one uniform per selection, to break ties)."""
+        return int(ucb_action(self.mean, self.rsqrt, self.visits, c, rand(rng)))
 
-def _ucb_select(node: _Node, c: float, rng: np.ndarray) -> int:
-    """``search.ucb.ucb_select``: one uniform per selection, used to break ties."""
-    u = rand(rng)
-    bonus = c * math.sqrt(math.log(max(node.visits, 1.0)))
-    values = [m + bonus * r for m, r in zip(node.mean, node.rsqrt)]
-    best = max(values)
-    ties = [a for a, v in enumerate(values) if v == best]
-    return ties[int(u * len(ties))]
+    def backup(self, a: int, g: float) -> None:
+        """Add the return ``g`` to edge ``a`` (every-visit, as ``state_table.backup_edge``)."""
+        self.n[a] += 1.0
+        self.w[a] += g
+        self.mean[a] = self.w[a] / self.n[a]
+        self.rsqrt[a] = 1.0 / math.sqrt(self.n[a])
+        self.visits += 1.0
 
 
 def _rollout(sim: Simulator, h: int, gamma: float, rng: np.ndarray) -> tuple[float, int]:
@@ -84,28 +89,6 @@ def _rollout(sim: Simulator, h: int, gamma: float, rng: np.ndarray) -> tuple[flo
         disc *= gamma
         h -= 1
     return g, steps
-
-
-def _most_visited(node: _Node, rng: np.ndarray) -> int:
-    """``search.ucb.most_visited``: most visits, then the better mean, then at random."""
-    best, ties = 0, 1
-    for a in range(1, len(node.n)):
-        na, nb = node.n[a], node.n[best]
-        if na > nb:
-            best, ties = a, 1
-        elif na == nb and na > 0.0:
-            ma, mb = node.w[a] / na, node.w[best] / nb
-            if ma > mb:
-                best, ties = a, 1
-            elif ma == mb:
-                ties += 1
-                if rand(rng) * ties < 1.0:
-                    best = a
-        elif na == nb:
-            ties += 1
-            if rand(rng) * ties < 1.0:
-                best = a
-    return best
 
 
 def simulator_mcts(
@@ -139,7 +122,7 @@ def simulator_mcts(
             node = table.get(s)
             if node is None:
                 node = table[s] = _Node(sim.n_actions)
-            a = _ucb_select(node, c, rng)
+            a = node.select(c, rng)
             path.append((node, a))
             s2, r, term = sim.step(a)
             steps += 1
@@ -158,16 +141,12 @@ def simulator_mcts(
         g = leaf
         for (node, a), r in zip(reversed(path), reversed(rews)):
             g = r + gamma * g
-            node.n[a] += 1.0
-            node.w[a] += g
-            node.mean[a] = node.w[a] / node.n[a]
-            node.rsqrt[a] = 1.0 / math.sqrt(node.n[a])
-            node.visits += 1.0
+            node.backup(a, g)
     sim.restore(root_snap)
     root = table[root_key]
-    action = _most_visited(root, rng)
-    visits = np.array(root.n)
-    values = np.divide(np.array(root.w), visits, out=np.full(sim.n_actions, np.nan), where=visits > 0)
+    action = int(most_visited_action(root.n, root.w, rng))
+    visits = root.n.copy()
+    values = np.divide(root.w, visits, out=np.full(sim.n_actions, np.nan), where=visits > 0)
     return SearchResult(action, visits, values, int(simulations), steps, time.perf_counter() - t0)
 
 
@@ -204,15 +183,6 @@ def simulator_rollouts(
             steps += k
         sums[a] += g
     sim.restore(root)
-    best, top, ties = 0, -math.inf, 0
-    for a in range(sim.n_actions):  # search.rollout.best_mean: the best mean, ties at random
-        if counts[a] > 0:
-            m = sums[a] / counts[a]
-            if m > top:
-                best, top, ties = a, m, 1
-            elif m == top:
-                ties += 1
-                if rand(rng) * ties < 1.0:
-                    best = a
+    best = int(best_mean(counts, sums, rng))
     values = np.divide(sums, counts, out=np.full(sim.n_actions, np.nan), where=counts > 0)
     return SearchResult(best, counts, values, int(simulations), steps, time.perf_counter() - t0)

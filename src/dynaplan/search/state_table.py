@@ -61,7 +61,7 @@ import numpy as np
 from dynaplan._jit import kernel
 from dynaplan._stamp import generic
 from dynaplan.search.models import model_known, model_outcome, model_width
-from dynaplan.search.ucb import descend_step, evaluate_leaf, most_visited, ucb_select
+from dynaplan.search.ucb import descend_step, evaluate_leaf, ucb_select
 
 __all__ = [
     "BACKUPS",
@@ -72,7 +72,6 @@ __all__ = [
     "bellman_value",
     "clear_table",
     "new_state_table",
-    "state_table_decide",
     "state_table_run",
     "table_backward",
     "table_row",
@@ -339,31 +338,3 @@ def state_table_run(
         spent += max(k, 1)
     table.ran[0] = ran
     return steps
-
-
-@generic
-@kernel
-def state_table_decide(
-    model: Any,
-    table: StateTable,
-    q: np.ndarray,
-    s0: int,
-    simulations: int,
-    c: float,
-    gamma: float,
-    depth: int,
-    evaluation: int,
-    key: int,
-    persist: bool,
-    path: np.ndarray,
-    rews: np.ndarray,
-    rng: np.ndarray,
-) -> tuple[int, int]:
-    """One decision: (clear the table unless ``persist``), search, pick the root action.
-
-    Returns ``(action, model steps)``.
-    """
-    if not persist:
-        clear_table(table)
-    steps = state_table_run(model, table, q, s0, simulations, c, gamma, depth, evaluation, key, path, rews, rng)
-    return most_visited(table, table_row(s0, depth, q.shape[0], key), rng), steps

@@ -32,11 +32,15 @@ def ucb_select(tree: Any, node: int, c: float, rng: np.ndarray) -> int:
 
     An untried action scores +inf; one uniform is drawn per selection, used only to break ties.
     """
-    n_actions = tree.n.shape[1]
-    mean = tree.mean[node]
-    rsqrt = tree.rsqrt[node]
-    u = rand(rng)
-    bonus = c * math.sqrt(math.log(max(tree.visits[node], 1.0)))
+    return ucb_action(tree.mean[node], tree.rsqrt[node], tree.visits[node], c, rand(rng))
+
+
+@kernel(inline=True)
+def ucb_action(mean: np.ndarray, rsqrt: np.ndarray, visits: float, c: float, u: float) -> int:
+    """:func:`ucb_select` on one node's rows (``mean``, ``rsqrt``: float64[A]; ``visits`` its N),
+    the tie broken by the uniform ``u``: the ``int(u * ties)``-th maximiser."""
+    n_actions = mean.shape[0]
+    bonus = c * math.sqrt(math.log(max(visits, 1.0)))
     best = -np.inf
     ties = 0
     for a in range(n_actions):
@@ -98,15 +102,20 @@ def evaluate_leaf(
 @kernel
 def most_visited(tree: Any, node: int, rng: np.ndarray) -> int:
     """The root action with the most visits; ties broken by the better mean, then at random."""
-    n_actions = tree.n.shape[1]
+    return most_visited_action(tree.n[node], tree.w[node], rng)
+
+
+@kernel
+def most_visited_action(n: np.ndarray, w: np.ndarray, rng: np.ndarray) -> int:
+    """:func:`most_visited` on one node's rows (``n``, ``w``: float64[A], visits and return sums)."""
     best = 0
     ties = 1
-    for a in range(1, n_actions):
-        na, nb = tree.n[node, a], tree.n[node, best]
+    for a in range(1, n.shape[0]):
+        na, nb = n[a], n[best]
         if na > nb:
             best, ties = a, 1
         elif na == nb and na > 0.0:
-            ma, mb = tree.w[node, a] / na, tree.w[node, best] / nb
+            ma, mb = w[a] / na, w[best] / nb
             if ma > mb:
                 best, ties = a, 1
             elif ma == mb:

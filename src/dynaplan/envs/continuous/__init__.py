@@ -1,8 +1,8 @@
 """Continuous worlds stepped in compiled kernels (Mountain Car, CartPole, Acrobot: bit-identical
 to Gymnasium's) and the Boyan chain; the world protocol of the linear loop."""
 
+from dynaplan.core.worlds import buffer_sizes, register_world, reset_once, step_once, world_reset, world_step
 from dynaplan.envs.continuous.acrobot import AcrobotWorld
-from dynaplan.envs.continuous.base import buffer_sizes, register_world, reset_once, step_once, world_reset, world_step
 from dynaplan.envs.continuous.boyan import (
     BOYAN_FEATURES,
     BOYAN_THETA,

@@ -18,7 +18,7 @@ from typing import NamedTuple
 import numpy as np
 
 from dynaplan._jit import kernel
-from dynaplan.envs.continuous.base import register_world
+from dynaplan.core.worlds import register_world
 from dynaplan.rng import rand
 
 PI = math.pi

@@ -14,7 +14,7 @@ from typing import NamedTuple
 import numpy as np
 
 from dynaplan._jit import kernel
-from dynaplan.envs.continuous.base import register_world
+from dynaplan.core.worlds import register_world
 from dynaplan.rng import rand
 
 

@@ -65,10 +65,10 @@ def _theta(state: Any) -> np.ndarray:
 def run_kind(cell: Mapping[str, Any], seeds: Sequence[int]) -> pd.DataFrame:
     """Value error on the Boyan chain after each episode: one row per (seed, episode)."""
     from dynaplan.agents import AGENTS
+    from dynaplan.core.linear_loop import run_linear_loop
     from dynaplan.envs.continuous import BOYAN_FEATURES, boyan_true_values
     from dynaplan.experiments.batch import problem_of
     from dynaplan.features import TableFeatures
-    from dynaplan.planning.linear_loop import run_linear_loop
     from dynaplan.rng import agent_stream, env_stream
 
     checked = checked_of(cell) or check_cell(cell)

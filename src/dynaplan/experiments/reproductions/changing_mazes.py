@@ -40,6 +40,7 @@ from dynaplan.agents.base import ParamError
 from dynaplan.experiments.kinds import register_kind
 from dynaplan.experiments.reproductions import register_reproduction, spec_reproduction
 from dynaplan.plot.curves import mean_sem
+from dynaplan.stats import mean_interval
 
 #: Labels of the agent column: AGENTS name, plus ``-action`` for the Exercise 8.4 variant.
 LABELS = {"dyna-q": "Dyna-Q", "dyna-q-plus": "Dyna-Q+", "dyna-q-plus-action": "Dyna-Q+ with action bonus (Ex. 8.4)"}
@@ -184,7 +185,7 @@ def summary(table: pd.DataFrame, shortest_after: int | None = None, recovery: bo
             "agent": agent, "runs": len(r),
             "reward_before": r.before_change.mean(),
             "reward_after": r.after_change.mean(),
-            "after_ci95": 1.96 * r.after_change.std() / np.sqrt(len(r)) if len(r) > 1 else np.nan,
+            "after_ci95": mean_interval(r.after_change)[1],
         }
         if recovery:
             row["recovered"] = float(r.steps_to_recover.notna().mean())

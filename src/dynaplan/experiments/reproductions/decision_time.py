@@ -35,6 +35,7 @@ from dynaplan.experiments.kinds import register_kind
 from dynaplan.experiments.reproductions import register_reproduction, spec_reproduction
 from dynaplan.plot.curves import save_figure
 from dynaplan.rng import agent_stream, env_stream
+from dynaplan.stats import t_interval
 
 RESERVED = {"env", "agent", "method", "episodes", "max_episode_steps"}
 
@@ -89,8 +90,8 @@ def run_kind(cell: Mapping[str, Any], seeds: Sequence[int]) -> pd.DataFrame:
     ``max_episode_steps`` (the limit of an env that has none of its own), and the agent's
     parameters. One row per (seed, episode): ``steps, return, model_steps, decisions, seconds``."""
     from dynaplan.agents import AGENTS
+    from dynaplan.core.loop import new_loop_state, run_loop
     from dynaplan.experiments.batch import check_agent_params, problem_of
-    from dynaplan.planning.loop import new_loop_state, run_loop
 
     cls = AGENTS[str(cell["agent"])]
     params = check_agent_params(cls, _agent_params(cell)).params  # the cell was validated by check_cell
@@ -151,17 +152,6 @@ def _is_success_env(env: str) -> bool:
     return "FrozenLake" in env
 
 
-def interval(values: np.ndarray) -> tuple[float, float, int]:
-    """Mean, half-width of the 95% t-interval, and count of independent per-run values."""
-    from scipy import stats
-
-    v = np.asarray(values, dtype=np.float64)
-    n = v.shape[0]
-    if n < 2:
-        return float(v.mean()), float("nan"), n
-    return float(v.mean()), float(stats.t.ppf(0.975, n - 1) * v.std(ddof=1) / np.sqrt(n)), n
-
-
 def per_run(table: pd.DataFrame, last: int = 10) -> pd.DataFrame:
     """One row per (env, method, seed): the run's final performance and its compute.
 
@@ -187,7 +177,7 @@ def summary(table: pd.DataFrame, last: int = 10) -> pd.DataFrame:
     runs = per_run(table, last)
     rows = []
     for (env, method), g in runs.groupby(["env", "method"], sort=False):
-        mean, half, n = interval(g.performance.to_numpy())
+        mean, half, n = t_interval(g.performance.to_numpy())
         t = table[(table.env == env) & (table.method == method)]
         rows.append(
             {
@@ -225,7 +215,7 @@ def figure(table: pd.DataFrame, path: Path, last: int = 10) -> Path:
             g = runs[(runs.env == env) & (runs.method == method)]
             if g.empty:
                 continue
-            mean, half, n = interval(g.performance.to_numpy())
+            mean, half, n = t_interval(g.performance.to_numpy())
             n_runs = max(n_runs, n)
             ax.errorbar(mean, k, xerr=half, fmt="o", color="C0" if "MCTS" in str(method) else "C1", capsize=3)
             ax.annotate(

@@ -27,6 +27,7 @@ import pandas as pd
 from dynaplan.core.params import ParamError
 from dynaplan.experiments.kinds import register_kind
 from dynaplan.experiments.reproductions import register_reproduction, spec_reproduction
+from dynaplan.stats import t_half, t_interval
 
 AGENTS = ("sac", "mbpo", "dqn", "dyna-dqn")
 LABELS = {"sac": "SAC", "mbpo": "MBPO", "dqn": "DQN", "dyna-dqn": "Dyna-DQN"}
@@ -102,16 +103,6 @@ def first_reach(run: pd.DataFrame, threshold: float, window: int) -> tuple[int, 
     return int(run["env_steps"].iloc[i]), int(run["episode"].iloc[i]), True
 
 
-def interval(values: np.ndarray) -> tuple[float, float]:
-    """Mean and the half-width of its 95% t-interval over runs."""
-    from scipy import stats
-
-    n = len(values)
-    if n < 2:
-        return float(values.mean()), float("nan")
-    return float(values.mean()), float(stats.t.ppf(0.975, n - 1) * values.std(ddof=1) / np.sqrt(n))
-
-
 def summary(table: pd.DataFrame) -> pd.DataFrame:
     """Per (env, agent, planning): runs, how many reached the threshold, real steps and episodes
     to it (mean +- 95% half-width), the mean return of the last 5 episodes, updates and
@@ -122,8 +113,8 @@ def summary(table: pd.DataFrame) -> pd.DataFrame:
         reach = [first_reach(r, threshold, window) for _, r in g.groupby("seed")]
         steps = np.array([r[0] for r in reach], float)
         episodes = np.array([r[1] for r in reach], float)
-        s_mean, s_half = interval(steps)
-        e_mean, e_half = interval(episodes)
+        s_mean, s_half, _ = t_interval(steps)
+        e_mean, e_half, _ = t_interval(episodes)
         last = g.sort_values("episode").groupby("seed")["return"].apply(lambda x: x.tail(5).mean()).to_numpy()
         total = g.groupby("seed")["env_steps"].max().to_numpy().astype(float)
         upd = g.groupby("seed")["updates"].max().to_numpy() / total
@@ -152,8 +143,6 @@ def figure(table: pd.DataFrame, path: Path) -> Path:
     """Top: mean return per episode with 95% bands (Pendulum against real steps, CartPole
     against episodes); bottom: real steps to the threshold (95% intervals) and wall time per real
     step, per cell."""
-    from scipy import stats
-
     from dynaplan.plot.curves import _pyplot, save_figure
 
     plt = _pyplot()
@@ -168,7 +157,7 @@ def figure(table: pd.DataFrame, path: Path) -> Path:
             c = g.groupby("episode").agg(mean=("return", "mean"), std=("return", "std"), n=("return", "count"),
                                          x=("env_steps", "mean")).reset_index()
             c = c[c.n >= 2]
-            half = stats.t.ppf(0.975, c.n - 1) * c["std"] / np.sqrt(c.n)
+            half = t_half(c["std"], c.n)
             x = c["x"] if by_steps else c["episode"]
             ax.plot(x, c["mean"], label=_label(agent, int(planning)))
             ax.fill_between(x, c["mean"] - half, c["mean"] + half, alpha=0.2)

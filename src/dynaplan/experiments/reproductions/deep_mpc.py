@@ -33,6 +33,7 @@ from dynaplan.core.params import check_positive_count
 from dynaplan.experiments.kinds import register_kind
 from dynaplan.experiments.reproductions import register_reproduction, spec_reproduction
 from dynaplan.plot.curves import mean_sem
+from dynaplan.stats import t_half, t_interval
 
 __all__ = ["LAST", "check_cell", "figure", "run", "summary"]
 
@@ -80,15 +81,6 @@ def run_cell(cell: Mapping[str, Any], seeds: Sequence[int]) -> pd.DataFrame:
     return table
 
 
-def _t95(values: np.ndarray) -> float:
-    n = len(values)
-    if n < 2:
-        return float("nan")
-    from scipy import stats
-
-    return float(stats.t.ppf(0.975, n - 1) * values.std(ddof=1) / np.sqrt(n))
-
-
 def summary(table: pd.DataFrame, last: int = LAST) -> pd.DataFrame:
     """Per (env, agent): each run's mean return over its last ``last`` episodes, then the mean over
     runs with a 95% t-interval and the run count; the share of runs that ever reached the goal
@@ -100,7 +92,7 @@ def summary(table: pd.DataFrame, last: int = LAST) -> pd.DataFrame:
         limit = g["steps"].max()
         reached = g.groupby("seed")["steps"].min() < limit if env == "MountainCarContinuous-v0" else None
         row = {"env": env, "agent": agent, "runs": len(per_run),
-               f"return_last_{last}": float(per_run.mean()), "95% +-": _t95(per_run)}
+               f"return_last_{last}": float(per_run.mean()), "95% +-": t_interval(per_run)[1]}
         if reached is not None:
             row["runs_reaching_goal"] = f"{int(reached.sum())}/{len(reached)}"
         rows.append(row)
@@ -117,11 +109,9 @@ def figure(table: pd.DataFrame, path: Path) -> Path:
     for ax, env in zip(axes[0], envs):
         for agent, g in table[table.env == env].groupby("agent", sort=False):
             c = mean_sem(g, ["episode"], "return")
-            from scipy import stats
-
-            q = np.where(c["count"] > 1, stats.t.ppf(0.975, np.maximum(c["count"] - 1, 1)), np.nan)
+            half = t_half(c["std"].fillna(0), c["count"])
             (line,) = ax.plot(c["episode"], c["mean"], label=f"{agent} ({int(c['count'].max())} runs)", lw=1.6)
-            ax.fill_between(c["episode"], c["mean"] - q * c["sem"].fillna(0), c["mean"] + q * c["sem"].fillna(0),
+            ax.fill_between(c["episode"], c["mean"] - half, c["mean"] + half,
                             color=line.get_color(), alpha=0.2, lw=0)
         ax.set_title(env)
         ax.set_xlabel("Episode")

@@ -24,6 +24,7 @@ from dynaplan.core.params import ParamError
 from dynaplan.experiments.kinds import register_kind
 from dynaplan.experiments.reproductions import register_reproduction, spec_reproduction
 from dynaplan.plot.curves import save_figure
+from dynaplan.stats import t_half, t_interval
 
 RUN_KEYS = {"method", "world", "steps", "chunk"}
 THRESHOLD = 475.0
@@ -79,16 +80,6 @@ def run_cell(cell: Mapping[str, Any], seeds: Sequence[int]) -> pd.DataFrame:
     return pd.DataFrame(rows).astype({"seed": "int64", "episode": "int64", "env_steps": "int64"})
 
 
-def _interval(values: np.ndarray) -> tuple[float, float, int]:
-    from scipy import stats
-
-    v = np.asarray(values, dtype=np.float64)
-    n = v.shape[0]
-    if n < 2:
-        return float(v.mean()) if n else float("nan"), float("nan"), n
-    return float(v.mean()), float(stats.t.ppf(0.975, n - 1) * v.std(ddof=1) / np.sqrt(n)), n
-
-
 def steps_to_threshold(run: pd.DataFrame) -> float:
     """Real steps at the end of the first window of ``WINDOW`` consecutive episodes whose mean
     return is at least ``THRESHOLD`` (nan if never)."""
@@ -107,7 +98,7 @@ def summary(table: pd.DataFrame) -> pd.DataFrame:
         runs = [r for _, r in g.groupby("seed")]
         hit = np.array([steps_to_threshold(r) for r in runs])
         last = np.array([r.sort_values("episode")["return"].tail(WINDOW).mean() for r in runs])
-        mean, half, n = _interval(last)
+        mean, half, n = t_interval(last)
         reached = np.isfinite(hit)
         rows.append({"method": method, "runs": n, "reached 475": f"{int(reached.sum())}/{n}",
                      "steps to 475": round(float(np.mean(hit[reached])), 0) if reached.any() else float("nan"),
@@ -122,14 +113,12 @@ def figure(table: pd.DataFrame, path: Path, bin_steps: int = 1000) -> Path:
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
-    from scipy import stats
-
     fig, ax = plt.subplots(figsize=(7, 4.5), dpi=120)
     t = table.assign(bin=(table.env_steps - 1) // bin_steps * bin_steps + bin_steps)
     for method, g in t.groupby("agent", sort=False):
         per_run = g.groupby(["bin", "seed"])["return"].mean().reset_index()
         agg = per_run.groupby("bin")["return"].agg(["mean", "std", "count"]).reset_index()
-        half = stats.t.ppf(0.975, np.maximum(agg["count"] - 1, 1)) * agg["std"].fillna(0) / np.sqrt(agg["count"])
+        half = t_half(agg["std"].fillna(0), agg["count"])
         (line,) = ax.plot(agg["bin"], agg["mean"], label=str(method), lw=1.6)
         ax.fill_between(agg["bin"], agg["mean"] - half, agg["mean"] + half, color=line.get_color(), alpha=0.2, lw=0)
     ax.axhline(THRESHOLD, color="gray", ls="--", lw=1)

@@ -19,22 +19,12 @@ import pandas as pd
 
 from dynaplan.experiments.reproductions import register_reproduction, spec_reproduction
 from dynaplan.plot.curves import mean_sem, save_figure
+from dynaplan.stats import normal_band, t_interval
 
 
 def label(agent: str, n: int) -> str:
     """``Dyna-Q n = 5`` / ``prioritized sweeping n = 5``."""
     return f"{'Dyna-Q' if agent == 'dyna-q' else agent.replace('-', ' ')} n = {n}"
-
-
-def interval(values: np.ndarray) -> tuple[float, float, int]:
-    """Mean, half-width of the 95% t-interval over runs, and the run count."""
-    from scipy import stats
-
-    v = np.asarray(values, dtype=float)
-    n = len(v)
-    if n < 2:
-        return float(v.mean()) if n else float("nan"), float("nan"), n
-    return float(v.mean()), float(stats.t.ppf(0.975, n - 1) * v.std(ddof=1) / np.sqrt(n)), n
 
 
 def per_run(table: pd.DataFrame, first: int, last: int) -> pd.DataFrame:
@@ -50,9 +40,9 @@ def summary(table: pd.DataFrame) -> pd.DataFrame:
     late = per_run(table, last_ep - 9, last_ep)
     rows = []
     for (env, agent, n), group in early.groupby(["env", "agent", "planning_steps"], sort=False):
-        m, h, runs = interval(group.steps.to_numpy())
+        m, h, runs = t_interval(group.steps.to_numpy())
         tail = late[(late.env == env) & (late.agent == agent) & (late.planning_steps == n)]
-        m2, h2, _ = interval(tail.steps.to_numpy())
+        m2, h2, _ = t_interval(tail.steps.to_numpy())
         rows.append({"env": env, "agent": label(str(agent), int(n)), "runs": runs,  # type: ignore[call-overload]
                      "steps_ep2_10": round(m, 1), "ep2_10_95": round(h, 1),
                      "steps_last_10": round(m2, 1), "last_10_95": round(h2, 1)})
@@ -71,8 +61,8 @@ def figure(table: pd.DataFrame, path: Path) -> Path:
         for (agent, n), c in curves[curves.env == env].groupby(["agent", "planning_steps"], sort=False):
             c = c.sort_values("episode")
             (line,) = ax.plot(c.episode, c["mean"], lw=1.6, label=label(str(agent), int(n)))  # type: ignore[call-overload]
-            lo = np.maximum(c["mean"] - 1.96 * c["sem"].fillna(0), 1)
-            ax.fill_between(c.episode, lo, c["mean"] + 1.96 * c["sem"].fillna(0), color=line.get_color(),
+            lo, hi = normal_band(c["mean"], c["sem"])
+            ax.fill_between(c.episode, np.maximum(lo, 1), hi, color=line.get_color(),
                             alpha=0.2, lw=0)
         ax.set_yscale("log")
         ax.set_title(str(env))

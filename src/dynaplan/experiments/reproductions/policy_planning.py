@@ -39,7 +39,7 @@ import pandas as pd
 from dynaplan.agents.base import ParamError
 from dynaplan.experiments.kinds import register_kind
 from dynaplan.experiments.reproductions import register_reproduction, spec_reproduction
-from dynaplan.stats import mean_interval
+from dynaplan.stats import mean_interval, normal_band
 
 AGENT_LABELS = {"dyna-q": "Dyna-Q", "dyna-ac": "Dyna-AC", "dyna-pg": "Dyna-PG",
                 "dyna-pg-natural": "Dyna-PG (natural)"}
@@ -221,11 +221,11 @@ def figure(table: pd.DataFrame, path: Path) -> Path:
             ax = axes[i, j]
             for n, g in t[t.agent == agent].groupby("planning"):
                 c = g.groupby(x)[y].agg(["mean", "std", "count"]).reset_index()
-                half = 1.96 * c["std"].fillna(0) / np.sqrt(c["count"])
+                lo, hi = normal_band(c["mean"], c["std"] / np.sqrt(c["count"]))
                 ups = g.groupby("seed")["updates_per_step"].first().mean()
                 (line,) = ax.plot(c[x], c["mean"], lw=1.4, color=colors.get(int(n)),  # type: ignore[arg-type]
                                   label=f"n = {n} ({ups:.3g} updates/step)")
-                ax.fill_between(c[x], c["mean"] - half, c["mean"] + half, color=line.get_color(), alpha=0.2, lw=0)
+                ax.fill_between(c[x], lo, hi, color=line.get_color(), alpha=0.2, lw=0)
             runs = int(t[t.agent == agent].seed.nunique())
             ax.set_title(f"{TITLES[agent]} ({runs} runs)", fontsize=10)
             if exp == "dyna-maze":

@@ -10,7 +10,7 @@ sweeping one per update target plus one per priority it evaluates, the real pair
 predecessor's), so the comparison is fair in either.
 
 "Optimal solution" (kind ``until-optimal``), checked by a loop hook inside the compiled episode
-loop (``planning.loop.run_loop``), at every real step (``check = "step"``) or at the end of each
+loop (``core.loop.run_loop``), at every real step (``check = "step"``) or at the end of each
 episode (``check = "episode"``): the greedy path from the start reaches the goal within
 ``floor(factor * L)`` steps, L the shortest path (breadth-first search). ``greedy = "argmax"``
 follows the first maximal action in each state (``numpy.argmax``); ``greedy = "all"`` requires
@@ -36,6 +36,8 @@ from dynaplan._jit import kernel
 from dynaplan.agents import AGENTS
 from dynaplan.agents.base import ParamError
 from dynaplan.agents.views import view_of
+from dynaplan.core.kernels import register_hook
+from dynaplan.core.loop import Chunker, new_loop_state, run_chunked
 from dynaplan.envs.layouts import shortest_path_length
 from dynaplan.envs.scaled_maze import ScaledMaze
 from dynaplan.envs.tabular import make_world
@@ -43,11 +45,10 @@ from dynaplan.experiments.batch import check_agent_params
 from dynaplan.experiments.kinds import register_kind
 from dynaplan.experiments.reproductions import register_reproduction, spec_reproduction
 from dynaplan.planning.dyna_q import DynaQState
-from dynaplan.planning.loop import Chunker, new_loop_state, run_chunked
 from dynaplan.planning.probe import with_probe
-from dynaplan.planning.protocol import register_hook
 from dynaplan.plot.curves import save_figure
 from dynaplan.rng import agent_stream, env_stream
+from dynaplan.stats import median_interval, ratio_interval
 
 BASE_STATES = 47
 
@@ -327,36 +328,6 @@ def _cost(g: pd.DataFrame, currency: str) -> np.ndarray:
     ok = g["optimal"].astype(bool).to_numpy()
     values = g[currency].astype(float).to_numpy()
     return np.where(ok & (values >= 0), values, np.inf)
-
-
-def median_interval(values: np.ndarray) -> tuple[float, float, float]:
-    """Median of independent runs and its distribution-free 95% interval (order statistics:
-    the ranks ``j`` and ``n + 1 - j`` with ``P(Binomial(n, 1/2) < j) <= 0.025``); nan bounds
-    when there are too few runs (fewer than 6) for one. Cut-off runs (inf) sort last."""
-    from scipy import stats
-
-    x = np.sort(np.asarray(values, dtype=float))
-    n = len(x)
-    median = float(np.median(x)) if n else math.nan
-    j = int(stats.binom.ppf(0.025, n, 0.5)) if n else 0  # P(B <= j - 1) <= 0.025 < P(B <= j)
-    if j < 1:
-        return median, math.nan, math.nan
-    return median, float(x[j - 1]), float(x[n - j])
-
-
-def ratio_interval(num: np.ndarray, den: np.ndarray, resamples: int = 2000,
-                   seed: int = 0) -> tuple[float, float, float]:
-    """``median(num) / median(den)`` and its 95% bootstrap interval, resampling the runs of each
-    agent independently (percentile method, fixed seed: the summary is a function of the table)."""
-    ratio = float(np.median(num) / np.median(den))
-    if not np.isfinite(ratio) or len(num) < 2 or len(den) < 2:
-        return ratio, math.nan, math.nan
-    rng = np.random.default_rng(seed)
-    a = np.median(rng.choice(num, size=(resamples, len(num))), axis=1)
-    b = np.median(rng.choice(den, size=(resamples, len(den))), axis=1)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        lo, hi = np.quantile(a / b, [0.025, 0.975])
-    return ratio, float(lo), float(hi)
 
 
 def per_size(table: pd.DataFrame) -> pd.DataFrame:

@@ -24,6 +24,7 @@ from dynaplan.experiments.reproductions import register_reproduction, spec_repro
 from dynaplan.planning.trajectory_sampling import METHODS, run_trajectory_sampling
 from dynaplan.plot.curves import mean_sem
 from dynaplan.rng import agent_stream
+from dynaplan.stats import normal_band
 
 CELL_KEYS = {"n_states", "branching", "method", "updates", "points", "epsilon", "termination"}
 
@@ -139,8 +140,7 @@ def figure(table: pd.DataFrame, path: Path) -> Path:
                     continue
                 color = colors.get(b)
                 ax.plot(g["updates"], g["mean"], ls=ls, color=color, lw=1.5, label=f"b={b}, {method}")
-                ax.fill_between(g["updates"], g["mean"] - 1.96 * g["sem"], g["mean"] + 1.96 * g["sem"],
-                                color=color, alpha=0.15, lw=0)
+                ax.fill_between(g["updates"], *normal_band(g["mean"], g["sem"]), color=color, alpha=0.15, lw=0)
         tasks = int(f["count"].max())
         ax.set_title(f"{n:,} states ({tasks} tasks)", fontsize=10)
         ax.set_xlabel("Computation time, in expected updates")

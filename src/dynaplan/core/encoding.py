@@ -8,8 +8,8 @@ A features type is a ``NamedTuple`` record plus one compiled function
 
 ``register_features(RecordClass, encode=...)`` adds it. Compiled code calls :func:`encode`
 below and Numba picks the implementation from the record's type at compile time
-(``numba.extending.overload``), as ``planning.protocol`` does for agents: the linear loop
-(``planning.linear_loop``) is written once for every features type. A value estimate is then
+(``numba.extending.overload``), as ``core.kernels`` does for agents: the linear loop
+(``core.linear_loop``) is written once for every features type. A value estimate is then
 ``sum_j w[idx[j]] * val[j]`` (Sutton & Barto section 9.4, linear methods).
 """
 

@@ -10,8 +10,8 @@ vectors (``idx: int64[k]`` active indices, ``val: float64[k]`` their values, as
 
 ``register_linear_kernels(StateClass, act=..., observe=...)`` adds them; :func:`linear_act` and
 :func:`linear_observe` dispatch on the state's type at compile time
-(``numba.extending.overload``), exactly as ``planning.protocol`` does for tabular agents, so
-``planning.linear_loop`` serves every linear agent on every world and features type, and the
+(``numba.extending.overload``), exactly as ``core.kernels`` does for tabular agents, so
+``core.linear_loop`` serves every linear agent on every world and features type, and the
 object API (``agents.linear``) calls the same kernels through the ``*_once`` functions.
 """
 
@@ -25,7 +25,7 @@ from numba.extending import overload
 
 from dynaplan._jit import kernel
 from dynaplan._stamp import generic, note_kernels
-from dynaplan.features.base import encode
+from dynaplan.core.encoding import encode
 
 _LINEAR: dict[type, tuple[Callable[..., Any], Callable[..., Any]]] = {}
 

@@ -1,4 +1,7 @@
-"""The compiled agent-environment loop: any registered agent on any ``World``, resumable.
+"""The compiled agent-environment loop: any registered agent on any table world, resumable.
+
+The world is any record registered with ``core.worlds.register_table_world`` (``envs.tabular.World``
+is); the agent any state registered with ``core.kernels.register_kernels``.
 
 It does exactly what the object API does with a Gymnasium env (reset with one draw, one draw
 per step, ``act`` then ``observe``), so the same seeds give the same episodes either way. Every
@@ -15,7 +18,7 @@ run in the package (the batched runner, every reproduction) goes through :func:`
   within about that time; compiled code itself never sees signals. A run may also be extended:
   call again with a larger ``n_episodes`` or ``total_steps`` (one episode per call, say) and the
   clock runs on.
-* **Hooks.** ``hook`` (a ``NamedTuple`` registered with ``protocol.register_hook``) is called
+* **Hooks.** ``hook`` (a ``NamedTuple`` registered with ``core.kernels.register_hook``) is called
   after every real step and may stop the run ("stop when the greedy path is optimal"); with
   ``hook=None`` nothing is compiled for it.
 """
@@ -30,8 +33,8 @@ from numba import types
 from numba.extending import overload
 
 from dynaplan._jit import kernel
-from dynaplan.envs.tabular import World, phase_at, world_reset, world_step
-from dynaplan.planning.protocol import act, after_step, generic, observe
+from dynaplan.core.kernels import act, after_step, generic, observe
+from dynaplan.core.worlds import table_phase, table_relocate, table_reset, table_step
 
 CHUNK_SECONDS = 0.2
 """Target wall time of one chunk of :func:`run_chunked` (Python regains control this often)."""
@@ -137,7 +140,7 @@ def record_episode(episode_steps: np.ndarray, episode_returns: np.ndarray, episo
 @generic
 @kernel
 def run_loop(
-    world: World,
+    world: Any,
     agent: Any,
     agent_rng: np.ndarray,
     env_rng: np.ndarray,
@@ -179,9 +182,9 @@ def run_loop(
         if chunk_steps > 0 and t >= t_end:
             break
         if s < 0:  # a new episode begins
-            s = world_reset(world, t, env_rng)
+            s = table_reset(world, t, env_rng)
         a = act(agent, s, agent_rng)
-        s2, r, terminated = world_step(world, t, s, a, env_rng)
+        s2, r, terminated = table_step(world, t, s, a, env_rng)
         t += 1
         steps += 1
         ret += r
@@ -200,14 +203,14 @@ def run_loop(
             stopped = True
             break
         s = s2
-        new_phase = phase_at(world, t)
+        new_phase = table_phase(world, t)
         if new_phase != phase:
             phase = new_phase
-            s = world.relocate[phase, s]
+            s = table_relocate(world, phase, s)
         if ended:
             # Reset now unless the run is over: a later call with a larger budget resets first
             # (the same draw at the same point of the stream either way).
-            s = world_reset(world, t, env_rng) if budget_left(n_episodes, total_steps, episodes, t) else -1
+            s = table_reset(world, t, env_rng) if budget_left(n_episodes, total_steps, episodes, t) else -1
     _store(loop, t, episodes, s, steps, ret, phase, done, stopped)
     return episodes, t
 
@@ -235,7 +238,7 @@ class Chunker:
 
 
 def run_chunked(
-    world: World,
+    world: Any,
     agent: Any,
     agent_rng: np.ndarray,
     env_rng: np.ndarray,

@@ -13,7 +13,7 @@ generic :func:`act` and :func:`observe` below, and Numba picks the algorithm fro
 algorithm with no run-time dispatch, the object API (``dynaplan.agents``) calls the same
 functions through :func:`act_once` / :func:`observe_once`, and the compiled code is cached.
 
-A *loop hook* watches a run from inside the episode loop (``planning.loop.run_loop``): a
+A *loop hook* watches a run from inside the episode loop (``core.loop.run_loop``): a
 ``NamedTuple`` (its data) registered with ``register_hook(HookClass, after_step=fn)``, where
 ``fn(hook, agent, t, episodes, s, a, r, s2, terminated, truncated) -> bool`` is compiled and
 called after every real step (after the agent's ``observe`` and the episode's bookkeeping);
@@ -60,14 +60,14 @@ def _kernels_for(agent: Any) -> tuple[Callable[..., Any], Callable[..., Any]] | 
 
 def act(agent: Any, s: int, rng: np.ndarray) -> int:
     """Choose an action in state ``s`` (compiled code only)."""
-    raise NotImplementedError("protocol.act is only callable from compiled code; use act_once")
+    raise NotImplementedError("core.kernels.act is only callable from compiled code; use act_once")
 
 
 def observe(
     agent: Any, s: int, a: int, r: float, s2: int, terminated: bool, truncated: bool, rng: np.ndarray
 ) -> None:
     """Learn from one real transition (compiled code only)."""
-    raise NotImplementedError("protocol.observe is only callable from compiled code; use observe_once")
+    raise NotImplementedError("core.kernels.observe is only callable from compiled code; use observe_once")
 
 
 def after_step(
@@ -75,7 +75,7 @@ def after_step(
     truncated: bool,
 ) -> bool:
     """Whether the loop hook ``hook`` stops the run after this real step (compiled code only)."""
-    raise NotImplementedError("protocol.after_step is only callable from compiled code")
+    raise NotImplementedError("core.kernels.after_step is only callable from compiled code")
 
 
 @overload(act)

@@ -3,8 +3,8 @@
 It does what the object API does with a Gymnasium env: reset (the env's draws), encode the
 observation, ``act``, step (the env's draws), encode, ``observe``; so the same seeds give the
 same episodes either way (``tests/test_linear.py``). World, features and agent are each
-dispatched at compile time through their protocols (``envs.continuous.base``,
-``features.base``, ``planning.linear_protocol``).
+dispatched at compile time through their protocols (``core.worlds``,
+``core.encoding``, ``core.linear_kernels``).
 """
 
 from __future__ import annotations
@@ -15,10 +15,10 @@ import numpy as np
 
 from dynaplan._jit import kernel
 from dynaplan._stamp import generic
-from dynaplan.envs.continuous.base import world_reset, world_step
-from dynaplan.features.base import encode
-from dynaplan.planning.linear_protocol import linear_act, linear_observe
-from dynaplan.planning.loop import budget_left, is_truncated, record_episode
+from dynaplan.core.encoding import encode
+from dynaplan.core.linear_kernels import linear_act, linear_observe
+from dynaplan.core.loop import budget_left, is_truncated, record_episode
+from dynaplan.core.worlds import world_reset, world_step
 
 
 class LoopBuffers:

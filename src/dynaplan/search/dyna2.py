@@ -36,11 +36,10 @@ import numpy as np
 
 from dynaplan._jit import kernel
 from dynaplan._stamp import generic
-from dynaplan.models.protocol import model_update
-from dynaplan.planning.egreedy import argmax_random, epsilon_greedy
-from dynaplan.planning.protocol import register_kernels
+from dynaplan.core.egreedy import argmax_random, epsilon_greedy
+from dynaplan.core.kernels import register_kernels
+from dynaplan.models.protocol import model_known, model_sample, model_update
 from dynaplan.planning.q_learning import q_update
-from dynaplan.search.models import model_known, model_sample
 from dynaplan.search.result import SearchCounters
 
 RESET_DECISION, RESET_EPISODE, RESET_NEVER = 0, 1, 2

@@ -1,0 +1,50 @@
+"""Means and intervals over runs: the closed forms, and computed in ``dynaplan.stats`` only."""
+
+import ast
+import math
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import dynaplan
+from dynaplan.stats import Z95, mean_interval, normal_band, t_half, t_interval, t_quantile
+
+#: Student's t quantile 0.975 from printed tables (4, 9 and 29 degrees of freedom).
+T_TABLE = {5: 2.7764, 10: 2.2622, 30: 2.0452}
+
+
+@pytest.mark.parametrize(("runs", "quantile"), sorted(T_TABLE.items()))
+def test_t_quantile_is_the_printed_table(runs, quantile):
+    assert t_quantile(runs) == pytest.approx(quantile, abs=5e-5)
+    assert np.allclose(t_quantile(np.array([runs, runs])), quantile, atol=5e-5)
+
+
+def test_intervals_are_the_closed_forms():
+    x = np.array([1.0, 2.0, 3.0, 4.0, 5.0])  # mean 3, sample std sqrt(2.5)
+    mean, half, n = t_interval(x)
+    assert (mean, n) == (3.0, 5)
+    assert half == pytest.approx(2.7764 * math.sqrt(2.5) / math.sqrt(5), abs=1e-4)
+    assert mean_interval(x)[1] == pytest.approx(1.96 * math.sqrt(2.5) / math.sqrt(5))
+    assert t_interval([7.0]) == (7.0, pytest.approx(float("nan"), nan_ok=True), 1)
+    assert math.isnan(t_interval([])[0])
+    assert np.isnan(t_half(1.0, 1))
+    lo, hi = normal_band(pd.Series([10.0, 4.0]), pd.Series([1.0, float("nan")]))
+    assert list(lo) == [10.0 - Z95, 4.0] and list(hi) == [10.0 + Z95, 4.0]
+
+
+def test_no_module_computes_an_interval_of_its_own():
+    """No ``1.96`` and no t quantile (``ppf``) in the package's code outside ``stats.py``
+    (docstrings may name them): an interval is computed by calling ``dynaplan.stats``."""
+    root = Path(dynaplan.__file__).parent
+    found = []
+    for path in sorted(root.rglob("*.py")):
+        if path.name == "stats.py" and path.parent == root:
+            continue
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.Constant) and node.value == 1.96:
+                found.append(f"{path.relative_to(root)}:{node.lineno}: 1.96")
+            if isinstance(node, ast.Attribute) and node.attr == "ppf":
+                found.append(f"{path.relative_to(root)}:{node.lineno}: .ppf")
+    assert found == []
