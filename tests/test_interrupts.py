@@ -133,7 +133,7 @@ def test_sighup_in_process_is_an_interrupt_and_releases_the_lock(where: str, tmp
     import dynaplan.experiments.kinds as kinds
     from dynaplan.experiments.batch import BatchInterrupted
     from dynaplan.experiments.runner import Terminated
-    from dynaplan.planning.loop import Chunker
+    from dynaplan.core.loop import Chunker
 
     spec = parse_spec(SPEC, source="interrupt.toml").with_overrides({"seeds": 4, "batch": 2, "episodes": 3})
     expected = run_spec(spec, None, workers=1).table
