@@ -131,9 +131,9 @@ def test_sighup_in_process_is_an_interrupt_and_releases_the_lock(where: str, tmp
     kept, its lock released, the handler removed, and ``--resume`` gives the uninterrupted table.
     The signal is sent from inside the run at a known point, never by a timer."""
     import dynaplan.experiments.kinds as kinds
+    from dynaplan.core.loop import Chunker
     from dynaplan.experiments.batch import BatchInterrupted
     from dynaplan.experiments.runner import Terminated
-    from dynaplan.core.loop import Chunker
 
     spec = parse_spec(SPEC, source="interrupt.toml").with_overrides({"seeds": 4, "batch": 2, "episodes": 3})
     expected = run_spec(spec, None, workers=1).table

@@ -22,6 +22,7 @@ from typing import Any, ClassVar, NamedTuple
 import gymnasium as gym
 import numpy as np
 
+from dynaplan.agents.neural_base import run_on_env
 from dynaplan.core.agent import Agent
 from dynaplan.core.params import ParamError, check_vector
 from dynaplan.core.records import Problem, RunResult
@@ -263,27 +264,10 @@ class DeepDynaAgent(Agent):
         Many seeds in lockstep, vmapped, is ``dynaplan.neural.runner.run_seeds``."""
         env_id, env_kwargs = problem.world
         env = _make(env_id, env_kwargs, max_episode_steps)
-        agent = cls(env, seed=seed, **params)
-        lengths: list[int] = []
-        returns: list[float] = []
-        rewards: list[float] = []
-        taken, n, total = 0, 0, 0.0
-        obs, _ = env.reset(seed=seed)
-        while (not episodes or len(returns) < episodes) and (not steps or taken < steps):
-            action = agent.act(obs)
-            next_obs, reward, terminated, truncated, _ = env.step(action)
-            agent.observe(obs, action, float(reward), next_obs, terminated, truncated)
-            n, total, obs, taken = n + 1, total + float(reward), next_obs, taken + 1
-            rewards.append(float(reward))
-            if terminated or truncated:
-                lengths.append(n)
-                returns.append(total)
-                n, total = 0, 0.0
-                obs, _ = env.reset()
+        result = run_on_env(cls(env, seed=seed, **params), env, seed, episodes=episodes, steps=steps,
+                            record_step_rewards=record_step_rewards)
         env.close()
-        step_rewards = np.asarray(rewards) if record_step_rewards else np.zeros(0)
-        return RunResult(seed, np.asarray(lengths, np.int64), np.asarray(returns, np.float64), step_rewards, taken,
-                         agent.state)
+        return result
 
 
 class _Continuous(DeepDynaAgent):

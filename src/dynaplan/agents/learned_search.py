@@ -19,6 +19,7 @@ from typing import Any, ClassVar, NamedTuple
 import gymnasium as gym
 import numpy as np
 
+from dynaplan.agents.neural_base import run_on_env
 from dynaplan.core.agent import Agent
 from dynaplan.core.params import ParamError, check_choice, check_flag, check_vector
 from dynaplan.core.records import Problem, RunResult
@@ -160,27 +161,9 @@ class LearnedSearch(Agent):
         ``neural.learned_search.run_steps`` (``vmap`` over seeds; the reproduction's runner),
         held to the object API by ``tests/test_learned_search.py``."""
         env = gym.make(str(problem.world), max_episode_steps=max_episode_steps or None)
-        agent = cls(env, seed=seed, **params)
-        lengths: list[int] = []
-        returns: list[float] = []
-        rewards: list[float] = []
-        taken = 0
-        obs, _ = env.reset(seed=seed)
-        n, total = 0, 0.0
-        while (not episodes or len(returns) < episodes) and (not steps or taken < steps):
-            action = agent.act(obs)
-            next_obs, reward, terminated, truncated, _ = env.step(action)
-            agent.observe(obs, action, float(reward), next_obs, terminated, truncated)
-            n, total, obs, taken = n + 1, total + float(reward), next_obs, taken + 1
-            rewards.append(float(reward))
-            if terminated or truncated:
-                lengths.append(n)
-                returns.append(total)
-                n, total = 0, 0.0
-                obs, _ = env.reset()
-        step_rewards = np.asarray(rewards) if record_step_rewards else np.zeros(0)
-        return RunResult(seed, np.asarray(lengths, np.int64), np.asarray(returns, np.float64), step_rewards, taken,
-                         agent.state)
+        result = run_on_env(cls(env, seed=seed, **params), env, seed, episodes=episodes, steps=steps,
+                            record_step_rewards=record_step_rewards)
+        return result
 
 
 @lru_cache(maxsize=8)

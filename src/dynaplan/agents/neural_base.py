@@ -25,7 +25,7 @@ from dynaplan.core.agent import Agent
 from dynaplan.core.params import ParamError, check_vector
 from dynaplan.core.records import Problem, RunResult
 
-__all__ = ["NeuralAgent", "check_box_action"]
+__all__ = ["NeuralAgent", "check_box_action", "run_on_env"]
 
 
 def check_box_action(action: Any, low: np.ndarray, high: np.ndarray, name: str = "action") -> np.ndarray:
@@ -109,24 +109,33 @@ class NeuralAgent(Agent):
         """One run on the Gymnasium env (reset with ``seed``, then unseeded) until ``episodes``
         episodes or ``steps`` real steps, through the agent's own jitted programs (module doc)."""
         env = gym.make(str(problem.world), max_episode_steps=max_episode_steps or None)
-        agent = cls(env, seed=seed, **params)
-        lengths: list[int] = []
-        returns: list[float] = []
-        rewards: list[float] = []
-        taken, n, total = 0, 0, 0.0
-        obs, _ = env.reset(seed=seed)
-        while (not episodes or len(returns) < episodes) and (not steps or taken < steps):
-            action = agent.act(obs)
-            next_obs, reward, terminated, truncated, _ = env.step(action)
-            agent.observe(obs, action, float(reward), next_obs, terminated, truncated)
-            n, total, obs, taken = n + 1, total + float(reward), next_obs, taken + 1
-            if record_step_rewards:
-                rewards.append(float(reward))
-            if terminated or truncated:
-                lengths.append(n)
-                returns.append(total)
-                n, total = 0, 0.0
-                obs, _ = env.reset()
+        result = run_on_env(cls(env, seed=seed, **params), env, seed, episodes=episodes, steps=steps,
+                            record_step_rewards=record_step_rewards)
         env.close()
-        return RunResult(seed, np.asarray(lengths, np.int64), np.asarray(returns, np.float64),
-                         np.asarray(rewards, np.float64), taken, agent.state)
+        return result
+
+
+def run_on_env(agent: Agent, env: gym.Env[Any, Any], seed: int, *, episodes: int = 0, steps: int = 0,
+               record_step_rewards: bool = False) -> RunResult:
+    """One run of ``agent``'s object API on ``env`` (reset with ``seed`` for the first episode,
+    then unseeded) until ``episodes`` episodes (if > 0) or ``steps`` real steps (if > 0): the
+    neural family's one episode loop, which its ``run_compiled`` methods share."""
+    lengths: list[int] = []
+    returns: list[float] = []
+    rewards: list[float] = []
+    taken, n, total = 0, 0, 0.0
+    obs, _ = env.reset(seed=seed)
+    while (not episodes or len(returns) < episodes) and (not steps or taken < steps):
+        action = agent.act(obs)
+        next_obs, reward, terminated, truncated, _ = env.step(action)
+        agent.observe(obs, action, float(reward), next_obs, terminated, truncated)
+        n, total, obs, taken = n + 1, total + float(reward), next_obs, taken + 1
+        if record_step_rewards:
+            rewards.append(float(reward))
+        if terminated or truncated:
+            lengths.append(n)
+            returns.append(total)
+            n, total = 0, 0.0
+            obs, _ = env.reset()
+    return RunResult(seed, np.asarray(lengths, np.int64), np.asarray(returns, np.float64),
+                     np.asarray(rewards, np.float64), taken, agent.state)
