@@ -232,6 +232,21 @@ def _noisy_logits(key: jax.Array, logits: jax.Array, fraction: float, alpha: flo
     return jnp.log(jnp.maximum(probs, jnp.finfo(probs.dtype).tiny))
 
 
+def _continue_or_fresh(kept: WarmTree | None, fresh: WarmTree, logits: jax.Array) -> tuple[WarmTree, jax.Array]:
+    """The tree a decision searches: per batch element, ``kept`` where it holds a root
+    (``n_used > 0``; its root prior refreshed to ``logits``), else ``fresh``; and the root visits
+    reused: int[batch], 0 where the tree is fresh."""
+    if kept is None:
+        warm = fresh
+    else:
+        use = kept.n_used > 0
+        pick = functools.partial(jax.tree.map, lambda k, f: jnp.where(use.reshape((-1,) + (1,) * (k.ndim - 1)), k, f))
+        tree = pick(kept.tree, fresh.tree)
+        tree = tree.replace(children_prior_logits=tree.children_prior_logits.at[:, ROOT].set(logits))
+        warm = WarmTree(tree, jnp.where(use, kept.n_used, 1))
+    return warm, jnp.where(warm.n_used > 1, warm.tree.node_visits[:, ROOT], 0)
+
+
 def muzero_decision(
     params: Any,
     rng_key: jax.Array,
@@ -255,16 +270,7 @@ def muzero_decision(
     capacity = capacity or (kept.tree.node_visits.shape[1] if kept is not None else num_simulations + 1)
     key, noise_key, search_key = jax.random.split(rng_key, 3)
     logits = _noisy_logits(noise_key, root.prior_logits, dirichlet_fraction, dirichlet_alpha)
-    fresh = fresh_tree(root.replace(prior_logits=logits), capacity)
-    if kept is None:
-        warm = fresh
-    else:
-        use = kept.n_used > 0
-        pick = functools.partial(jax.tree.map, lambda k, f: jnp.where(use.reshape((-1,) + (1,) * (k.ndim - 1)), k, f))
-        tree = pick(kept.tree, fresh.tree)
-        tree = tree.replace(children_prior_logits=tree.children_prior_logits.at[:, ROOT].set(logits))
-        warm = WarmTree(tree, jnp.where(use, kept.n_used, 1))
-    reused = jnp.where(warm.n_used > 1, warm.tree.node_visits[:, ROOT], 0)
+    warm, reused = _continue_or_fresh(kept, fresh_tree(root.replace(prior_logits=logits), capacity), logits)
     selection = functools.partial(
         action_selection.muzero_action_selection, pb_c_init=pb_c_init, qtransform=mctx.qtransform_by_parent_and_siblings
     )
@@ -322,16 +328,7 @@ def stochastic_decision(
         state_embedding=root.embedding, afterstate_embedding=dummy_afterstate,
         is_decision_node=jnp.ones([batch], bool)))
     capacity = capacity or (kept.tree.node_visits.shape[1] if kept is not None else num_simulations + 1)
-    fresh = fresh_tree(wrapped, capacity)
-    if kept is None:
-        warm = fresh
-    else:
-        use = kept.n_used > 0
-        pick = functools.partial(jax.tree.map, lambda k, f: jnp.where(use.reshape((-1,) + (1,) * (k.ndim - 1)), k, f))
-        tree = pick(kept.tree, fresh.tree)
-        tree = tree.replace(children_prior_logits=tree.children_prior_logits.at[:, ROOT].set(logits))
-        warm = WarmTree(tree, jnp.where(use, kept.n_used, 1))
-    reused = jnp.where(warm.n_used > 1, warm.tree.node_visits[:, ROOT], 0)
+    warm, reused = _continue_or_fresh(kept, fresh_tree(wrapped, capacity), logits)
     recurrent_fn = policies._make_stochastic_recurrent_fn(decision_recurrent_fn, chance_recurrent_fn, num_actions,
                                                           num_chance)
     decision_selection = functools.partial(action_selection.muzero_action_selection, pb_c_base=19652,
