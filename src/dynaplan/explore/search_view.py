@@ -199,7 +199,31 @@ def _check(model: TabularModel, state: int, evaluation: str) -> None:
         raise ValueError(f"state must be in [0, {model.n_states}), got {state!r}")
 
 
-class GrowingTree:
+class _Growing:
+    """What both growing searches hold beside their tree or table: the planner's stream, the UCB
+    constant, discount, depth and leaf evaluation, the path buffers, the simulation count."""
+
+    rng: np.ndarray
+    c: float
+    gamma: float
+    depth: int
+    evaluation: Any
+    path: np.ndarray
+    rews: np.ndarray
+    simulations: int
+    last: Simulation | None
+
+    def _settings(self, seed: int, c: float, gamma: float, depth: int, evaluation: str) -> None:
+        self.rng = from_seed(np.random.SeedSequence(seed))
+        self.c, self.gamma, self.depth = float(c), float(gamma), int(depth)
+        self.evaluation = EVALUATIONS[evaluation]
+        self.path = np.zeros((2, self.depth), dtype=np.int64)
+        self.rews = np.zeros(self.depth)
+        self.simulations = 0
+        self.last = None
+
+
+class GrowingTree(_Growing):
     """The book's MCTS on a path tree over an exact ``TabularModel``, one simulation at a time.
 
     Args:
@@ -220,13 +244,7 @@ class GrowingTree:
         self.q = _leaf_values(model, q)
         self.tree: PathTree = new_path_tree(capacity, model.n_actions)
         path_tree_reset(self.tree, int(state))
-        self.rng = from_seed(np.random.SeedSequence(seed))
-        self.c, self.gamma, self.depth = float(c), float(gamma), int(depth)
-        self.evaluation = EVALUATIONS[evaluation]
-        self.path = np.zeros((2, self.depth), dtype=np.int64)
-        self.rews = np.zeros(self.depth)
-        self.simulations = 0
-        self.last: Simulation | None = None
+        self._settings(seed, c, gamma, depth, evaluation)
 
     def simulate(self) -> Simulation:
         """One simulation: selection, expansion and evaluation (``path_simulate``), then the backup."""
@@ -288,7 +306,7 @@ class GrowingTree:
         }
 
 
-class GrowingTable:
+class GrowingTable(_Growing):
     """The state-keyed MCTS table (``search.state_table``, ``key="state"``), one simulation at a time.
 
     The same simulations as ``GrowingTree``'s (UCB1 selection, the same leaf evaluation, the same
@@ -306,13 +324,7 @@ class GrowingTable:
         self.q = _leaf_values(model, q)
         self.table: StateTable = new_state_table(model.n_states, model.n_actions, depth, "state", backup)
         self.backup = backup
-        self.rng = from_seed(np.random.SeedSequence(seed))
-        self.c, self.gamma, self.depth = float(c), float(gamma), int(depth)
-        self.evaluation = EVALUATIONS[evaluation]
-        self.path = np.zeros((2, self.depth), dtype=np.int64)
-        self.rews = np.zeros(self.depth)
-        self.simulations = 0
-        self.last: Simulation | None = None
+        self._settings(seed, c, gamma, depth, evaluation)
 
     def simulate(self) -> Simulation:
         """One simulation from the root state: ``table_simulate`` then ``table_backward``."""
