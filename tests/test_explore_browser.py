@@ -97,7 +97,8 @@ def test_page_draws_planning_and_respects_walls():
                 break
             time.sleep(0.05)
         page.click("button.dp-pause")
-        time.sleep(0.3)
+        # the step requests already in flight when paused still land: wait until they have and are drawn
+        _wait(page, f"() => {EL}.state.inflight === 0 && {EL}.state.queue.length === 0 && !{EL}.state.dirty")
         counters = _counters(page)
         assert counters["episodes"] >= 3, counters
         lane = session.lanes[0]
