@@ -405,6 +405,7 @@ class Session:
         self.layout = layout if isinstance(layout, MazeLayout) else self._parse(str(layout), "layout")
         self.world = changing_maze_model(self.layout)
         self.seed = seed
+        self.frames_made = 0  # numbers the frames: replies to pipelined requests may arrive out of order
         self.configs = [self._check_lane({"agent": agent, "params": params or {}}, "agent")]
         self.lanes: list[Lane] = []
         self._build()
@@ -509,8 +510,10 @@ class Session:
 
     def frame(self) -> dict[str, Any]:
         n_rows, n_cols = self.layout.shape
+        self.frames_made += 1
         return {
             "type": "frame",
+            "seq": self.frames_made,
             "rows": n_rows,
             "cols": n_cols,
             "layout": list(self.layout.rows),

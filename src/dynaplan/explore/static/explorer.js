@@ -524,6 +524,8 @@ function render({ model, el }) {
   }
 
   function accept(frame) {
+    // the page's server answers pipelined steps on several threads: a reply can overtake a later one
+    if (state.frame && frame.seq < state.frame.seq) return;
     const now = performance.now();
     const relaid = !state.frame || state.frame.layout.join("\n") !== frame.layout.join("\n");
     const reshape = !state.frame || state.frame.rows !== frame.rows || state.frame.cols !== frame.cols
