@@ -144,7 +144,7 @@ def test_bad_input_is_refused_in_one_line(capsys: pytest.CaptureFixture[str], tm
         (lambda: AGENTS["mbpo"].check_params({"rollout_schedule": [5, 1, 1, 1]}), "rollout_schedule must be"),
         (lambda: AGENTS["mbpo"].check_params({"learning_starts": 3}), "learning_starts must be >= 6"),
         (lambda: AGENTS["dyna-dqn"].check_params({"planning_steps": -1}), "planning_steps must"),
-        (lambda: AGENTS["dqn"].check_params({"alpha": 0.1}), "alpha: not a setting of dqn"),
+        (lambda: AGENTS["dqn"].check_params({"alpha": 0.1}), "unknown parameter(s) for dqn: alpha"),
     ]
     for make, text in cases:
         with pytest.raises(ValueError) as err:

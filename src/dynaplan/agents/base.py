@@ -20,9 +20,12 @@ from dynaplan.core.params import (
     check_count,
     check_flag,
     check_index,
+    check_int_in,
+    check_known,
     check_number,
     check_positive,
     check_positive_count,
+    check_real_in,
     check_td_params,
     check_unit,
 )
@@ -31,7 +34,8 @@ from dynaplan.rng import agent_stream, env_stream
 
 __all__ = [
     "INT64_MAX", "ParamError", "TabularAgent", "check_budget", "check_choice", "check_count", "check_flag",
-    "check_index", "check_number", "check_positive", "check_positive_count", "check_td_params", "check_unit",
+    "check_index", "check_int_in", "check_known", "check_number", "check_positive", "check_positive_count",
+    "check_real_in", "check_td_params", "check_unit",
     "discrete_sizes", "play_episode",
 ]
 

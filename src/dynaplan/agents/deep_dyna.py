@@ -22,9 +22,8 @@ from typing import Any, ClassVar, NamedTuple
 import gymnasium as gym
 import numpy as np
 
-from dynaplan.agents.neural_base import run_on_env
-from dynaplan.core.agent import Agent
-from dynaplan.core.params import ParamError, check_vector
+from dynaplan.agents.neural_base import NeuralAgent, run_on_env
+from dynaplan.core.params import ParamError, check_int_in, check_known, check_real_in
 from dynaplan.core.records import Problem, RunResult
 
 __all__ = [
@@ -38,35 +37,12 @@ __all__ = [
     "DeepDynaState",
     "DeepDynaView",
     "DynaDQN",
-    "check_float",
-    "check_int",
     "check_spaces",
 ]
 
 
-def check_float(name: str, value: Any, low: float, high: float, *, low_open: bool = True) -> float:
-    """``value`` as a float in ``(low, high]`` (``[low, high]`` unless ``low_open``); ``ParamError`` naming it."""
-    bad = isinstance(value, bool) or not isinstance(value, numbers.Real) or not np.isfinite(float(value))
-    if not bad:
-        v = float(value)
-        bad = not ((low < v if low_open else low <= v) and v <= high)
-    if bad:
-        left = "(" if low_open else "["
-        raise ParamError(name, f"{name} must be a number in {left}{low:g}, {high:g}], got {value!r}")
-    return float(value)
-
-
-def check_int(name: str, value: Any, low: int, high: int = 10**9) -> int:
-    """``value`` as an integer in ``[low, high]``; ``ParamError`` naming it otherwise."""
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or not low <= int(value) <= high:
-        raise ParamError(name, f"{name} must be an integer in [{low}, {high:,}], got {value!r}")
-    return int(value)
-
-
 def _known(name: str, params: Mapping[str, Any], defaults: Mapping[str, Any]) -> dict[str, Any]:
-    unknown = sorted(set(params) - set(defaults))
-    if unknown:
-        raise ParamError(unknown[0], f"{unknown[0]}: not a setting of {name} (one of {', '.join(defaults)})")
+    check_known(params, defaults, name)
     return {**defaults, **params}
 
 
@@ -93,29 +69,29 @@ DQN_DEFAULTS: dict[str, Any] = {
 
 
 def _check_sac(p: dict[str, Any]) -> dict[str, Any]:
-    p["hidden"] = check_int("hidden", p["hidden"], 1, 4096)
-    p["layers"] = check_int("layers", p["layers"], 1, 8)
+    p["hidden"] = check_int_in("hidden", p["hidden"], 1, 4096)
+    p["layers"] = check_int_in("layers", p["layers"], 1, 8)
     for k in ("lr_actor", "lr_critic", "lr_alpha"):
-        p[k] = check_float(k, p[k], 0.0, 1.0)
-    p["gamma"] = check_float("gamma", p["gamma"], 0.0, 1.0, low_open=False)
-    p["tau"] = check_float("tau", p["tau"], 0.0, 1.0)
-    p["init_alpha"] = check_float("init_alpha", p["init_alpha"], 0.0, 1e6)
-    p["batch"] = check_int("batch", p["batch"], 1, 65_536)
-    p["buffer"] = check_int("buffer", p["buffer"], 1, 10**7)
-    p["learning_starts"] = check_int("learning_starts", p["learning_starts"], 1)
-    p["updates_per_step"] = check_int("updates_per_step", p["updates_per_step"], 0, 10_000)
+        p[k] = check_real_in(k, p[k], 0.0, 1.0)
+    p["gamma"] = check_real_in("gamma", p["gamma"], 0.0, 1.0, low_open=False)
+    p["tau"] = check_real_in("tau", p["tau"], 0.0, 1.0)
+    p["init_alpha"] = check_real_in("init_alpha", p["init_alpha"], 0.0, 1e6)
+    p["batch"] = check_int_in("batch", p["batch"], 1, 65_536)
+    p["buffer"] = check_int_in("buffer", p["buffer"], 1, 10**7)
+    p["learning_starts"] = check_int_in("learning_starts", p["learning_starts"], 1)
+    p["updates_per_step"] = check_int_in("updates_per_step", p["updates_per_step"], 0, 10_000)
     return p
 
 
 def _check_mbpo(p: dict[str, Any]) -> dict[str, Any]:
     p = _check_sac(p)
-    p["real_ratio"] = check_float("real_ratio", p["real_ratio"], 0.0, 1.0, low_open=False)
-    p["members"] = check_int("members", p["members"], 1, 64)
-    p["model_hidden"] = check_int("model_hidden", p["model_hidden"], 1, 4096)
-    p["model_layers"] = check_int("model_layers", p["model_layers"], 1, 8)
-    p["model_train_every"] = check_int("model_train_every", p["model_train_every"], 1)
-    p["rollouts_per_step"] = check_int("rollouts_per_step", p["rollouts_per_step"], 1, 100_000)
-    p["model_retain"] = check_int("model_retain", p["model_retain"], 1, 100_000)
+    p["real_ratio"] = check_real_in("real_ratio", p["real_ratio"], 0.0, 1.0, low_open=False)
+    p["members"] = check_int_in("members", p["members"], 1, 64)
+    p["model_hidden"] = check_int_in("model_hidden", p["model_hidden"], 1, 4096)
+    p["model_layers"] = check_int_in("model_layers", p["model_layers"], 1, 8)
+    p["model_train_every"] = check_int_in("model_train_every", p["model_train_every"], 1)
+    p["rollouts_per_step"] = check_int_in("rollouts_per_step", p["rollouts_per_step"], 1, 100_000)
+    p["model_retain"] = check_int_in("model_retain", p["model_retain"], 1, 100_000)
     s = p["rollout_schedule"]
     if not (isinstance(s, list | tuple) and len(s) == 4
             and all(isinstance(v, numbers.Integral) and not isinstance(v, bool) for v in s)
@@ -133,19 +109,19 @@ def _check_mbpo(p: dict[str, Any]) -> dict[str, Any]:
 
 
 def _check_dqn(p: dict[str, Any]) -> dict[str, Any]:
-    p["hidden"] = check_int("hidden", p["hidden"], 1, 4096)
-    p["layers"] = check_int("layers", p["layers"], 1, 8)
-    p["lr"] = check_float("lr", p["lr"], 0.0, 1.0)
-    p["model_lr"] = check_float("model_lr", p["model_lr"], 0.0, 1.0)
-    p["gamma"] = check_float("gamma", p["gamma"], 0.0, 1.0, low_open=False)
-    p["batch"] = check_int("batch", p["batch"], 1, 65_536)
-    p["buffer"] = check_int("buffer", p["buffer"], 1, 10**7)
-    p["learning_starts"] = check_int("learning_starts", p["learning_starts"], 1)
-    p["epsilon_start"] = check_float("epsilon_start", p["epsilon_start"], 0.0, 1.0, low_open=False)
-    p["epsilon_end"] = check_float("epsilon_end", p["epsilon_end"], 0.0, 1.0, low_open=False)
-    p["explore_steps"] = check_int("explore_steps", p["explore_steps"], 1)
-    p["target_every"] = check_int("target_every", p["target_every"], 1)
-    p["planning_steps"] = check_int("planning_steps", p["planning_steps"], 0, 100_000)
+    p["hidden"] = check_int_in("hidden", p["hidden"], 1, 4096)
+    p["layers"] = check_int_in("layers", p["layers"], 1, 8)
+    p["lr"] = check_real_in("lr", p["lr"], 0.0, 1.0)
+    p["model_lr"] = check_real_in("model_lr", p["model_lr"], 0.0, 1.0)
+    p["gamma"] = check_real_in("gamma", p["gamma"], 0.0, 1.0, low_open=False)
+    p["batch"] = check_int_in("batch", p["batch"], 1, 65_536)
+    p["buffer"] = check_int_in("buffer", p["buffer"], 1, 10**7)
+    p["learning_starts"] = check_int_in("learning_starts", p["learning_starts"], 1)
+    p["epsilon_start"] = check_real_in("epsilon_start", p["epsilon_start"], 0.0, 1.0, low_open=False)
+    p["epsilon_end"] = check_real_in("epsilon_end", p["epsilon_end"], 0.0, 1.0, low_open=False)
+    p["explore_steps"] = check_int_in("explore_steps", p["explore_steps"], 1)
+    p["target_every"] = check_int_in("target_every", p["target_every"], 1)
+    p["planning_steps"] = check_int_in("planning_steps", p["planning_steps"], 0, 100_000)
     return p
 
 
@@ -189,24 +165,21 @@ def _make(env_id: str, env_kwargs: tuple[tuple[str, Any], ...], max_episode_step
     return gym.make(env_id, **kwargs)
 
 
-class DeepDynaAgent(Agent):
+class DeepDynaAgent(NeuralAgent):
     """Base of the four (module docstring): an agent of ``dynaplan.neural`` (``_impl``) behind the
-    object API, checked inputs in, one real step per ``observe``."""
+    object API, checked inputs in, one real step per ``observe``. Unlike the planners of the
+    neural family, it runs any registered Gymnasium id with a flat Box of observations and the
+    actions it needs (it steps the real env only), so ``problem_of`` checks spaces, not ids."""
 
-    family: ClassVar[str] = "neural"
-    encoding: ClassVar[str] = "vector"
-    discrete: ClassVar[bool] = True
+    continuous: ClassVar[bool] = False
     DEFAULTS: ClassVar[Mapping[str, Any]] = {}
 
     def __init__(self, env: gym.Env[Any, Any], *, seed: int | None = None, **params: Any) -> None:
         self.params = self.check_params(params)
-        check_spaces(self.name, self.discrete, env.observation_space, env.action_space)
+        check_spaces(self.name, not self.continuous, env.observation_space, env.action_space)
         self.seed = 0 if seed is None else int(seed)
-        self.obs_shape = (int(env.observation_space.shape[0]),)  # type: ignore[index]
-        space = env.action_space
-        self.n_actions = int(space.n) if self.discrete else 0  # type: ignore[attr-defined]
-        self.action_space = space
-        self._impl = self.build_state(env.observation_space, space, self.params, self.seed)
+        self._spaces(env)
+        self._impl = self.build_state(env.observation_space, env.action_space, self.params, self.seed)
 
     @classmethod
     def implementation(cls) -> Any:
@@ -231,9 +204,6 @@ class DeepDynaAgent(Agent):
     def view(self) -> DeepDynaView:
         return DeepDynaView(self._impl.steps, self._impl.updates, self._impl.model_steps)
 
-    def check_obs(self, obs: Any, name: str = "obs") -> Any:
-        return check_vector(obs, self.obs_shape, name).astype(np.float32)
-
     def _act(self, obs: Any) -> Any:
         return self._impl.act(obs)
 
@@ -249,8 +219,8 @@ class DeepDynaAgent(Agent):
         env_id = env if isinstance(env, str) else getattr(made.spec, "id", None)
         if env_id is None:
             raise ValueError(f"{cls.name} runs on a registered Gymnasium id, got an env without one: {env!r}")
-        check_spaces(cls.name, cls.discrete, made.observation_space, made.action_space)
-        n_actions = int(made.action_space.n) if cls.discrete else 0  # type: ignore[attr-defined]
+        check_spaces(cls.name, not cls.continuous, made.observation_space, made.action_space)
+        n_actions = 0 if cls.continuous else int(made.action_space.n)  # type: ignore[attr-defined]
         limit = int(limit or getattr(made.spec, "max_episode_steps", None) or 0)
         return Problem((str(env_id), tuple(sorted(options.items()))), "vector", n_actions, limit,
                        obs_shape=tuple(made.observation_space.shape))  # type: ignore[arg-type]
@@ -273,23 +243,10 @@ class DeepDynaAgent(Agent):
 class _Continuous(DeepDynaAgent):
     """A Box action space: ``act`` returns float32[act_dim]; ``observe`` takes an action in the box."""
 
-    discrete: ClassVar[bool] = False
+    continuous: ClassVar[bool] = True
     example_env: ClassVar[str] = "Pendulum-v1"
     #: ``dynaplan.testing.check_agent`` runs 1 episode per run here (a Pendulum episode is 200 steps)
     example_episodes: ClassVar[int] = 1
-
-    def check_action(self, action: Any, name: str = "action") -> Any:
-        space = self.action_space
-        try:
-            a = np.asarray(action, dtype=np.float64)
-        except (TypeError, ValueError):
-            raise ValueError(f"{name} must be an array of numbers of shape {space.shape}, got {action!r}") from None
-        if a.shape != space.shape:
-            raise ValueError(f"{name} must have shape {space.shape}, got shape {a.shape}")
-        if not np.isfinite(a).all() or (a < space.low).any() or (a > space.high).any():  # type: ignore[attr-defined]
-            raise ValueError(f"{name} must be finite and within [{space.low.tolist()}, "  # type: ignore[attr-defined]
-                             f"{space.high.tolist()}], got {a.tolist()}")  # type: ignore[attr-defined]
-        return a.astype(np.float32)
 
     def _act(self, obs: Any) -> Any:
         return np.asarray(self._impl.act(obs), np.float32)

@@ -8,10 +8,10 @@ from typing import Any, ClassVar, NamedTuple
 import numpy as np
 
 from dynaplan.agents.base import (
-    ParamError,
     TabularAgent,
     check_choice,
     check_count,
+    check_known,
     check_number,
     check_positive_count,
     check_unit,
@@ -56,9 +56,7 @@ class Dyna2(TabularAgent):
 
     @classmethod
     def check_params(cls, params: Mapping[str, Any]) -> dict[str, Any]:
-        unknown = set(params) - set(cls.DEFAULTS)
-        if unknown:
-            raise ParamError(min(unknown), f"unknown parameter(s) for {cls.name}: {', '.join(sorted(unknown))}")
+        check_known(params, cls.DEFAULTS, cls.name)
         out = {**cls.DEFAULTS, **params}
         out["simulations"] = check_count("simulations", out["simulations"])
         out["model_steps"] = check_count("model_steps", out["model_steps"])

@@ -15,36 +15,22 @@ from typing import Any, ClassVar, NamedTuple
 
 import numpy as np
 
-from dynaplan.agents.base import ParamError, TabularAgent, check_count, check_positive, check_positive_count, check_unit
+from dynaplan.agents.base import (
+    TabularAgent,
+    check_choice,
+    check_count,
+    check_known,
+    check_number,
+    check_positive,
+    check_positive_count,
+    check_unit,
+)
 from dynaplan.envs.tabular import TabularModel
 from dynaplan.models.distribution import new_distribution_model
 from dynaplan.models.sample import new_sample_model
 from dynaplan.planning.certainty_equivalence import CertaintyEquivalenceState, ce_solve
 from dynaplan.planning.dyna_ac import PLAN_POLICY, PLAN_TRIED, DynaACState
 from dynaplan.planning.imagined_pg import UPDATE_NATURAL, UPDATE_REINFORCE, ImaginedPGState
-
-
-def _check_known(params: Mapping[str, Any], allowed: set[str]) -> None:
-    unknown = set(params) - allowed
-    if unknown:
-        first = sorted(unknown)[0]
-        raise ParamError(first, f"{first}: unknown parameter (also unknown: {', '.join(sorted(unknown)[1:])})"
-                         if len(unknown) > 1 else f"{first}: unknown parameter")
-
-
-def _check_number(name: str, value: Any) -> float:
-    try:
-        if isinstance(value, bool):
-            raise TypeError
-        return float(value)
-    except (TypeError, ValueError):
-        raise ParamError(name, f"{name} must be a number, got {value!r}") from None
-
-
-def _check_choice(name: str, value: Any, choices: tuple[str, ...]) -> str:
-    if value not in choices:
-        raise ParamError(name, f"{name} must be one of {', '.join(map(repr, choices))}, got {value!r}")
-    return str(value)
 
 
 def softmax_rows(h: np.ndarray) -> np.ndarray:
@@ -57,13 +43,13 @@ _AC_KEYS = {"alpha_actor", "alpha_critic", "gamma", "h_init", "v_init"}
 
 
 def _check_ac(params: Mapping[str, Any], extra: set[str], **defaults: Any) -> dict[str, Any]:
-    _check_known(params, _AC_KEYS | extra)
+    check_known(params, _AC_KEYS | extra)
     out = {"alpha_actor": 0.03, "alpha_critic": 0.5, "gamma": 0.95, "h_init": 0.0, "v_init": 0.0, **defaults, **params}
     out["alpha_actor"] = check_positive("alpha_actor", out["alpha_actor"])
     out["alpha_critic"] = check_unit("alpha_critic", out["alpha_critic"], low_open=True)
     out["gamma"] = check_unit("gamma", out["gamma"])
-    out["h_init"] = _check_number("h_init", out["h_init"])
-    out["v_init"] = _check_number("v_init", out["v_init"])
+    out["h_init"] = check_number("h_init", out["h_init"])
+    out["v_init"] = check_number("v_init", out["v_init"])
     return out
 
 
@@ -119,7 +105,7 @@ class DynaAC(_SoftmaxAgent):
     def check_params(cls, params: Mapping[str, Any]) -> dict[str, Any]:
         out = _check_ac(params, {"planning_steps", "planning_actions"}, planning_steps=5, planning_actions="tried")
         out["planning_steps"] = check_count("planning_steps", out["planning_steps"])
-        out["planning_actions"] = _check_choice("planning_actions", out["planning_actions"], ("tried", "policy"))
+        out["planning_actions"] = check_choice("planning_actions", out["planning_actions"], ("tried", "policy"))
         return out
 
     @classmethod
@@ -173,7 +159,7 @@ class ImaginedPolicyGradient(_SoftmaxAgent):
     def check_params(cls, params: Mapping[str, Any]) -> dict[str, Any]:
         out = _check_ac(params, {"rollouts", "horizon", "max_outcomes", "epsilon", "update", "min_count"}, rollouts=10,
                         horizon=3, max_outcomes=8, epsilon=0.1, alpha_critic=0.1, update="reinforce", min_count=1)
-        out["update"] = _check_choice("update", out["update"], ("reinforce", "natural"))
+        out["update"] = check_choice("update", out["update"], ("reinforce", "natural"))
         out["epsilon"] = check_unit("epsilon", out["epsilon"])
         out["rollouts"] = check_count("rollouts", out["rollouts"])
         for key in ("horizon", "max_outcomes", "min_count"):
@@ -233,7 +219,7 @@ class CertaintyEquivalence(TabularAgent):
 
     @classmethod
     def check_params(cls, params: Mapping[str, Any]) -> dict[str, Any]:
-        _check_known(params, {"solve_every", "epsilon", "gamma", "tol", "max_sweeps", "max_outcomes"})
+        check_known(params, {"solve_every", "epsilon", "gamma", "tol", "max_sweeps", "max_outcomes"})
         out = {"solve_every": 1, "epsilon": 0.1, "gamma": 0.95, "tol": 1e-11, "max_sweeps": 100_000,
                "max_outcomes": 8, **params}
         out["epsilon"] = check_unit("epsilon", out["epsilon"])

@@ -33,6 +33,7 @@ from dynaplan.agents.base import (
     check_choice,
     check_count,
     check_flag,
+    check_known,
     check_number,
     check_positive_count,
     check_unit,
@@ -117,9 +118,7 @@ class SearchAgent(TabularAgent):
     def check_params(cls, params: Mapping[str, Any]) -> dict[str, Any]:
         """The common parameters checked, the subclass's ``extra`` ones filled in with their defaults."""
         defaults = {**cls.COMMON, **cls.extra}
-        unknown = set(params) - set(defaults)
-        if unknown:
-            raise ParamError(min(unknown), f"unknown parameter(s) for {cls.name}: {', '.join(sorted(unknown))}")
+        check_known(params, defaults, cls.name)
         out = {**defaults, **params}
         out["gamma"] = check_unit("gamma", out["gamma"])
         out["epsilon"] = check_unit("epsilon", out["epsilon"])

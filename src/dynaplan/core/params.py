@@ -62,13 +62,41 @@ def check_positive_count(name: str, value: Any) -> int:
     return v
 
 
+def check_known(params: Mapping[str, Any], allowed: Any, agent: str = "") -> None:
+    """``ParamError`` naming the first key of ``params`` not in ``allowed`` (every agent's one
+    message: ``unknown parameter(s) for dyna-q: kappa (its parameters: alpha, ...)``)."""
+    unknown = sorted(set(params) - set(allowed))
+    if unknown:
+        whose = f" for {agent}" if agent else ""
+        raise ParamError(unknown[0], f"unknown parameter(s){whose}: {', '.join(unknown)} "
+                                     f"(its parameters: {', '.join(sorted(allowed))})")
+
+
+def check_int_in(name: str, value: Any, low: int, high: int = 10**9) -> int:
+    """``value`` as an integer in ``[low, high]``; ``ParamError`` naming it otherwise."""
+    if isinstance(value, bool | np.bool_) or not isinstance(value, numbers.Integral) or not low <= int(value) <= high:
+        raise ParamError(name, f"{name} must be an integer in [{low}, {high:,}], got {value!r}")
+    return int(value)
+
+
+def check_real_in(name: str, value: Any, low: float, high: float, *, low_open: bool = True) -> float:
+    """``value`` as a finite float in ``(low, high]`` (``[low, high]`` unless ``low_open``);
+    ``ParamError`` naming it otherwise."""
+    bad = isinstance(value, bool | np.bool_) or not isinstance(value, numbers.Real) or not math.isfinite(float(value))
+    if not bad:
+        v = float(value)
+        bad = not ((low < v if low_open else low <= v) and v <= high)
+    if bad:
+        left = "(" if low_open else "["
+        raise ParamError(name, f"{name} must be a number in {left}{low:g}, {high:g}], got {value!r}")
+    return float(value)
+
+
 def check_td_params(params: Mapping[str, Any], allowed: set[str], **defaults: Any) -> dict[str, Any]:
     """Common hyperparameters of TD agents (tabular and linear): alpha in (0, 1], epsilon and gamma
     in [0, 1], q_init a number; ``allowed`` names the agent's other keys, ``defaults`` overrides
     the defaults (alpha 0.1, epsilon 0.1, gamma 0.95, q_init 0)."""
-    unknown = set(params) - allowed - {"alpha", "epsilon", "gamma", "q_init"}
-    if unknown:
-        raise ParamError(min(unknown), f"unknown parameter(s): {', '.join(sorted(unknown))}")
+    check_known(params, allowed | {"alpha", "epsilon", "gamma", "q_init"})
     out = {"alpha": 0.1, "epsilon": 0.1, "gamma": 0.95, "q_init": 0.0, **defaults, **params}
     out["alpha"] = check_unit("alpha", out["alpha"], low_open=True)
     out["epsilon"] = check_unit("epsilon", out["epsilon"])

@@ -55,16 +55,16 @@ def check_deep_dyna(cell: Mapping[str, Any]) -> None:
     """A cell: ``env`` (a Gymnasium id), ``agent`` (sac, mbpo, dqn, dyna-dqn), ``planning``
     (updates per real step for sac / mbpo, planning updates for the DQNs; 0 for dqn), ``steps``
     (real steps per run), ``threshold`` and ``window`` (the summary's), and agent parameters."""
-    from dynaplan.agents.deep_dyna import check_float, check_int
+    from dynaplan.core.params import check_int_in, check_real_in
 
     for key in ("env", "agent", "planning", "steps", "threshold", "window"):
         if key not in cell:
             raise ParamError(key, f"{key} is required")
     if cell["agent"] not in AGENTS:
         raise ParamError("agent", f"agent must be one of {', '.join(AGENTS)}, got {cell['agent']!r}")
-    check_int("steps", cell["steps"], 1, 10**7)
-    check_int("window", cell["window"], 1, 10_000)
-    check_float("threshold", cell["threshold"], -1e9, 1e9)
+    check_int_in("steps", cell["steps"], 1, 10**7)
+    check_int_in("window", cell["window"], 1, 10_000)
+    check_real_in("threshold", cell["threshold"], -1e9, 1e9)
     if cell["agent"] == "dqn" and cell["planning"] != 0:
         raise ParamError("planning", f"planning must be 0 for dqn (use dyna-dqn to plan), got {cell['planning']!r}")
     cls = _agent_class(cell["agent"])
