@@ -231,6 +231,9 @@ def ray_instance(user_dir: Path) -> Iterator[Any]:
     ray.shutdown()
 
 
+# Ray starts its processes with subprocess (fork then exec at once) and a preexec_fn, which runs
+# JAX's before-fork warning when this test process has imported JAX; nothing forks with JAX running.
+@pytest.mark.filterwarnings("ignore:os.fork\\(\\) was called:RuntimeWarning")
 def test_ray_workers_import_the_user_module(spec: Any, serial: pd.DataFrame, ray_instance: Any) -> None:
     pd.testing.assert_frame_equal(run_spec(spec, None, backend="ray").table, serial, check_exact=True)
 

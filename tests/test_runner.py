@@ -68,6 +68,9 @@ def test_two_workers_give_the_identical_table(spec: Any, serial: pd.DataFrame) -
     pd.testing.assert_frame_equal(pooled, serial, check_exact=True)
 
 
+# Ray starts its processes with subprocess (fork then exec at once) and a preexec_fn, which runs
+# JAX's before-fork warning when this test process has imported JAX; nothing forks with JAX running.
+@pytest.mark.filterwarnings("ignore:os.fork\\(\\) was called:RuntimeWarning")
 def test_ray_gives_the_identical_table_and_retries_dead_workers(spec: Any, serial: pd.DataFrame,
                                                                 tmp_path: Path) -> None:
     import ray
