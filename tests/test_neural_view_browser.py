@@ -85,13 +85,8 @@ def test_neural_view_draws_the_planner_s_samples_as_the_python_side_makes_them()
         f = truth.handle({"type": "step", "count": ran - 51})
         assert page.evaluate(FRAME) == f
         assert page.errors == []  # type: ignore[attr-defined]
-        if os.environ.get("DYNAPLAN_UPDATE_DOCS") == "1":  # the picture after three fits
-            page.click("button[data-count='50']")
-            _wait_steps(page, ran + 50)
-            page.click("button[data-count='50']")
-            _wait_steps(page, ran + 100)
+        if os.environ.get("DYNAPLAN_UPDATE_DOCS") == "1":
             page.screenshot(path=str(DOCS / "explorer-neural.png"), full_page=True)
-            f = truth.handle({"type": "step", "count": 100})
 
         # a malformed message is answered with one line, and the page keeps its frame
         reply = page.evaluate("""async () => (await fetch('neural-api', {method: 'POST',
