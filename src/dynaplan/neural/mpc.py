@@ -116,7 +116,8 @@ class PlanSamples(NamedTuple):
     and ``"expectation"``), d observation dimensions, k = ``planner.elites``.
 
     Attributes:
-      mean: float32[H, a], the plan the iteration sampled around.
+      mean: float32[H, a], the plan the iteration sampled around (random shooting: the plan it was
+        given; it samples the whole action box).
       sequences: float32[P, H, a], the action sequences scored.
       returns: float32[P], their estimated returns (mean over particles; NaN scored as -inf).
       elites: int32[k], the k best sequences by ``returns``, best first: the ones CEM and iCEM
