@@ -2,7 +2,8 @@
 
 Used by the browser tests (``tests/test_explore_browser.py``: the standalone page;
 ``tests/test_explore_jupyterlab.py``: the widget in a real JupyterLab, started by ``jupyterlab``
-on a free loopback port) and the benchmark (``benchmarks/explorer.py``). It never downloads a
+on a free loopback port; ``tests/test_explore_marimo.py``: the widget in a marimo app, started by
+``marimo_app``) and the benchmark (``benchmarks/explorer.py``). It never downloads a
 browser: it runs ``/usr/bin/chromium`` (Debian's ``chromium`` package) and raises
 ``RuntimeError`` naming the package when it is missing. Needs ``playwright`` (the ``dev``
 extra); ``playwright install`` is never needed.
@@ -104,6 +105,66 @@ class Lab:
         return f"{self.base}{path}?token={self.token}"
 
 
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def _stop(proc: subprocess.Popen[bytes]) -> None:
+    """Stop a server started in its own session, with everything it started."""
+    if proc.poll() is None:
+        os.killpg(proc.pid, signal.SIGTERM)
+        try:
+            proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+
+
+def _wait_ready(proc: subprocess.Popen[bytes], url: str, log: Path, name: str, timeout: float) -> None:
+    """Poll ``url`` until it answers 200; ``RuntimeError`` with the log's tail if the server exits or is late."""
+    deadline = time.monotonic() + timeout
+    while True:
+        if proc.poll() is not None:
+            raise RuntimeError(f"{name} exited with {proc.returncode}: {log.read_text(errors='replace')[-2000:]}")
+        try:
+            with urllib.request.urlopen(url, timeout=2) as reply:
+                if reply.status == 200:
+                    return
+        except OSError:
+            pass
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"{name} did not start within {timeout:.0f} s")
+        time.sleep(0.3)
+
+
+@contextmanager
+def marimo_app(notebook: Path, timeout: float = 120.0) -> Iterator[str]:
+    """``marimo run notebook`` (the app view: every cell runs on opening) on a free port of
+    127.0.0.1, headless, its kernel importing this ``dynaplan``; yields the app's URL and stops it
+    (with its kernel) on exit. Its configuration and state go to a fresh directory, so the user's
+    marimo settings play no part. Needs ``marimo`` (the ``dev`` extra).
+    """
+    port = _free_port()
+    home = Path(tempfile.mkdtemp(prefix="dynaplan-marimo-"))
+    src = str(Path(__file__).resolve().parents[2])
+    env = {**os.environ, "XDG_CONFIG_HOME": str(home / "config"), "XDG_STATE_HOME": str(home / "state"),
+           "XDG_CACHE_HOME": str(home / "cache"),
+           "PYTHONPATH": os.pathsep.join(p for p in (src, os.environ.get("PYTHONPATH", "")) if p)}
+    argv = [sys.executable, "-m", "marimo", "-y", "run", str(notebook), "--headless", "--host", "127.0.0.1",
+            "--port", str(port), "--no-token", "--no-sandbox"]
+    log_path = home / "server.log"
+    with open(log_path, "wb") as log:
+        proc = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT, env=env, start_new_session=True)
+        try:
+            url = f"http://127.0.0.1:{port}/"
+            _wait_ready(proc, url, log_path, "marimo", timeout)
+            yield url
+        finally:
+            _stop(proc)
+
+
 @contextmanager
 def jupyterlab(root: Path, timeout: float = 120.0) -> Iterator[Lab]:
     """JupyterLab serving ``root`` on a free port of 127.0.0.1, its kernels importing this
@@ -112,9 +173,7 @@ def jupyterlab(root: Path, timeout: float = 120.0) -> Iterator[Lab]:
     Needs ``jupyterlab`` (the ``dev`` extra). The app is exposed to the page
     (``window.jupyterapp``) so that a test can run its commands.
     """
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
+    port = _free_port()
     token = secrets.token_hex(16)
     config = Path(tempfile.mkdtemp(prefix="dynaplan-jupyter-"))
     src = str(Path(__file__).resolve().parents[2])
@@ -135,27 +194,8 @@ def jupyterlab(root: Path, timeout: float = 120.0) -> Iterator[Lab]:
     proc = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT, env=env, start_new_session=True)
     lab = Lab(f"http://127.0.0.1:{port}", token, root)
     try:
-        deadline = time.monotonic() + timeout
-        while True:
-            if proc.poll() is not None:
-                raise RuntimeError(f"jupyterlab exited with {proc.returncode}: "
-                                   f"{(config / 'server.log').read_text(errors='replace')[-2000:]}")
-            try:
-                with urllib.request.urlopen(lab.url("/api/status"), timeout=2) as reply:
-                    if reply.status == 200:
-                        break
-            except OSError:
-                pass
-            if time.monotonic() > deadline:
-                raise RuntimeError(f"jupyterlab did not start within {timeout:.0f} s")
-            time.sleep(0.3)
+        _wait_ready(proc, lab.url("/api/status"), config / "server.log", "jupyterlab", timeout)
         yield lab
     finally:
-        if proc.poll() is None:
-            os.killpg(proc.pid, signal.SIGTERM)
-            try:
-                proc.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                os.killpg(proc.pid, signal.SIGKILL)
-                proc.wait()
+        _stop(proc)
         log.close()

@@ -3,7 +3,10 @@
 A small ``http.server``: ``GET /`` serves the page and its two static files (the same
 ``explorer.js`` the notebook widget runs), ``POST /api`` takes one JSON message and answers with
 the session's JSON reply (``explore.session``); ``GET /search.html`` is the search view and
-``POST /search-api`` its messages (``explore.search_view.SearchSession``, made on first use).
+``POST /search-api`` its messages (``explore.search_view.SearchSession``, made on first use);
+``GET /neural.html`` is the neural view and ``POST /neural-api`` its messages
+(``explore.neural_view.NeuralSession``: imported and made on first use, so JAX is imported only
+then; without the ``deep`` extra the reply is one line saying how to install it).
 Nothing else is served, nothing is fetched from the network, and a message that is not valid
 JSON or not a valid message gets one error line that the page shows; it is never executed. It
 binds 127.0.0.1 unless told otherwise (``::1`` and other IPv6 addresses too).
@@ -42,7 +45,10 @@ FILES = {
     "/explorer.css": ("explorer.css", "text/css; charset=utf-8"),
     "/search.html": ("search.html", "text/html; charset=utf-8"),
     "/search.js": ("search.js", "text/javascript; charset=utf-8"),
+    "/neural.html": ("neural.html", "text/html; charset=utf-8"),
+    "/neural.js": ("neural.js", "text/javascript; charset=utf-8"),
 }
+ROUTES = ("/api", "/search-api", "/neural-api")
 MAX_BODY = 1 << 20
 MAX_DEPTH = 64
 MAX_DIGITS = 400
@@ -185,7 +191,7 @@ def make_server(session: Session, host: str = "127.0.0.1", port: int = 8765) -> 
             if not self._trusted():
                 return
             route = self.path.split("?", 1)[0]
-            if route not in ("/api", "/search-api"):
+            if route not in ROUTES:
                 self._send(404, b"not found", "text/plain; charset=utf-8")
                 return
             # JSON only: a cross-site page cannot send that without a CORS preflight, which is never granted
@@ -209,6 +215,8 @@ def make_server(session: Session, host: str = "127.0.0.1", port: int = 8765) -> 
                     if "search" not in state:
                         state["search"] = SearchSession()
                     reply = state["search"].handle(msg)
+                elif route == "/neural-api":
+                    reply = _neural_reply(state, msg)
                 else:
                     reply = session.handle(msg)
             self._json(400 if reply.get("type") == "error" else 200, reply)
@@ -217,6 +225,17 @@ def make_server(session: Session, host: str = "127.0.0.1", port: int = 8765) -> 
     bound_port = int(server.server_address[1])
     state.update(allowed=allowed_hosts(host, bound_port), port=bound_port, wildcard=host in ("0.0.0.0", "::"))
     return server
+
+
+def _neural_reply(state: dict[str, Any], msg: Any) -> dict[str, Any]:
+    """The neural view's reply; its session (and JAX) is imported and made on the first message."""
+    if "neural" not in state:
+        try:
+            from dynaplan.explore.neural_view import NeuralSession
+        except ImportError as exc:  # without the deep extra: dynaplan.neural's one line
+            return {"type": "error", "message": f"the neural view needs JAX: {' '.join(str(exc).split())}"}
+        state["neural"] = NeuralSession()
+    return state["neural"].handle(msg)  # type: ignore[no-any-return]
 
 
 def check_address(host: str, port: Any) -> None:

@@ -38,10 +38,11 @@ import jax
 import jax.numpy as jnp
 
 from dynaplan.neural.ensemble import Ensemble
-from dynaplan.neural.propagation import PROPAGATIONS, TrueModel, sequence_returns
+from dynaplan.neural.propagation import PROPAGATIONS, TrueModel, sequence_returns, sequence_rollouts
 from dynaplan.neural.worlds.base import JaxWorld
 
-__all__ = ["METHODS", "PlanResult", "Planner", "colored_noise", "initial_plan", "plan", "shift_plan"]
+__all__ = ["METHODS", "PlanResult", "PlanSamples", "Planner", "colored_noise", "initial_plan", "plan", "plan_samples",
+           "shift_plan"]
 
 METHODS = ("random", "cem", "icem", "mppi")
 
@@ -107,6 +108,31 @@ class PlanResult(NamedTuple):
     value: jax.Array
 
 
+class PlanSamples(NamedTuple):
+    """One iteration of a decision as the planner did it (:func:`plan_samples`; for viewers).
+
+    P sequences scored (iCEM: its population of the iteration, then the carried elites, then, in
+    the last iteration, the mean itself), H steps, K particles per sequence (1 for the true model
+    and ``"expectation"``), d observation dimensions, k = ``planner.elites``.
+
+    Attributes:
+      mean: float32[H, a], the plan the iteration sampled around (random shooting: the plan it was
+        given; it samples the whole action box).
+      sequences: float32[P, H, a], the action sequences scored.
+      returns: float32[P], their estimated returns (mean over particles; NaN scored as -inf).
+      elites: int32[k], the k best sequences by ``returns``, best first: the ones CEM and iCEM
+        refit to (random shooting executes the first; MPPI weights every sequence, these only shown).
+      states: float32[P, K, H + 1, d], each particle's imagined observations (index 0: ``obs``),
+        the trajectories the returns were computed from (``propagation.sequence_rollouts``).
+    """
+
+    mean: jax.Array
+    sequences: jax.Array
+    returns: jax.Array
+    elites: jax.Array
+    states: jax.Array
+
+
 def _bounds(world: JaxWorld) -> tuple[float, float]:
     return float(world.action_low), float(world.action_high)
 
@@ -151,29 +177,60 @@ def plan(planner: Planner, model: Ensemble | TrueModel, world: JaxWorld, params:
     ``params``: the ensemble's parameters (``None`` for :class:`TrueModel`). ``elites``: iCEM's
     elites carried from the previous decision (already shifted), or None.
     """
+    return _decision(planner, model, world, params, key, obs, mean, elites, False)[0]
+
+
+@partial(jax.jit, static_argnums=(0, 1, 2))
+def plan_samples(planner: Planner, model: Ensemble | TrueModel, world: JaxWorld, params: Any, key: jax.Array,
+                 obs: jax.Array, mean: jax.Array,
+                 elites: jax.Array | None = None) -> tuple[PlanResult, tuple[PlanSamples, ...]]:
+    """:func:`plan` (the same arguments, the same draws, the same :class:`PlanResult`) and what
+    each of its iterations sampled and imagined, one :class:`PlanSamples` per iteration. A
+    separate program for viewers: :func:`plan` keeps its own, which records nothing."""
+    return _decision(planner, model, world, params, key, obs, mean, elites, True)
+
+
+def _decision(planner: Planner, model: Ensemble | TrueModel, world: JaxWorld, params: Any, key: jax.Array,
+              obs: jax.Array, mean: jax.Array, elites: jax.Array | None,
+              record: bool) -> tuple[PlanResult, tuple[PlanSamples, ...]]:
+    """The body of :func:`plan`; with ``record``, also every iteration's :class:`PlanSamples`."""
     low, high = _bounds(world)
+    records: list[PlanSamples] = []
     H, A = planner.horizon, world.act_dim
     std0 = planner.init_std if planner.init_std is not None else (high - low) / 4.0
     std = jnp.full((H, A), std0, jnp.float32)
 
-    def score(k: jax.Array, seqs: jax.Array) -> jax.Array:
+    def score(k: jax.Array, seqs: jax.Array) -> Any:
+        if record:
+            return sequence_rollouts(model, world, params, k, obs, seqs, planner.particles, planner.propagation,
+                                     planner.bonus)
         return sequence_returns(model, world, params, k, obs, seqs, planner.particles, planner.propagation,
                                 planner.bonus)
+
+    def recorded(around: jax.Array, seqs: jax.Array, scored: Any) -> jax.Array:
+        """The returns of ``scored``; with ``record``, the iteration is kept as a :class:`PlanSamples`."""
+        if not record:
+            return scored  # type: ignore[no-any-return]
+        returns, states = scored
+        ranked = jnp.where(jnp.isnan(returns), -jnp.inf, returns)
+        records.append(PlanSamples(around, seqs, ranked, jax.lax.top_k(ranked, min(planner.elites, seqs.shape[0]))[1],
+                                   states))
+        return returns  # type: ignore[no-any-return]
 
     if planner.method == "random":
         k_s, k_r = jax.random.split(key)
         seqs = jax.random.uniform(k_s, (planner.population, H, A), jnp.float32, low, high)
-        returns = score(k_r, seqs)
+        returns = recorded(mean, seqs, score(k_r, seqs))
         best = jnp.argmax(returns)
-        return PlanResult(seqs[best, 0], seqs[best], jnp.zeros((0, H, A)), returns[best])
+        return PlanResult(seqs[best, 0], seqs[best], jnp.zeros((0, H, A)), returns[best]), tuple(records)
 
     if planner.method in ("cem", "mppi"):  # a constant population: one compiled iteration, scanned
-        def iteration(carry: tuple, k: jax.Array) -> tuple[tuple, jax.Array]:
+        def iteration(carry: tuple, k: jax.Array) -> tuple[tuple, Any]:
             mean, std, best_seq, best_ret = carry
             k_s, k_r = jax.random.split(k)
             noise = jax.random.normal(k_s, (planner.population, H, A))
             seqs = jnp.clip(mean + (std0 if planner.method == "mppi" else std) * noise, low, high)
-            returns = score(k_r, seqs)
+            returns = recorded(mean, seqs, score(k_r, seqs))
             returns = jnp.where(jnp.isnan(returns), -jnp.inf, returns)
             top = jnp.argmax(returns)
             improved = returns[top] > best_ret
@@ -181,16 +238,19 @@ def plan(planner: Planner, model: Ensemble | TrueModel, world: JaxWorld, params:
             best_ret = jnp.where(improved, returns[top], best_ret)
             if planner.method == "mppi":
                 w = jax.nn.softmax((returns - returns[top]) / planner.temperature)
-                return (jnp.einsum("p,pha->ha", w, seqs), std, best_seq, best_ret), returns[top]
+                return (jnp.einsum("p,pha->ha", w, seqs), std, best_seq, best_ret), \
+                    records.pop() if record else returns[top]  # the scan stacks the iterations' records
             _, idx = jax.lax.top_k(returns, planner.elites)
             elite = seqs[idx]
             mean = planner.alpha * mean + (1 - planner.alpha) * jnp.mean(elite, 0)
             std = planner.alpha * std + (1 - planner.alpha) * jnp.std(elite, 0)
-            return (mean, std, best_seq, best_ret), returns[top]
+            return (mean, std, best_seq, best_ret), records.pop() if record else returns[top]
 
         init = (mean, std, mean, jnp.array(-jnp.inf, jnp.float32))
-        (mean, _, _, best_ret), _ = jax.lax.scan(iteration, init, jax.random.split(key, planner.iterations))
-        return PlanResult(mean[0], mean, jnp.zeros((0, H, A)), best_ret)
+        (mean, _, _, best_ret), stacked = jax.lax.scan(iteration, init, jax.random.split(key, planner.iterations))
+        if record:
+            records.extend(jax.tree_util.tree_map(lambda x, i=i: x[i], stacked) for i in range(planner.iterations))
+        return PlanResult(mean[0], mean, jnp.zeros((0, H, A)), best_ret), tuple(records)
 
     # iCEM: the population shrinks from one iteration to the next, so its iterations are unrolled
     best_seq, best_ret = mean, jnp.array(-jnp.inf, jnp.float32)
@@ -204,7 +264,7 @@ def plan(planner: Planner, model: Ensemble | TrueModel, world: JaxWorld, params:
             seqs = jnp.concatenate([seqs, kept], 0)
         if i == planner.iterations - 1:
             seqs = jnp.concatenate([seqs, mean[None]], 0)
-        returns = score(k_r, seqs)
+        returns = recorded(mean, seqs, score(k_r, seqs))
         returns = jnp.where(jnp.isnan(returns), -jnp.inf, returns)
         top = jnp.argmax(returns)
         improved = returns[top] > best_ret
@@ -216,4 +276,4 @@ def plan(planner: Planner, model: Ensemble | TrueModel, world: JaxWorld, params:
         std = planner.alpha * std + (1 - planner.alpha) * jnp.std(elite, 0)
         last_elites = elite
         kept = elite[:n_keep] if n_keep > 0 else None
-    return PlanResult(best_seq[0], best_seq, last_elites[:n_keep], best_ret)
+    return PlanResult(best_seq[0], best_seq, last_elites[:n_keep], best_ret), tuple(records)

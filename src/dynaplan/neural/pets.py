@@ -36,7 +36,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from dynaplan.neural.ensemble import Ensemble, EnsembleParams, TrainConfig, ensemble_init, ensemble_train
-from dynaplan.neural.mpc import Planner, initial_plan, plan, shift_plan
+from dynaplan.neural.mpc import Planner, PlanResult, initial_plan, plan, shift_plan
 from dynaplan.neural.propagation import TrueModel
 from dynaplan.neural.replay import Replay, replay_init
 from dynaplan.neural.worlds import JaxWorld, env_key, world_step
@@ -46,6 +46,7 @@ __all__ = [
     "Decision",
     "PETSConfig",
     "agent_key",
+    "carry_of",
     "decide",
     "init_params",
     "make_config",
@@ -148,10 +149,16 @@ def decide(cfg: PETSConfig, params: Any, key: jax.Array, obs: jax.Array, carry: 
     assert model is not None
     elites = carry.elites if cfg.planner.method == "icem" and carry.elites.shape[0] else None
     res = plan(cfg.planner, model, w, params, key, obs, carry.mean, elites)
+    return res.action, carry_of(cfg, res)
+
+
+def carry_of(cfg: PETSConfig, res: PlanResult) -> Decision:
+    """What a decision ``res`` carries to the next: its plan shifted by one step and iCEM's kept
+    elites shifted (``warm_start``), or a fresh start."""
     if not cfg.planner.warm_start:
-        return res.action, start_decision(cfg)
+        return start_decision(cfg)
     shifted = jnp.concatenate([res.elites[:, 1:], res.elites[:, -1:]], 1) if res.elites.shape[0] else res.elites
-    return res.action, Decision(shift_plan(cfg.planner, w, res.mean), shifted)
+    return Decision(shift_plan(cfg.planner, cfg.world, res.mean), shifted)
 
 
 def _add_if(buf: Replay, alive: jax.Array, obs: jax.Array, action: jax.Array, reward: jax.Array,

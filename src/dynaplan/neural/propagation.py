@@ -37,7 +37,7 @@ import jax.numpy as jnp
 from dynaplan.neural.ensemble import Ensemble, ensemble_predict, ensemble_predict_all
 from dynaplan.neural.worlds.base import JaxWorld
 
-__all__ = ["PROPAGATIONS", "TrueModel", "sequence_returns"]
+__all__ = ["PROPAGATIONS", "TrueModel", "sequence_returns", "sequence_rollouts"]
 
 PROPAGATIONS = ("ts1", "tsinf", "expectation")
 
@@ -50,24 +50,31 @@ class TrueModel:
     world: JaxWorld
 
 
-def _true_returns(world: JaxWorld, obs: jax.Array, actions: jax.Array) -> jax.Array:
+def _true_returns(world: JaxWorld, obs: jax.Array, actions: jax.Array, record: bool = False) -> Any:
     P = actions.shape[0]
     states = jnp.broadcast_to(obs, (P, obs.shape[-1]))
 
-    def step(carry: tuple, a: jax.Array) -> tuple[tuple, None]:
+    def step(carry: tuple, a: jax.Array) -> tuple[tuple, jax.Array | None]:
         o, alive, total = carry
         nxt = jax.vmap(world.obs_dynamics)(o, a)
         r = jax.vmap(world.reward)(o, a, nxt)
         total = total + alive * r
         alive = alive * (1.0 - jax.vmap(world.terminal)(nxt).astype(jnp.float32))
-        return (nxt, alive, total), None
+        return (nxt, alive, total), (nxt[:, None] if record else None)
 
-    (_, _, total), _ = jax.lax.scan(step, (states, jnp.ones(P), jnp.zeros(P)), jnp.swapaxes(actions, 0, 1))
-    return total
+    (_, _, total), seen = jax.lax.scan(step, (states, jnp.ones(P), jnp.zeros(P)), jnp.swapaxes(actions, 0, 1))
+    return (total, _trajectories(obs, seen, P, 1)) if record else total
+
+
+def _trajectories(obs: jax.Array, seen: Any, P: int, K: int) -> jax.Array:
+    """The start and the scan's imagined observations ``seen[H, P, K, d]`` as ``[P, K, H + 1, d]``."""
+    start = jnp.broadcast_to(obs, (1, P, K, obs.shape[-1]))
+    return jnp.transpose(jnp.concatenate([start, seen], 0), (1, 2, 0, 3))
 
 
 def _ensemble_returns(model: Ensemble, world: JaxWorld, params: Any, key: jax.Array, obs: jax.Array,
-                      actions: jax.Array, particles: int, propagation: str, bonus: float) -> jax.Array:
+                      actions: jax.Array, particles: int, propagation: str, bonus: float,
+                      record: bool = False) -> Any:
     P, _, A = actions.shape
     E, d = model.members, model.obs_dim
     K = 1 if propagation == "expectation" else particles
@@ -79,8 +86,8 @@ def _ensemble_returns(model: Ensemble, world: JaxWorld, params: Any, key: jax.Ar
             return mu[..., d]
         return jax.vmap(jax.vmap(world.reward))(o, a, nxt)
 
-    def step(carry: tuple, inp: tuple) -> tuple[tuple, None]:
-        o, alive, total = carry
+    def step(carry: tuple, inp: tuple) -> tuple[tuple, jax.Array | None]:
+        o, alive, total = carry[:3]
         a_t, k = inp
         a = jnp.broadcast_to(a_t[:, None, :], (P, K, A))
         k_perm, k_noise = jax.random.split(k)
@@ -89,6 +96,8 @@ def _ensemble_returns(model: Ensemble, world: JaxWorld, params: Any, key: jax.Ar
             o = jnp.take_along_axis(o, perm[..., None], axis=1)
             alive = jnp.take_along_axis(alive, perm, axis=1)
             total = jnp.take_along_axis(total, perm, axis=1)
+            if record:  # which particle each slot now holds, to draw each particle's line unbroken
+                carry = (*carry[:3], jnp.take_along_axis(carry[3], perm, axis=1))
         if propagation == "expectation" or bonus > 0:
             mu_all, lv_all = ensemble_predict_all(model, params, o.reshape(P * K, d), a.reshape(P * K, A))
             mu_all = mu_all.reshape(E, P, K, -1)
@@ -116,12 +125,19 @@ def _ensemble_returns(model: Ensemble, world: JaxWorld, params: Any, key: jax.Ar
             r = r + bonus * disagreement
         total = total + alive * r
         alive = alive * (1.0 - jax.vmap(jax.vmap(world.terminal))(nxt).astype(jnp.float32))
-        return (nxt, alive, total), None
+        if not record:
+            return (nxt, alive, total), None
+        slot = jnp.argsort(carry[3], axis=1)  # slot[p, i]: where particle i of sequence p is
+        return (nxt, alive, total, carry[3]), jnp.take_along_axis(nxt, slot[..., None], axis=1)
 
     keys = jax.random.split(key, actions.shape[1])
     init = (states, jnp.ones((P, K)), jnp.zeros((P, K)))
-    (_, _, total), _ = jax.lax.scan(step, init, (jnp.swapaxes(actions, 0, 1), keys))
-    return jnp.mean(total, axis=1)
+    if not record:
+        (_, _, total), _ = jax.lax.scan(step, init, (jnp.swapaxes(actions, 0, 1), keys))
+        return jnp.mean(total, axis=1)
+    followed = (*init, jnp.broadcast_to(jnp.arange(K), (P, K)))
+    (_, _, total, _), seen = jax.lax.scan(step, followed, (jnp.swapaxes(actions, 0, 1), keys))
+    return jnp.mean(total, axis=1), _trajectories(obs, seen, P, K)
 
 
 def sequence_returns(model: Ensemble | TrueModel, world: JaxWorld, params: Any, key: jax.Array, obs: jax.Array,
@@ -135,3 +151,20 @@ def sequence_returns(model: Ensemble | TrueModel, world: JaxWorld, params: Any, 
     if isinstance(model, TrueModel):
         return _true_returns(model.world, obs, actions)
     return _ensemble_returns(model, world, params, key, obs, actions, particles, propagation, bonus)
+
+
+def sequence_rollouts(model: Ensemble | TrueModel, world: JaxWorld, params: Any, key: jax.Array, obs: jax.Array,
+                      actions: jax.Array, particles: int = 5, propagation: str = "tsinf",
+                      bonus: float = 0.0) -> tuple[jax.Array, jax.Array]:
+    """:func:`sequence_returns` with the imagined trajectories it scored (the same draws, the same
+    returns): ``(returns float32[P], states float32[P, K, H + 1, d])``, ``states[p, k, 0] = obs``,
+    ``states[p, k, h]`` particle ``k``'s observation after ``h`` actions of sequence ``p``
+    (``K = particles``; 1 for the true model and ``"expectation"``). Under ``"ts1"`` each
+    particle is followed through the permutations. After an imagined terminal step the
+    trajectory goes on in the model; its later rewards count zero. For viewers
+    (``dynaplan.neural.mpc.plan_samples``); planners call :func:`sequence_returns`.
+    """
+    if isinstance(model, TrueModel):
+        return _true_returns(model.world, obs, actions, record=True)  # type: ignore[no-any-return]
+    return _ensemble_returns(model, world, params, key, obs, actions, particles,  # type: ignore[no-any-return]
+                             propagation, bonus, record=True)
