@@ -26,6 +26,11 @@ Sizes (our defaults, stated once): horizon 25, population 200, 3 iterations, 20 
 ``alpha = 0.1``, initial standard deviation a quarter of the action range (PETS's variance
 ``(high - low)^2 / 16``), iCEM ``beta = 2``, ``decay = 1.25``, ``keep_elites = 0.3``, MPPI
 temperature 1 (returns are not normalised: choose it on the reward's scale).
+
+Terminal value: with ``value`` (a callable ``value(value_params, obs)``, e.g. a fitted
+:class:`dynaplan.neural.value.ValueNet`) and the planner's ``discount`` gamma, a sequence is scored
+by ``sum_{t<H} gamma^t r_t + gamma^H V(s_H)`` (TD-MPC, Hansen, Wang & Su 2022;
+:mod:`dynaplan.neural.value` eq. 1); without it (the default) by the plain sum of its rewards.
 """
 
 from __future__ import annotations
@@ -38,7 +43,7 @@ import jax
 import jax.numpy as jnp
 
 from dynaplan.neural.ensemble import Ensemble
-from dynaplan.neural.propagation import PROPAGATIONS, TrueModel, sequence_returns
+from dynaplan.neural.propagation import PROPAGATIONS, TrueModel, Value, sequence_returns
 from dynaplan.neural.worlds.base import JaxWorld
 
 __all__ = ["METHODS", "PlanResult", "Planner", "colored_noise", "initial_plan", "plan", "shift_plan"]
@@ -66,6 +71,7 @@ class Planner:
     decay: float = 1.25
     keep_elites: float = 0.3
     temperature: float = 1.0
+    discount: float = 1.0
 
     def __post_init__(self) -> None:
         if self.method not in METHODS:
@@ -81,6 +87,8 @@ class Planner:
             raise ValueError("alpha must be in [0, 1) and keep_elites in [0, 1]")
         if self.bonus < 0 or self.temperature <= 0 or self.decay < 1.0:
             raise ValueError("bonus must be >= 0, temperature > 0 and decay >= 1")
+        if not 0.0 < self.discount <= 1.0:
+            raise ValueError(f"discount must be in (0, 1], got {self.discount}")
 
     def populations(self) -> list[int]:
         """Population of each iteration (iCEM's decay; constant for the others)."""
@@ -143,13 +151,15 @@ def colored_noise(key: jax.Array, beta: float, shape: tuple[int, ...], horizon: 
     return jnp.swapaxes(x, 1, 2).astype(jnp.float32)
 
 
-@partial(jax.jit, static_argnums=(0, 1, 2))
+@partial(jax.jit, static_argnums=(0, 1, 2), static_argnames=("value",))
 def plan(planner: Planner, model: Ensemble | TrueModel, world: JaxWorld, params: Any, key: jax.Array,
-         obs: jax.Array, mean: jax.Array, elites: jax.Array | None = None) -> PlanResult:
+         obs: jax.Array, mean: jax.Array, elites: jax.Array | None = None, value: Value | None = None,
+         value_params: Any = None) -> PlanResult:
     """One decision from ``obs[d]`` starting from the plan ``mean[H, a]`` (module docstring).
 
     ``params``: the ensemble's parameters (``None`` for :class:`TrueModel`). ``elites``: iCEM's
-    elites carried from the previous decision (already shifted), or None.
+    elites carried from the previous decision (already shifted), or None. ``value``: a terminal
+    value (hashable, static) called as ``value(value_params, obs)``, or None.
     """
     low, high = _bounds(world)
     H, A = planner.horizon, world.act_dim
@@ -158,7 +168,7 @@ def plan(planner: Planner, model: Ensemble | TrueModel, world: JaxWorld, params:
 
     def score(k: jax.Array, seqs: jax.Array) -> jax.Array:
         return sequence_returns(model, world, params, k, obs, seqs, planner.particles, planner.propagation,
-                                planner.bonus)
+                                planner.bonus, planner.discount, value, value_params)
 
     if planner.method == "random":
         k_s, k_r = jax.random.split(key)

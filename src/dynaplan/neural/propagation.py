@@ -18,6 +18,11 @@ Rewards are the world's reward function on imagined observations (``reward_fn``)
 learned reward. After an imagined step that the world's ``terminal`` marks terminal, the
 trajectory's later rewards count zero.
 
+Discount and terminal value (:func:`sequence_returns` with ``discount`` and ``value``): the
+return of a sequence is ``sum_t discount^t r_t + discount^H V(s_H)`` (TD-MPC's objective,
+:mod:`dynaplan.neural.value` eq. 1), ``V`` counted only for a trajectory not terminated; the
+defaults (``discount = 1``, no value) give the plain sum of the imagined rewards.
+
 Exploration (:func:`sequence_returns` with ``bonus > 0``): each step adds ``bonus`` times the
 ensemble's disagreement, the variance over members of their mean predictions in normalised units
 averaged over output dimensions (the epistemic part of the model's uncertainty; Pathak, Gandhi &
@@ -28,6 +33,7 @@ particle and step.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -37,7 +43,7 @@ import jax.numpy as jnp
 from dynaplan.neural.ensemble import Ensemble, ensemble_predict, ensemble_predict_all
 from dynaplan.neural.worlds.base import JaxWorld
 
-__all__ = ["PROPAGATIONS", "TrueModel", "sequence_returns"]
+__all__ = ["PROPAGATIONS", "TrueModel", "Value", "sequence_returns"]
 
 PROPAGATIONS = ("ts1", "tsinf", "expectation")
 
@@ -50,25 +56,40 @@ class TrueModel:
     world: JaxWorld
 
 
-def _true_returns(world: JaxWorld, obs: jax.Array, actions: jax.Array) -> jax.Array:
-    P = actions.shape[0]
+#: A terminal value: ``value(value_params, obs[..., d]) -> float32[...]``.
+Value = Callable[[Any, jax.Array], jax.Array]
+
+
+def _add_terminal_value(total: jax.Array, alive: jax.Array, last: jax.Array, H: int, discount: float,
+              value: Value | None, value_params: Any) -> jax.Array:
+    """Add ``discount^H V(s_H)`` to the returns of trajectories still alive after ``H`` steps."""
+    if value is None:
+        return total
+    return total + (discount ** H) * alive * value(value_params, last)
+
+
+def _true_returns(world: JaxWorld, obs: jax.Array, actions: jax.Array, discount: float, value: Value | None,
+                  value_params: Any) -> jax.Array:
+    P, H = actions.shape[:2]
     states = jnp.broadcast_to(obs, (P, obs.shape[-1]))
 
     def step(carry: tuple, a: jax.Array) -> tuple[tuple, None]:
-        o, alive, total = carry
+        o, alive, total, weight = carry
         nxt = jax.vmap(world.obs_dynamics)(o, a)
         r = jax.vmap(world.reward)(o, a, nxt)
-        total = total + alive * r
+        total = total + weight * alive * r
         alive = alive * (1.0 - jax.vmap(world.terminal)(nxt).astype(jnp.float32))
-        return (nxt, alive, total), None
+        return (nxt, alive, total, weight * discount), None
 
-    (_, _, total), _ = jax.lax.scan(step, (states, jnp.ones(P), jnp.zeros(P)), jnp.swapaxes(actions, 0, 1))
-    return total
+    init = (states, jnp.ones(P), jnp.zeros(P), jnp.float32(1.0))
+    (last, alive, total, _), _ = jax.lax.scan(step, init, jnp.swapaxes(actions, 0, 1))
+    return _add_terminal_value(total, alive, last, H, discount, value, value_params)
 
 
 def _ensemble_returns(model: Ensemble, world: JaxWorld, params: Any, key: jax.Array, obs: jax.Array,
-                      actions: jax.Array, particles: int, propagation: str, bonus: float) -> jax.Array:
-    P, _, A = actions.shape
+                      actions: jax.Array, particles: int, propagation: str, bonus: float, discount: float,
+                      value: Value | None, value_params: Any) -> jax.Array:
+    P, H, A = actions.shape
     E, d = model.members, model.obs_dim
     K = 1 if propagation == "expectation" else particles
     states = jnp.broadcast_to(obs, (P, K, d))
@@ -80,7 +101,7 @@ def _ensemble_returns(model: Ensemble, world: JaxWorld, params: Any, key: jax.Ar
         return jax.vmap(jax.vmap(world.reward))(o, a, nxt)
 
     def step(carry: tuple, inp: tuple) -> tuple[tuple, None]:
-        o, alive, total = carry
+        o, alive, total, weight = carry
         a_t, k = inp
         a = jnp.broadcast_to(a_t[:, None, :], (P, K, A))
         k_perm, k_noise = jax.random.split(k)
@@ -114,24 +135,27 @@ def _ensemble_returns(model: Ensemble, world: JaxWorld, params: Any, key: jax.Ar
         if bonus > 0:
             disagreement = jnp.mean(jnp.var(mu_all / params.out_std, axis=0), -1)  # [P, K]
             r = r + bonus * disagreement
-        total = total + alive * r
+        total = total + weight * alive * r
         alive = alive * (1.0 - jax.vmap(jax.vmap(world.terminal))(nxt).astype(jnp.float32))
-        return (nxt, alive, total), None
+        return (nxt, alive, total, weight * discount), None
 
-    keys = jax.random.split(key, actions.shape[1])
-    init = (states, jnp.ones((P, K)), jnp.zeros((P, K)))
-    (_, _, total), _ = jax.lax.scan(step, init, (jnp.swapaxes(actions, 0, 1), keys))
-    return jnp.mean(total, axis=1)
+    keys = jax.random.split(key, H)
+    init = (states, jnp.ones((P, K)), jnp.zeros((P, K)), jnp.float32(1.0))
+    (last, alive, total, _), _ = jax.lax.scan(step, init, (jnp.swapaxes(actions, 0, 1), keys))
+    return jnp.mean(_add_terminal_value(total, alive, last, H, discount, value, value_params), axis=1)
 
 
 def sequence_returns(model: Ensemble | TrueModel, world: JaxWorld, params: Any, key: jax.Array, obs: jax.Array,
                      actions: jax.Array, particles: int = 5, propagation: str = "tsinf",
-                     bonus: float = 0.0) -> jax.Array:
+                     bonus: float = 0.0, discount: float = 1.0, value: Value | None = None,
+                     value_params: Any = None) -> jax.Array:
     """Estimated returns ``float32[P]`` of ``actions[P, H, a]`` from ``obs[d]`` (module docstring).
 
     ``particles`` must be a multiple of the ensemble's size for ``"ts1"`` / ``"tsinf"``; the
-    true model and ``"expectation"`` use one particle.
+    true model and ``"expectation"`` use one particle. ``value``: a terminal value called as
+    ``value(value_params, obs[..., d])`` (e.g. :class:`dynaplan.neural.value.ValueNet`), or None.
     """
     if isinstance(model, TrueModel):
-        return _true_returns(model.world, obs, actions)
-    return _ensemble_returns(model, world, params, key, obs, actions, particles, propagation, bonus)
+        return _true_returns(model.world, obs, actions, discount, value, value_params)
+    return _ensemble_returns(model, world, params, key, obs, actions, particles, propagation, bonus, discount,
+                             value, value_params)
