@@ -11,6 +11,7 @@ import pytest
 import dynaplan
 from dynaplan.stats import (
     Z95,
+    difference_interval,
     mcnemar_exact,
     mean_interval,
     normal_band,
@@ -80,3 +81,12 @@ def test_proportion_interval_edges_and_mcnemar_closed_form():
     assert mcnemar_exact(0, 10) == pytest.approx(2 * 0.5**10)  # all ten discordant pairs one way
     assert mcnemar_exact(1, 4) == pytest.approx(2 * (1 + 5) / 2**5)  # 2 P(X <= 1), X ~ B(5, 1/2)
     assert mcnemar_exact(3, 3) == 1.0 and mcnemar_exact(0, 0) == 1.0
+
+
+@pytest.mark.parametrize(("counts", "interval"), [((56, 70, 48, 80), (0.0524, 0.3339)),
+                                                  ((9, 10, 3, 10), (0.1705, 0.8090))])
+def test_difference_interval_is_newcombes_method_10(counts, interval):
+    """Newcombe (1998), Statistics in Medicine 17, 873-890, table II, method 10."""
+    d, low, high = difference_interval(*counts)
+    assert d == pytest.approx(counts[0] / counts[1] - counts[2] / counts[3])
+    assert (low, high) == (pytest.approx(interval[0], abs=5e-5), pytest.approx(interval[1], abs=5e-5))

@@ -88,10 +88,11 @@ def summary(table: pd.DataFrame, last: int = LAST) -> pd.DataFrame:
     """Per (env, agent): each run's mean return over its last ``last`` episodes, then the mean over
     runs with a 95% t-interval and the run count. On MountainCarContinuous also the runs that
     ever reached the goal (an episode shorter than the 999-step limit: the goal terminates), their
-    share with its 95% Wilson interval and, for every agent after the env's first, the paired
-    difference of shares (same seeds, same start states: the mean of per-run differences with its
-    95% t-interval) and the exact McNemar p-value on the discordant runs."""
-    from dynaplan.stats import mcnemar_exact, proportion_interval
+    share with its 95% Wilson interval and, for every agent after the env's first, the difference
+    of shares from the first with its 95% interval (Newcombe's method 10, conservative for runs
+    on the same seeds), the discordant runs (only this agent / only the first reached the goal)
+    and the exact McNemar p-value on them (the paired test: same seeds, same start states)."""
+    from dynaplan.stats import difference_interval, mcnemar_exact, proportion_interval
 
     rows = []
     first_reached: dict[str, pd.Series] = {}
@@ -108,9 +109,11 @@ def summary(table: pd.DataFrame, last: int = LAST) -> pd.DataFrame:
             ref = first_reached.setdefault(env, reached)
             if ref is not reached:
                 a, b = reached.align(ref, join="inner")
-                diff = a.astype(float) - b.astype(float)
-                row.update({"paired_diff": float(diff.mean()), "paired_diff_95% +-": t_interval(diff)[1],
-                            "mcnemar_p": mcnemar_exact(int((a & ~b).sum()), int((~a & b).sum()))})
+                d, d_low, d_high = difference_interval(int(a.sum()), len(a), int(b.sum()), len(b))
+                only_this, only_first = int((a & ~b).sum()), int((~a & b).sum())
+                row.update({"diff": d, "diff_95%_low": d_low, "diff_95%_high": d_high,
+                            "discordant": f"{only_this}:{only_first}",
+                            "mcnemar_p": mcnemar_exact(only_this, only_first)})
         rows.append(row)
     return pd.DataFrame(rows)
 
