@@ -24,14 +24,17 @@ TINY = {"members": 2, "hidden_width": 16, "population": 24, "horizon": 8, "itera
         "particles": 2}
 
 
-def test_object_api_equals_batched_runner():
+@pytest.mark.parametrize("extra", [{}, {"terminal_value": True}], ids=["plain", "terminal-value"])
+def test_object_api_equals_batched_runner(extra):
     """The agent stepping ``dynaplan/CartpoleSwingup-v0`` through Gymnasium makes the runner's run
     of the same seed (the runner batches seeds 3 and 8 in one program): the same returns per
-    episode to float32 rounding (the batched programs may round differently)."""
-    cfg = config_of(CARTPOLE_SWINGUP, TINY, episodes=2, replay_size=0)
+    episode to float32 rounding (the batched programs may round differently); with and without
+    the learned terminal value (fitted after each episode, used by the second)."""
+    params = {**TINY, **extra}
+    cfg = config_of(CARTPOLE_SWINGUP, params, episodes=2, replay_size=0)
     rows = run_seeds(cfg, [3, 8])
     env = gym.make("dynaplan/CartpoleSwingup-v0")
-    agent = PETS(env, seed=8, **TINY)
+    agent = PETS(env, seed=8, **params)
     returns = [play_episode(agent, env, seed=8 if e == 0 else None)[1] for e in range(2)]
     expected = [r["return"] for r in rows if r["seed"] == 8]
     np.testing.assert_allclose(returns, expected, rtol=2e-3, atol=1e-2)
@@ -61,7 +64,8 @@ def test_jax_free_choices_are_the_neural_modules_own():
 @pytest.mark.parametrize("params,key", [
     ({"members": 0}, "members"), ({"particles": 3}, "particles"), ({"model": "gp"}, "model"),
     ({"planner": "ilqr"}, "planner"), ({"bonus": float("nan")}, "bonus"), ({"elites": 500}, "elites"),
-    ({"warm_start": 1}, "warm_start"), ({"horizon": 0}, "horizon"),
+    ({"warm_start": 1}, "warm_start"), ({"horizon": 0}, "horizon"), ({"terminal_value": "yes"}, "terminal_value"),
+    ({"value_discount": 1.0}, "value_discount"),
 ])
 def test_bad_parameters_name_their_key(params, key):
     with pytest.raises(ParamError) as err:
