@@ -145,7 +145,8 @@ def test_deep_mpc_reproduction_small_size():
     table = rep.run(runs=2, episodes=2, env=["Pendulum-v1"], members=1, hidden_width=8, population=8,
                     horizon=4, iterations=1, elites=2, particles=1)
     assert {"agent", "seed", "episode", "env_steps", "return"} <= set(table.columns)
-    assert len(table) == 4 * 2 * 2 and set(table.agent) == {"random", "pets", "pets-no-warm-start", "true-model-mpc"}
+    assert len(table) == 5 * 2 * 2 and set(table.agent) == {"random", "pets", "pets-no-warm-start",
+                                                            "pets+terminal-value", "true-model-mpc"}
     assert (table.groupby(["agent", "seed"]).env_steps.max() == 400).all()
     summary = rep.summary(table)
     assert set(summary.agent) == set(table.agent) and (summary.runs == 2).all()
