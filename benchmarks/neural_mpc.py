@@ -2,6 +2,7 @@
 
     python benchmarks/neural_mpc.py                 # the deep-mpc default sizes
     python benchmarks/neural_mpc.py --seeds 1 4 16  # seeds/s batched vs separate processes
+    python benchmarks/neural_mpc.py --breakdown     # where a decision's time goes, model by model
 
 Prints (1) the time of one decision (ensemble of 5 x (2 x 64) swish networks, CEM 200 sequences
 x 25 steps x 3 iterations, 5 particles TS-infinity on Pendulum's 3 + 1 inputs) after a warm-up
@@ -15,7 +16,11 @@ matmul of the hidden width (what BLAS reaches when shapes are large); (4) with
 ``--seeds``: seeds per second of 20 decisions of an episode for S seeds batched in one program
 (``vmap``) against S separate processes (spawn, ``--workers`` at a time) each running one seed,
 both warm (compiled) and, for the processes, in wall time with start-up and compile; the batched
-program's CPU seconds per wall second show how many cores it keeps busy.
+program's CPU seconds per wall second show how many cores it keeps busy; (5) with
+``--breakdown`` only: the CPU time of one decision of 5 seeds batched on Pendulum for the
+probabilistic ensemble (PETS), the same with the learned terminal value, the deterministic
+ensemble, expectation propagation, CEM with 100 sequences, and the true model, in CPU ms
+(``time.process_time``: less distorted by other processes than wall time).
 
 The machine may be shared: every ratio is measured in the same run, read ratios rather than
 absolute numbers.
@@ -197,6 +202,42 @@ def _episode_prefix(seeds: list[int], decisions: int) -> float:
 _CPU: dict[int, float] = {}
 
 
+def breakdown(repeat: int) -> None:
+    """CPU ms of one decision of 5 seeds batched, per model and propagation (module docstring, 5)."""
+    import jax
+    import jax.numpy as jnp
+
+    from dynaplan.agents.pets import config_of
+    from dynaplan.neural.pets import decide, init_params, init_value, start_decision
+    from dynaplan.neural.worlds import PENDULUM
+
+    S = 5
+    rows = {"PETS (probabilistic, CEM 200 x 25 x 3, 5 particles TS-infinity)": {},
+            "PETS with the terminal value": {"terminal_value": True},
+            "deterministic ensemble": {"model": "de"},
+            "expectation propagation": {"propagation": "expectation", "particles": 1},
+            "PETS with CEM 100 x 25 x 3": {"population": 100, "elites": 10},
+            "the true model": {"model": "true"}}
+    seeds = jnp.arange(S)
+    obs = jnp.tile(jnp.array([-1.0, 0.0, 0.3]), (S, 1))
+    keys = jax.random.split(jax.random.PRNGKey(0), S)
+    for label, extra in rows.items():
+        cfg = config_of(PENDULUM, extra, episodes=15, replay_size=0)
+        p = jax.vmap(lambda s, cfg=cfg: init_params(cfg, s))(seeds) if cfg.ensemble is not None else ()
+        v = jax.vmap(lambda s, cfg=cfg: init_value(cfg, s))(seeds) if cfg.value is not None else ()
+        f = jax.jit(jax.vmap(lambda p, v, k, o, c, cfg=cfg: decide(cfg, p, k, o, c, False, v)))
+        carry = jax.vmap(lambda _, cfg=cfg: start_decision(cfg))(seeds)
+        a, carry = f(p, v, keys, obs, carry)
+        a.block_until_ready()
+        t = time.process_time()
+        for _ in range(repeat):
+            a, carry = f(p, v, keys, obs, carry)
+        a.block_until_ready()
+        cpu = (time.process_time() - t) / repeat
+        print(f"{label}: {cpu * 1e3:.0f} CPU ms per decision of {S} seeds; a 15-episode run's 3,000 decisions "
+              f"{cpu * 3000 / 60:.1f} CPU-min")
+
+
 def _worker(args: tuple[int, int]) -> float:
     return _episode_prefix([args[0]], args[1])
 
@@ -207,7 +248,11 @@ def main() -> None:
     ap.add_argument("--seeds", type=int, nargs="*", default=[])
     ap.add_argument("--decisions", type=int, default=20)
     ap.add_argument("--workers", type=int, default=2, help="processes for the separate-process runs")
+    ap.add_argument("--breakdown", action="store_true", help="only the CPU time of a decision per model")
     args = ap.parse_args()
+    if args.breakdown:
+        breakdown(args.repeat)
+        return
     dt, samples = jax_decision(args.repeat)
     gflops = samples * flops_per_sample() / dt / 1e9
     peak_xla = jax_matmul_peak(args.repeat)

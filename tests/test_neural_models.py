@@ -1,6 +1,8 @@
 """Ensembles and planners against ground truth: a linear system (its transition matrix) and
 finite-horizon LQR (Riccati recursion computed here)."""
 
+from dataclasses import dataclass
+
 import numpy as np
 import pytest
 
@@ -117,14 +119,19 @@ def test_ensemble_variance_grows_away_from_the_data(fitted):
     assert 0.035 < float(jnp.std(nxt[:, 0])) < 0.07 and r.shape == (4000,)
 
 
-def _lqr_first_action(x0, horizon):
-    """Finite-horizon LQR by the Riccati recursion: minimise sum_t x_{t+1}'Q x_{t+1} + u_t'R u_t."""
+def _riccati(horizon):
+    """Finite-horizon LQR by the Riccati recursion: minimise sum_t x_{t+1}'Q x_{t+1} + u_t'R u_t.
+    Returns ``(K, P)``: the first step's gain and the cost-to-go matrix of ``horizon`` steps."""
     P = np.zeros((2, 2))
     for _ in range(horizon):
         S = Q + P
         K = np.linalg.solve(R + B.T @ S @ B, B.T @ S @ A)
         P = A.T @ S @ A - A.T @ S @ B @ K
-    return -(K @ x0)
+    return K, P
+
+
+def _lqr_first_action(x0, horizon):
+    return -(_riccati(horizon)[0] @ x0)
 
 
 @pytest.mark.parametrize("method,kw,tol", [("cem", {}, 0.05), ("mppi", {"temperature": 0.05}, 0.1)])
@@ -156,3 +163,42 @@ def test_cem_and_mppi_converge_to_the_lqr_action(method, kw, tol):
         cost += xs @ Q @ xs + u @ R @ u
     got = float(sequence_returns(TrueModel(LINEAR), LINEAR, None, jax.random.PRNGKey(0), jnp.asarray(x0), seq)[0])
     assert got == pytest.approx(-cost, rel=1e-4)
+
+
+@dataclass(frozen=True)
+class _QuadraticValue:
+    """A known terminal value ``V(x) = -x' P x`` (``P`` passed as the value's parameters)."""
+
+    def __call__(self, P, obs):
+        return -jnp.einsum("...i,ij,...j->...", obs, P, obs)
+
+
+def test_riccati_terminal_value_makes_a_short_horizon_plan_the_long_horizon_action():
+    """Dynamic programming: with the infinite-horizon cost-to-go ``x' P x`` (Riccati recursion run
+    to its fixed point) as terminal value, a 2-step CEM plan on the true model recovers the
+    infinite-horizon LQR action (-4.31 from x0), which the 2-step plan without it misses by far
+    (LQR's own 2-step action is -0.98)."""
+    H, x0 = 2, np.array([1.0, 0.5], np.float32)
+    u_inf, P_inf = float(_lqr_first_action(x0, 400)[0]), _riccati(400)[1]
+    u_2 = float(_lqr_first_action(x0, H)[0])
+    assert abs(u_2 - u_inf) > 0.7 * abs(u_inf)  # the short horizon alone is far from the long one
+    planner = Planner(method="cem", horizon=H, population=300, iterations=4, elites=30, init_std=2.0)
+    got = {}
+    for name, value in (("with", _QuadraticValue()), ("without", None)):
+        mean = initial_plan(planner, LINEAR)
+        for call in range(6):
+            res = plan(planner, TrueModel(LINEAR), LINEAR, None, jax.random.PRNGKey(call), jnp.asarray(x0), mean,
+                       value=value, value_params=jnp.asarray(P_inf, jnp.float32))
+            mean = res.mean
+        got[name] = float(res.action[0])
+    assert got["with"] == pytest.approx(u_inf, rel=0.03), got
+    assert got["without"] == pytest.approx(u_2, rel=0.05), got
+    # the scored return is the closed form: minus the 2 steps' cost minus x_2' P x_2
+    seq = np.asarray(mean)
+    xs, cost = x0.astype(np.float64), 0.0
+    for u in seq:
+        xs = A @ xs + B @ u
+        cost += xs @ Q @ xs + u @ R @ u
+    ret = sequence_returns(TrueModel(LINEAR), LINEAR, None, jax.random.PRNGKey(0), jnp.asarray(x0),
+                           jnp.asarray(seq)[None], value=_QuadraticValue(), value_params=jnp.asarray(P_inf))
+    assert float(ret[0]) == pytest.approx(-cost - xs @ P_inf @ xs, rel=1e-4)

@@ -27,11 +27,14 @@ TINY = {"members": 2, "hidden_width": 16, "population": 24, "horizon": 8, "itera
 def test_object_api_equals_batched_runner():
     """The agent stepping ``dynaplan/CartpoleSwingup-v0`` through Gymnasium makes the runner's run
     of the same seed (the runner batches seeds 3 and 8 in one program): the same returns per
-    episode to float32 rounding (the batched programs may round differently)."""
-    cfg = config_of(CARTPOLE_SWINGUP, TINY, episodes=2, replay_size=0)
+    episode to float32 rounding (the batched programs may round differently). With the learned
+    terminal value on (fitted after each episode, used by the second), so both faces' value
+    fitting and its use in the planner are held to each other as well."""
+    params = {**TINY, "terminal_value": True}
+    cfg = config_of(CARTPOLE_SWINGUP, params, episodes=2, replay_size=0)
     rows = run_seeds(cfg, [3, 8])
     env = gym.make("dynaplan/CartpoleSwingup-v0")
-    agent = PETS(env, seed=8, **TINY)
+    agent = PETS(env, seed=8, **params)
     returns = [play_episode(agent, env, seed=8 if e == 0 else None)[1] for e in range(2)]
     expected = [r["return"] for r in rows if r["seed"] == 8]
     np.testing.assert_allclose(returns, expected, rtol=2e-3, atol=1e-2)
@@ -61,7 +64,8 @@ def test_jax_free_choices_are_the_neural_modules_own():
 @pytest.mark.parametrize("params,key", [
     ({"members": 0}, "members"), ({"particles": 3}, "particles"), ({"model": "gp"}, "model"),
     ({"planner": "ilqr"}, "planner"), ({"bonus": float("nan")}, "bonus"), ({"elites": 500}, "elites"),
-    ({"warm_start": 1}, "warm_start"), ({"horizon": 0}, "horizon"),
+    ({"warm_start": 1}, "warm_start"), ({"horizon": 0}, "horizon"), ({"terminal_value": "yes"}, "terminal_value"),
+    ({"value_discount": 1.0}, "value_discount"),
 ])
 def test_bad_parameters_name_their_key(params, key):
     with pytest.raises(ParamError) as err:
@@ -141,7 +145,8 @@ def test_deep_mpc_reproduction_small_size():
     table = rep.run(runs=2, episodes=2, env=["Pendulum-v1"], members=1, hidden_width=8, population=8,
                     horizon=4, iterations=1, elites=2, particles=1)
     assert {"agent", "seed", "episode", "env_steps", "return"} <= set(table.columns)
-    assert len(table) == 4 * 2 * 2 and set(table.agent) == {"random", "pets", "pets-no-warm-start", "true-model-mpc"}
+    assert len(table) == 5 * 2 * 2 and set(table.agent) == {"random", "pets", "pets-no-warm-start",
+                                                            "pets+terminal-value", "true-model-mpc"}
     assert (table.groupby(["agent", "seed"]).env_steps.max() == 400).all()
     summary = rep.summary(table)
     assert set(summary.agent) == set(table.agent) and (summary.runs == 2).all()

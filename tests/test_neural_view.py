@@ -153,6 +153,8 @@ def test_bad_messages_get_one_line_and_change_nothing(session):
                                              "message": "a fit needs at least 6 stored transitions, have 0"}
     with pytest.raises(ValueError, match="model must be 'pets' or 'de'"):
         NeuralSession(params={"model": "true"})
+    with pytest.raises(ValueError, match="terminal_value must be false here"):
+        NeuralSession(params={"terminal_value": True})
     with pytest.raises(ValueError, match=r"particles \(3\) must be a multiple of members \(2\)"):
         NeuralSession(params={"particles": 3})
 

@@ -9,7 +9,17 @@ import pandas as pd
 import pytest
 
 import dynaplan
-from dynaplan.stats import Z95, mean_interval, normal_band, t_half, t_interval, t_quantile
+from dynaplan.stats import (
+    Z95,
+    difference_interval,
+    mcnemar_exact,
+    mean_interval,
+    normal_band,
+    proportion_interval,
+    t_half,
+    t_interval,
+    t_quantile,
+)
 
 #: Student's t quantile 0.975 from printed tables (4, 9 and 29 degrees of freedom).
 T_TABLE = {5: 2.7764, 10: 2.2622, 30: 2.0452}
@@ -48,3 +58,35 @@ def test_no_module_computes_an_interval_of_its_own():
             if isinstance(node, ast.Attribute) and node.attr == "ppf":
                 found.append(f"{path.relative_to(root)}:{node.lineno}: .ppf")
     assert found == []
+
+
+#: Wilson's 95% score intervals printed by Newcombe (1998), Statistics in Medicine 17, table I, method 3.
+NEWCOMBE = [((81, 263), (0.2553, 0.3662)), ((15, 148), (0.0624, 0.1605)), ((0, 20), (0.0, 0.1611)),
+            ((1, 29), (0.0061, 0.1718))]
+
+
+@pytest.mark.parametrize(("counts", "interval"), NEWCOMBE)
+def test_proportion_interval_is_newcombes_table(counts, interval):
+    share, low, high = proportion_interval(*counts)
+    assert share == counts[0] / counts[1]
+    assert (low, high) == (pytest.approx(interval[0], abs=5e-5), pytest.approx(interval[1], abs=5e-5))
+
+
+def test_proportion_interval_edges_and_mcnemar_closed_form():
+    assert proportion_interval(10, 10)[1:] == (pytest.approx(1 - 0.2775, abs=5e-5), pytest.approx(1.0))
+    assert proportion_interval(0, 10)[1:] == (0.0, pytest.approx(0.2775, abs=5e-5))  # the mirror image
+    assert all(math.isnan(v) for v in proportion_interval(0, 0))
+    with pytest.raises(ValueError, match="successes"):
+        proportion_interval(3, 2)
+    assert mcnemar_exact(0, 10) == pytest.approx(2 * 0.5**10)  # all ten discordant pairs one way
+    assert mcnemar_exact(1, 4) == pytest.approx(2 * (1 + 5) / 2**5)  # 2 P(X <= 1), X ~ B(5, 1/2)
+    assert mcnemar_exact(3, 3) == 1.0 and mcnemar_exact(0, 0) == 1.0
+
+
+@pytest.mark.parametrize(("counts", "interval"), [((56, 70, 48, 80), (0.0524, 0.3339)),
+                                                  ((9, 10, 3, 10), (0.1705, 0.8090))])
+def test_difference_interval_is_newcombes_method_10(counts, interval):
+    """Newcombe (1998), Statistics in Medicine 17, 873-890, table II, method 10."""
+    d, low, high = difference_interval(*counts)
+    assert d == pytest.approx(counts[0] / counts[1] - counts[2] / counts[3])
+    assert (low, high) == (pytest.approx(interval[0], abs=5e-5), pytest.approx(interval[1], abs=5e-5))

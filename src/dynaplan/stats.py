@@ -11,6 +11,11 @@ each written once:
 For a statistic whose runs may be cut off (infinitely costly), ``median_interval`` (order
 statistics, distribution-free) and ``ratio_interval`` (bootstrap of a ratio of medians).
 
+For a yes / no outcome per run (did the run reach the goal?), ``proportion_interval`` (Wilson's
+score interval for the share of runs), ``difference_interval`` (the difference of two shares,
+Newcombe's square-and-add of the two Wilson intervals) and ``mcnemar_exact`` (two agents on the
+same runs: the exact test on the discordant pairs).
+
 ``mean_sem`` summarises one set of runs per group (the frames learning-curve figures draw their
 bands from), ``per_run`` reduces a tidy table to one value per run.
 """
@@ -24,8 +29,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-__all__ = ["Z95", "mean_interval", "mean_sem", "median_interval", "normal_band", "per_run", "ratio_interval", "t_half",
-           "t_interval", "t_quantile"]
+__all__ = ["Z95", "difference_interval", "mcnemar_exact", "mean_interval", "mean_sem", "median_interval",
+           "normal_band", "per_run", "proportion_interval", "ratio_interval", "t_half", "t_interval", "t_quantile"]
 
 Z95 = 1.96
 """Standard errors in a two-sided 95% normal interval."""
@@ -119,3 +124,49 @@ def ratio_interval(num: np.ndarray, den: np.ndarray, resamples: int = 2000,
     with np.errstate(invalid="ignore", divide="ignore"):
         lo, hi = np.quantile(a / b, [0.025, 0.975])
     return ratio, float(lo), float(hi)
+
+
+def proportion_interval(successes: int, runs: int) -> tuple[float, float, float]:
+    """(share, low, high): the share ``successes / runs`` of runs with an outcome and its 95% Wilson
+    score interval (Wilson 1927; Newcombe 1998, method 3: without continuity correction), which
+    stays inside [0, 1] and keeps its coverage at 0 or ``runs`` successes, where the normal
+    approximation has width zero. NaN for no runs."""
+    from scipy import stats
+
+    if runs <= 0:
+        return math.nan, math.nan, math.nan
+    if not 0 <= successes <= runs:
+        raise ValueError(f"successes must be in [0, runs], got {successes} of {runs}")
+    z = float(stats.norm.ppf(0.975))
+    p = successes / runs
+    centre = p + z * z / (2 * runs)
+    half = z * math.sqrt(p * (1 - p) / runs + z * z / (4 * runs * runs))
+    scale = 1 + z * z / runs
+    return p, max(0.0, (centre - half) / scale), min(1.0, (centre + half) / scale)
+
+
+def difference_interval(successes_1: int, runs_1: int, successes_2: int,
+                        runs_2: int) -> tuple[float, float, float]:
+    """(difference, low, high): ``p1 - p2`` of two shares and its 95% interval by Newcombe's
+    hybrid score method (Newcombe 1998, Statistics in Medicine 17, 873-890, method 10): with
+    ``(l_i, u_i)`` each share's Wilson interval, ``low = d - sqrt((p1 - l1)^2 + (u2 - p2)^2)``,
+    ``high = d + sqrt((u1 - p1)^2 + (p2 - l2)^2)``. It treats the two sets of runs as independent:
+    for two agents on the same seeds, positively correlated outcomes make it conservative (the
+    paired test is :func:`mcnemar_exact`)."""
+    p1, l1, u1 = proportion_interval(successes_1, runs_1)
+    p2, l2, u2 = proportion_interval(successes_2, runs_2)
+    d = p1 - p2
+    return d, d - math.sqrt((p1 - l1) ** 2 + (u2 - p2) ** 2), d + math.sqrt((u1 - p1) ** 2 + (p2 - l2) ** 2)
+
+
+def mcnemar_exact(only_first: int, only_second: int) -> float:
+    """Two-sided exact McNemar p-value for paired yes / no outcomes (two agents on the same runs):
+    ``only_first`` runs where only the first agent had the outcome, ``only_second`` where only the
+    second did; under no difference each discordant pair goes either way with probability 1/2, so
+    ``p = min(1, 2 P(X <= min(b, c)))`` with ``X ~ Binomial(b + c, 1/2)`` (1 without discordant pairs)."""
+    from scipy import stats
+
+    n = only_first + only_second
+    if n == 0:
+        return 1.0
+    return float(min(1.0, 2 * stats.binom.cdf(min(only_first, only_second), n, 0.5)))

@@ -42,11 +42,13 @@ WORLD_IDS = ("Pendulum-v1", "MountainCarContinuous-v0", "dynaplan/CartpoleSwingu
 class PETSState(NamedTuple):
     """The agent's arrays (JAX pytrees): ``model`` the ensemble's parameters (``()`` for the true /
     random rows), ``data`` the replay (``neural.replay.Replay``), ``decision`` the plan carried
-    to the next decision (``neural.pets.Decision``)."""
+    to the next decision (``neural.pets.Decision``), ``value`` the terminal value's parameters
+    (``neural.value.ValueParams``; ``()`` without ``terminal_value``)."""
 
     model: Any
     data: Any
     decision: Any
+    value: Any = ()
 
 
 class PETSView(NamedTuple):
@@ -74,25 +76,29 @@ def config_of(world: Any, params: Mapping[str, Any], *, episodes: int = 1, repla
         population=p["population"], iterations=p["iterations"], elites=p["elites"], particles=p["particles"],
         propagation=p["propagation"], warm_start=p["warm_start"], bonus=p["bonus"], temperature=p["temperature"],
         replay_size=p["capacity"] if replay_size is None else replay_size,
+        value_discount=p["value_discount"] if p["terminal_value"] else None,
     )
 
 
 @functools.lru_cache(maxsize=1)
-def _programs() -> tuple[Any, Any, Any]:
-    """The object API's jitted programs: one decision, one refit, one replay write."""
+def _programs() -> tuple[Any, Any, Any, Any]:
+    """The object API's jitted programs: one decision, one refit, one replay write, one fit of the
+    terminal value."""
     import jax
 
     from dynaplan.neural.ensemble import ensemble_train
-    from dynaplan.neural.pets import agent_key, decide, train_key
+    from dynaplan.neural.pets import agent_key, decide, fit_value, train_key
     from dynaplan.neural.replay import replay_add
 
-    def act(cfg: Any, explore: bool, params: Any, seed: Any, episode: Any, t: Any, obs: Any, carry: Any) -> Any:
-        return decide(cfg, params, agent_key(seed, episode, t), obs, carry, explore)
+    def act(cfg: Any, explore: bool, params: Any, value: Any, seed: Any, episode: Any, t: Any, obs: Any,
+            carry: Any) -> Any:
+        return decide(cfg, params, agent_key(seed, episode, t), obs, carry, explore, value)
 
     def train(cfg: Any, params: Any, seed: Any, episode: Any, data: Any) -> Any:
         return ensemble_train(cfg.ensemble, params, train_key(seed, episode), data, cfg.train)
 
-    return jax.jit(act, static_argnums=(0, 1)), jax.jit(train, static_argnums=0), jax.jit(replay_add)
+    return (jax.jit(act, static_argnums=(0, 1)), jax.jit(train, static_argnums=0), jax.jit(replay_add),
+            jax.jit(fit_value, static_argnums=0))
 
 
 class PETS(NeuralAgent):
@@ -125,39 +131,42 @@ class PETS(NeuralAgent):
         """``(env_id, params, seed or its run_key) -> (state, config)``: a fresh agent's arrays and
         its static config."""
         env_id, params, seed = sizes
-        from dynaplan.neural.pets import init_params, start_decision
+        from dynaplan.neural.pets import init_params, init_value, start_decision
         from dynaplan.neural.replay import replay_init
         from dynaplan.neural.worlds import WORLDS
 
         world = WORLDS[env_id]
         cfg = config_of(world, params)
         data = replay_init(cfg.capacity, world.obs_dim, world.act_dim)
-        return PETSState(init_params(cfg, seed), data, start_decision(cfg)), cfg
+        return PETSState(init_params(cfg, seed), data, start_decision(cfg), init_value(cfg, seed)), cfg
 
     def _explore(self) -> bool:
         return self.params["model"] == "random" or self.episode < self.params["random_episodes"]
 
     def _act(self, obs: Any) -> Any:
-        act, _, _ = _programs()
+        act = _programs()[0]
         s = self.state
-        action, decision = act(self._cfg, self._explore(), s.model, self._key, self.episode, self.t, obs, s.decision)
+        action, decision = act(self._cfg, self._explore(), s.model, s.value, self._key, self.episode, self.t, obs,
+                               s.decision)
         self.state = s._replace(decision=decision)
         return np.asarray(action)
 
     def _observe(self, obs: Any, action: Any, reward: float, next_obs: Any, terminated: bool, truncated: bool) -> None:
         from dynaplan.neural.pets import start_decision
 
-        _, train, add = _programs()
+        _, train, add, fit = _programs()
         s = self.state
         data = add(s.data, obs, action, np.float32(reward), next_obs, terminated)
         self.state = s._replace(data=data)
         self.t += 1
         if terminated or truncated:
-            model = s.model
+            model, value = s.model, s.value
             if self._cfg.ensemble is not None:
                 model, report = train(self._cfg, s.model, self._key, self.episode, data)
                 self.holdout_mse = float(np.mean(np.asarray(report.holdout_mse)))
-            self.state = PETSState(model, data, start_decision(self._cfg))
+            if self._cfg.value is not None:
+                value = fit(self._cfg, value, self._key, self.episode, data)
+            self.state = PETSState(model, data, start_decision(self._cfg), value)
             self.episode, self.t = self.episode + 1, 0
 
     def view(self) -> PETSView:

@@ -45,6 +45,8 @@ DEFAULTS: dict[str, Any] = {
     "temperature": 1.0,       # MPPI
     "capacity": 10_000,       # transitions the replay keeps (the oldest overwritten beyond)
     "random_episodes": 1,     # episodes acting at random before planning (PETS: 1)
+    "terminal_value": False,  # add gamma^H V(s_H), V fitted on the replay (TD-MPC's idea), to each sequence
+    "value_discount": 0.95,   # gamma of the terminal value and of the planner's sum when it is on
 }
 
 
@@ -70,6 +72,11 @@ def check_pets_params(params: Mapping[str, Any]) -> dict[str, Any]:
             raise ParamError(key, f"{key} must be an integer in [1, {high:,}], got {out[key]!r}")
     out["random_episodes"] = check_count("random_episodes", out["random_episodes"])
     out["warm_start"] = check_flag("warm_start", out["warm_start"])
+    out["terminal_value"] = check_flag("terminal_value", out["terminal_value"])
+    gamma = out["value_discount"]
+    if isinstance(gamma, bool) or not isinstance(gamma, int | float) or not 0 < gamma < 1:
+        raise ParamError("value_discount", f"value_discount must be a number in (0, 1), got {gamma!r}")
+    out["value_discount"] = float(gamma)
     out["temperature"] = check_positive("temperature", out["temperature"])
     if not np.isfinite(out["temperature"]):
         raise ParamError("temperature", f"temperature must be a finite positive number, got {params['temperature']!r}")

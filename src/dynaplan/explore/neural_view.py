@@ -263,6 +263,8 @@ class NeuralSession:
             raise ValueError(str(exc)) from None
         if self.params["model"] not in ("pets", "de"):
             raise ValueError(f"model must be 'pets' or 'de' (a learned ensemble), got {self.params['model']!r}")
+        if self.params["terminal_value"]:
+            raise ValueError("terminal_value must be false here: the view draws the planner without a learned value")
         if random_steps < HOLDOUT_EVERY + 1 or fit_every < 1 or not 2 <= grid <= 64:
             raise ValueError(f"random_steps must be >= {HOLDOUT_EVERY + 1}, fit_every >= 1 and grid in [2, 64]")
         self.random_steps, self.fit_every, self.grid, self.train = int(random_steps), int(fit_every), int(grid), train

@@ -26,6 +26,11 @@ Sizes (our defaults, stated once): horizon 25, population 200, 3 iterations, 20 
 ``alpha = 0.1``, initial standard deviation a quarter of the action range (PETS's variance
 ``(high - low)^2 / 16``), iCEM ``beta = 2``, ``decay = 1.25``, ``keep_elites = 0.3``, MPPI
 temperature 1 (returns are not normalised: choose it on the reward's scale).
+
+Terminal value: with ``value`` (a callable ``value(value_params, obs)``, e.g. a fitted
+:class:`dynaplan.neural.value.ValueNet`) and the planner's ``discount`` gamma, a sequence is scored
+by ``sum_{t<H} gamma^t r_t + gamma^H V(s_H)`` (TD-MPC, Hansen, Wang & Su 2022;
+:mod:`dynaplan.neural.value` eq. 1); without it (the default) by the plain sum of its rewards.
 """
 
 from __future__ import annotations
@@ -38,7 +43,7 @@ import jax
 import jax.numpy as jnp
 
 from dynaplan.neural.ensemble import Ensemble
-from dynaplan.neural.propagation import PROPAGATIONS, TrueModel, sequence_returns, sequence_rollouts
+from dynaplan.neural.propagation import PROPAGATIONS, TrueModel, Value, sequence_returns, sequence_rollouts
 from dynaplan.neural.worlds.base import JaxWorld
 
 __all__ = ["METHODS", "PlanResult", "PlanSamples", "Planner", "colored_noise", "initial_plan", "plan", "plan_samples",
@@ -67,6 +72,7 @@ class Planner:
     decay: float = 1.25
     keep_elites: float = 0.3
     temperature: float = 1.0
+    discount: float = 1.0
 
     def __post_init__(self) -> None:
         if self.method not in METHODS:
@@ -82,6 +88,8 @@ class Planner:
             raise ValueError("alpha must be in [0, 1) and keep_elites in [0, 1]")
         if self.bonus < 0 or self.temperature <= 0 or self.decay < 1.0:
             raise ValueError("bonus must be >= 0, temperature > 0 and decay >= 1")
+        if not 0.0 < self.discount <= 1.0:
+            raise ValueError(f"discount must be in (0, 1], got {self.discount}")
 
     def populations(self) -> list[int]:
         """Population of each iteration (iCEM's decay; constant for the others)."""
@@ -169,29 +177,31 @@ def colored_noise(key: jax.Array, beta: float, shape: tuple[int, ...], horizon: 
     return jnp.swapaxes(x, 1, 2).astype(jnp.float32)
 
 
-@partial(jax.jit, static_argnums=(0, 1, 2))
+@partial(jax.jit, static_argnums=(0, 1, 2), static_argnames=("value",))
 def plan(planner: Planner, model: Ensemble | TrueModel, world: JaxWorld, params: Any, key: jax.Array,
-         obs: jax.Array, mean: jax.Array, elites: jax.Array | None = None) -> PlanResult:
+         obs: jax.Array, mean: jax.Array, elites: jax.Array | None = None, value: Value | None = None,
+         value_params: Any = None) -> PlanResult:
     """One decision from ``obs[d]`` starting from the plan ``mean[H, a]`` (module docstring).
 
     ``params``: the ensemble's parameters (``None`` for :class:`TrueModel`). ``elites``: iCEM's
-    elites carried from the previous decision (already shifted), or None.
+    elites carried from the previous decision (already shifted), or None. ``value``: a terminal
+    value (hashable, static) called as ``value(value_params, obs)``, or None.
     """
-    return _decision(planner, model, world, params, key, obs, mean, elites, False)[0]
+    return _decision(planner, model, world, params, key, obs, mean, elites, value, value_params, False)[0]
 
 
-@partial(jax.jit, static_argnums=(0, 1, 2))
+@partial(jax.jit, static_argnums=(0, 1, 2), static_argnames=("value",))
 def plan_samples(planner: Planner, model: Ensemble | TrueModel, world: JaxWorld, params: Any, key: jax.Array,
-                 obs: jax.Array, mean: jax.Array,
-                 elites: jax.Array | None = None) -> tuple[PlanResult, tuple[PlanSamples, ...]]:
+                 obs: jax.Array, mean: jax.Array, elites: jax.Array | None = None, value: Value | None = None,
+                 value_params: Any = None) -> tuple[PlanResult, tuple[PlanSamples, ...]]:
     """:func:`plan` (the same arguments, the same draws, the same :class:`PlanResult`) and what
     each of its iterations sampled and imagined, one :class:`PlanSamples` per iteration. A
     separate program for viewers: :func:`plan` keeps its own, which records nothing."""
-    return _decision(planner, model, world, params, key, obs, mean, elites, True)
+    return _decision(planner, model, world, params, key, obs, mean, elites, value, value_params, True)
 
 
 def _decision(planner: Planner, model: Ensemble | TrueModel, world: JaxWorld, params: Any, key: jax.Array,
-              obs: jax.Array, mean: jax.Array, elites: jax.Array | None,
+              obs: jax.Array, mean: jax.Array, elites: jax.Array | None, value: Value | None, value_params: Any,
               record: bool) -> tuple[PlanResult, tuple[PlanSamples, ...]]:
     """The body of :func:`plan`; with ``record``, also every iteration's :class:`PlanSamples`."""
     low, high = _bounds(world)
@@ -203,9 +213,9 @@ def _decision(planner: Planner, model: Ensemble | TrueModel, world: JaxWorld, pa
     def score(k: jax.Array, seqs: jax.Array) -> Any:
         if record:
             return sequence_rollouts(model, world, params, k, obs, seqs, planner.particles, planner.propagation,
-                                     planner.bonus)
+                                     planner.bonus, planner.discount, value, value_params)
         return sequence_returns(model, world, params, k, obs, seqs, planner.particles, planner.propagation,
-                                planner.bonus)
+                                planner.bonus, planner.discount, value, value_params)
 
     def recorded(around: jax.Array, seqs: jax.Array, scored: Any) -> jax.Array:
         """The returns of ``scored``; with ``record``, the iteration is kept as a :class:`PlanSamples`."""

@@ -12,7 +12,8 @@ error after the episode's training, normalised units; NaN without a model).
 
 Statistics: a run is the unit. ``summary`` reduces each run to its mean return over the last
 ``LAST`` episodes (episodes 11-15 at the default size) and, for MountainCarContinuous, to whether
-it ever reached the goal; it reports the mean over runs with a 95% t-interval and the run count.
+it ever reached the goal; it reports the mean over runs with a 95% t-interval and the run count,
+and the share of runs reaching the goal with its 95% Wilson interval and the paired difference.
 
 This module imports JAX only inside the kind's ``run`` (``dynaplan reproduce --list`` and the
 checks of a spec stay JAX-free; the runner's workers import it when they run a cell).
@@ -44,6 +45,8 @@ ENV_IDS = ("Pendulum-v1", "MountainCarContinuous-v0", "dynaplan/CartpoleSwingup-
 #: Episodes per run when a cell does not say.
 DEFAULTS_EPISODES = 15
 RESERVED = {"env", "agent", "episodes"}
+#: MountainCarContinuous-v0's time limit: an episode shorter than this reached the goal.
+MOUNTAIN_CAR_STEPS = 999
 
 
 def _params(cell: Mapping[str, Any]) -> dict[str, Any]:
@@ -83,18 +86,34 @@ def run_cell(cell: Mapping[str, Any], seeds: Sequence[int]) -> pd.DataFrame:
 
 def summary(table: pd.DataFrame, last: int = LAST) -> pd.DataFrame:
     """Per (env, agent): each run's mean return over its last ``last`` episodes, then the mean over
-    runs with a 95% t-interval and the run count; the share of runs that ever reached the goal
-    (an episode shorter than the time limit: MountainCarContinuous's termination)."""
+    runs with a 95% t-interval and the run count. On MountainCarContinuous also the runs that
+    ever reached the goal (an episode shorter than the 999-step limit: the goal terminates), their
+    share with its 95% Wilson interval and, for every agent after the env's first, the difference
+    of shares from the first with its 95% interval (Newcombe's method 10, conservative for runs
+    on the same seeds), the discordant runs (only this agent / only the first reached the goal)
+    and the exact McNemar p-value on them (the paired test: same seeds, same start states)."""
+    from dynaplan.stats import difference_interval, mcnemar_exact, proportion_interval
+
     rows = []
+    first_reached: dict[str, pd.Series] = {}
     for (env, agent), g in table.groupby(["env", "agent"], sort=False):
         final = g[g.episode > g.episode.max() - last]
         per_run = final.groupby("seed")["return"].mean().to_numpy()
-        limit = g["steps"].max()
-        reached = g.groupby("seed")["steps"].min() < limit if env == "MountainCarContinuous-v0" else None
-        row = {"env": env, "agent": agent, "runs": len(per_run),
-               f"return_last_{last}": float(per_run.mean()), "95% +-": t_interval(per_run)[1]}
-        if reached is not None:
-            row["runs_reaching_goal"] = f"{int(reached.sum())}/{len(reached)}"
+        row: dict[str, Any] = {"env": env, "agent": agent, "runs": len(per_run),
+                               f"return_last_{last}": float(per_run.mean()), "95% +-": t_interval(per_run)[1]}
+        if env == "MountainCarContinuous-v0":
+            reached = g.groupby("seed")["steps"].min() < MOUNTAIN_CAR_STEPS
+            share, low, high = proportion_interval(int(reached.sum()), len(reached))
+            row.update({"runs_reaching_goal": f"{int(reached.sum())}/{len(reached)}", "share": share,
+                        "share_95%_low": low, "share_95%_high": high})
+            ref = first_reached.setdefault(env, reached)
+            if ref is not reached:
+                a, b = reached.align(ref, join="inner")
+                d, d_low, d_high = difference_interval(int(a.sum()), len(a), int(b.sum()), len(b))
+                only_this, only_first = int((a & ~b).sum()), int((~a & b).sum())
+                row.update({"diff": d, "diff_95%_low": d_low, "diff_95%_high": d_high,
+                            "discordant": f"{only_this}:{only_first}",
+                            "mcnemar_p": mcnemar_exact(only_this, only_first)})
         rows.append(row)
     return pd.DataFrame(rows)
 
