@@ -94,6 +94,7 @@ class LearnedSearchConfig(NamedTuple):
 
     model: str = "learned"  # "learned" | "true"
     search: bool = True
+    policy: str = "muzero"  # "muzero" | "gumbel"
     reuse: bool = False
     reuse_tolerance: float = 0.5
     revalue: bool = True
@@ -273,6 +274,10 @@ def _decide(state: LSState, world: SearchWorld, cfg: LearnedSearchConfig, key: j
         return action[0], jax.nn.softmax(logits)[0], state.kept, jnp.zeros((), jnp.int32)
     root = mctx.RootFnOutput(prior_logits=logits, value=value, embedding=state.obs[None])
     params = (state.pred, state.dyn, _stats(state.buffer))
+    if cfg.policy == "gumbel":  # always a fresh tree: sequential halving counts the root's visits from zero
+        g = mctx.gumbel_muzero_policy(params, key, root, _recurrent_fn(world, cfg), cfg.simulations,
+                                      max_depth=cfg.max_depth)
+        return g.action[0], g.action_weights[0], state.kept, jnp.zeros((), jnp.int32)
     kept = _checked_kept(state, world, cfg, params[2]) if cfg.reuse else None
     out = muzero_decision(params, key, root, _recurrent_fn(world, cfg), cfg.simulations, kept=kept,
                           capacity=2 * cfg.simulations + 1, max_depth=cfg.max_depth,
