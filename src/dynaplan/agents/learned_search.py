@@ -32,8 +32,7 @@ WORLD_IDS = ("CartPole-v1",)
 DEFAULTS: dict[str, Any] = dict(
     model="learned", search=True, policy="muzero", reuse=False, reuse_tolerance=0.5, revalue=True, simulations=32,
     max_depth=16, hidden=64, gamma=0.99, n_step=50, batch=128, updates=1, warmup=256, capacity=20_000, lr=1e-3,
-    temperature=0.0,
-    dirichlet_fraction=0.25, entropy=0.01,
+    temperature=0.0, dirichlet_fraction=0.25, entropy=0.01,
 )
 """The defaults (``neural.learned_search.LearnedSearchConfig``'s, for CartPole-v1 on a 2-core CPU)."""
 
