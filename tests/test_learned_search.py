@@ -60,11 +60,13 @@ def test_object_api_equals_batched_runner() -> None:
 
 def test_bad_settings_and_input_are_refused_by_name() -> None:
     for key, value in [("simulations", 0), ("gamma", 1.5), ("model", "oracle"), ("reuse", "yes"), ("capacity", 2),
-                       ("lr", float("nan"))]:
+                       ("lr", float("nan")), ("policy", "alphazero")]:
         with pytest.raises(ParamError, match=key):
             check_params({key: value})
     with pytest.raises(ParamError, match="reuse keeps a search tree"):
         check_params(dict(search=False, reuse=True))
+    with pytest.raises(ParamError, match="Gumbel MuZero's root schedule"):
+        check_params(dict(policy="gumbel", reuse=True))
     with pytest.raises(ParamError, match="env: learned-search runs on CartPole-v1"):
         LearnedSearch(gym.make("FrozenLake-v1"))
     with pytest.raises(ParamError, match="sims"):

@@ -123,6 +123,15 @@ def test_reused_subtree_statistics_equal_a_recount() -> None:
         np.testing.assert_array_equal(np.asarray(second.warm.tree.node_visits[b, :n_used]), visits)
         np.testing.assert_allclose(np.asarray(second.warm.tree.node_values[b, :n_used]), values, rtol=1e-5, atol=1e-5)
         assert int(second.warm.tree.node_visits[b, 0]) == n_used  # the root has seen every simulation
+        # the decision counts this search's simulations only: the nodes it expanded, by root action
+        parents = np.asarray(second.warm.tree.parents[b])
+        from_parent = np.asarray(second.warm.tree.action_from_parent[b])
+        new = np.zeros(rew.shape[1])
+        for m in range(int(reused[b]), n_used):
+            while parents[m] != 0:
+                m = parents[m]
+            new[from_parent[m]] += 1
+        np.testing.assert_allclose(np.asarray(second.action_weights[b]), new / sims)
 
 
 def test_a_cut_subtree_carries_only_the_kept_simulations() -> None:

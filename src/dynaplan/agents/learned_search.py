@@ -30,9 +30,9 @@ WORLD_IDS = ("CartPole-v1",)
 """Envs whose dynamics dynaplan steps in JAX for this agent (``neural.learned_search.WORLDS``)."""
 
 DEFAULTS: dict[str, Any] = dict(
-    model="learned", search=True, reuse=False, reuse_tolerance=0.5, revalue=True, simulations=32, max_depth=16,
-    hidden=64, gamma=0.99, n_step=50, batch=128, updates=1, warmup=256, capacity=20_000, lr=1e-3, temperature=0.0,
-    dirichlet_fraction=0.25, entropy=0.01,
+    model="learned", search=True, policy="muzero", reuse=False, reuse_tolerance=0.5, revalue=True, simulations=32,
+    max_depth=16, hidden=64, gamma=0.99, n_step=50, batch=128, updates=1, warmup=256, capacity=20_000, lr=1e-3,
+    temperature=0.0, dirichlet_fraction=0.25, entropy=0.01,
 )
 """The defaults (``neural.learned_search.LearnedSearchConfig``'s, for CartPole-v1 on a 2-core CPU)."""
 
@@ -51,9 +51,13 @@ def check_params(params: Mapping[str, Any]) -> dict[str, Any]:
     p: dict[str, Any] = {**DEFAULTS, **params}
     p["model"] = check_choice("model", p["model"], ("learned", "true"))
     p["search"], p["reuse"] = check_flag("search", p["search"]), check_flag("reuse", p["reuse"])
+    p["policy"] = check_choice("policy", p["policy"], ("muzero", "gumbel"))
     p["revalue"] = check_flag("revalue", p["revalue"])
     if p["reuse"] and not p["search"]:
         raise ParamError("reuse", "reuse keeps a search tree: it needs search = true")
+    if p["reuse"] and p["policy"] == "gumbel":
+        raise ParamError("reuse", "reuse continues a kept tree: Gumbel MuZero's root schedule starts from zero visits "
+                                  "(use policy = \"muzero\")")
     for key, (low, high) in _COUNTS.items():
         v = p[key]  # type: Any
         if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or not low <= v <= high:

@@ -12,16 +12,20 @@ into the same search unchanged (``model="true"``), which separates model error f
 
 Per real step (all one jitted program, ``vmap``-ped over seeds by the batched runner):
 
-1. search: ``warm_search.muzero_decision`` (mctx's MuZero search with PUCT, Dirichlet noise at the
-   root) from the prediction network's prior and value at the real observation, continuing the
-   subtree kept from the last step when ``reuse`` is on;
-2. act by the root's visit counts (temperature ``temperature``; greedy at 0);
-3. store the transition and the search's visit distribution;
+1. search from the prediction network's prior and value at the real observation: with
+   ``policy="muzero"``, ``warm_search.muzero_decision`` (mctx's MuZero search with PUCT,
+   Dirichlet noise at the root), continuing the subtree kept from the last step when ``reuse``
+   is on; with ``policy="gumbel"``, ``mctx.gumbel_muzero_policy`` (Danihelka et al. 2022:
+   sequential halving over the root's actions, always a fresh tree);
+2. act: MuZero by this search's root visit counts (temperature ``temperature``; greedy at 0),
+   Gumbel by its own rule (Gumbel noise + logits + transformed Q over the actions left);
+3. store the transition and the search's policy target (MuZero: the visit distribution; Gumbel:
+   the completed-Q improved policy);
 4. ``updates`` gradient steps (optax Adam) on a uniform batch: the dynamics network on
    normalised state differences (mean squared error), the prediction network on the n-step return
    ``sum_k gamma^k r_{t+k} + gamma^n v(s_{t+n})`` (bootstrapped from the network, cut at episode
    ends, continued through truncations) and the cross-entropy to the stored visit distribution
-   (AlphaZero's loss, Silver et al. 2018, eq. 1).
+   or improved policy (AlphaZero's loss, Silver et al. 2018, eq. 1).
 
 ``search=False`` is the model-free row at the same real steps: the same prediction network acting
 by its own policy, trained by n-step advantage actor-critic (Mnih et al. 2016) with an entropy
@@ -87,6 +91,11 @@ class LearnedSearchConfig(NamedTuple):
     temperature 0 were tuned on seeds 1000-1004 (not reported): the runs that fail drift off the
     track at about 100 steps, a failure the value must see far ahead.
 
+    ``policy="gumbel"`` is the search of the shipped reproduction's learned-model row: with two
+    actions and 32 simulations it visits both root actions at every decision and its policy target
+    moves toward the better action whatever the visit split, where MuZero's visit target can teach
+    a confident prior back to itself. It always searches from a fresh tree (no ``reuse``).
+
     Reuse (``reuse``): the kept subtree is replayed from the real observation by the current model
     and networks (``revalue``) and kept only when the model's prediction of that observation was
     within ``reuse_tolerance`` (in units of the typical one-step change); see ``_checked_kept``.
@@ -94,6 +103,7 @@ class LearnedSearchConfig(NamedTuple):
 
     model: str = "learned"  # "learned" | "true"
     search: bool = True
+    policy: str = "muzero"  # "muzero" | "gumbel"
     reuse: bool = False
     reuse_tolerance: float = 0.5
     revalue: bool = True
@@ -273,6 +283,10 @@ def _decide(state: LSState, world: SearchWorld, cfg: LearnedSearchConfig, key: j
         return action[0], jax.nn.softmax(logits)[0], state.kept, jnp.zeros((), jnp.int32)
     root = mctx.RootFnOutput(prior_logits=logits, value=value, embedding=state.obs[None])
     params = (state.pred, state.dyn, _stats(state.buffer))
+    if cfg.policy == "gumbel":  # always a fresh tree: sequential halving counts the root's visits from zero
+        g = mctx.gumbel_muzero_policy(params, key, root, _recurrent_fn(world, cfg), cfg.simulations,
+                                      max_depth=cfg.max_depth)
+        return g.action[0], g.action_weights[0], state.kept, jnp.zeros((), jnp.int32)
     kept = _checked_kept(state, world, cfg, params[2]) if cfg.reuse else None
     out = muzero_decision(params, key, root, _recurrent_fn(world, cfg), cfg.simulations, kept=kept,
                           capacity=2 * cfg.simulations + 1, max_depth=cfg.max_depth,

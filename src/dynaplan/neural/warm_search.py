@@ -23,7 +23,11 @@ here:
 - :func:`muzero_decision` is ``mctx.muzero_policy`` with the same random-key discipline (so a
   decision from a fresh tree equals ``mctx.muzero_policy`` exactly: tested), taking an optional
   kept tree. At a kept root the prior is refreshed from the current network (with Dirichlet
-  noise, as at any root); visit counts and values carry over.
+  noise, as at any root); visit counts and values carry over and guide the new simulations, but
+  the action and the visit distribution returned count this search's simulations only: the
+  carried visits were spent while the root was an interior node, without the root's noise, so
+  acting on them (and training a policy on them) hands the decision back to the prior that
+  placed them.
 
 Gumbel MuZero's root selection (sequential halving) schedules the root's visits from zero, so a
 warm root would break its policy-improvement argument (Danihelka et al. 2022, section 4): the
@@ -266,6 +270,8 @@ def muzero_decision(
 
     ``root`` is the network's output at the real state; where ``kept.n_used > 0`` the kept root is
     used (its prior refreshed from ``root``), elsewhere a fresh tree is started from ``root``.
+    ``action_weights`` (and the action) are the root's visits by this search's
+    ``num_simulations`` simulations (those carried in the kept tree are left out).
     """
     capacity = capacity or (kept.tree.node_visits.shape[1] if kept is not None else num_simulations + 1)
     key, noise_key, search_key = jax.random.split(rng_key, 3)
@@ -277,9 +283,10 @@ def muzero_decision(
     selection_fn = action_selection.switching_action_selection_wrapper(
         root_action_selection_fn=functools.partial(selection, depth=0), interior_action_selection_fn=selection
     )
+    carried = warm.tree.children_visits[:, ROOT]
     warm = run_simulations(params, search_key, warm, recurrent_fn, selection_fn, num_simulations,
                            max_depth if max_depth is not None else num_simulations)
-    visits = warm.tree.children_visits[:, ROOT].astype(jnp.float32)
+    visits = (warm.tree.children_visits[:, ROOT] - carried).astype(jnp.float32)  # this search's visits
     weights = visits / jnp.maximum(visits.sum(-1, keepdims=True), 1)
     scaled = jnp.log(jnp.maximum(weights, jnp.finfo(weights.dtype).tiny))
     scaled = (scaled - scaled.max(-1, keepdims=True)) / jnp.maximum(jnp.finfo(jnp.float32).tiny, temperature)
