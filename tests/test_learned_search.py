@@ -67,7 +67,7 @@ def test_bad_settings_and_input_are_refused_by_name() -> None:
         check_params(dict(search=False, reuse=True))
     with pytest.raises(ParamError, match="Gumbel MuZero's root schedule"):
         check_params(dict(policy="gumbel", reuse=True))
-    with pytest.raises(ParamError, match="env: learned-search runs on CartPole-v1"):
+    with pytest.raises(ParamError, match="learned-search runs CartPole-v1"):
         LearnedSearch(gym.make("FrozenLake-v1"))
     with pytest.raises(ParamError, match="sims"):
         LearnedSearch(gym.make("CartPole-v1"), sims=3)

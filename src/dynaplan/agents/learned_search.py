@@ -19,10 +19,8 @@ from typing import Any, ClassVar, NamedTuple
 import gymnasium as gym
 import numpy as np
 
-from dynaplan.agents.neural_base import run_on_env
-from dynaplan.core.agent import Agent
-from dynaplan.core.params import ParamError, check_choice, check_flag, check_vector
-from dynaplan.core.records import Problem, RunResult
+from dynaplan.agents.neural_base import NeuralAgent
+from dynaplan.core.params import ParamError, check_choice, check_flag, check_int_in, check_known, check_real_in
 
 __all__ = ["DEFAULTS", "LearnedSearch", "LearnedSearchView", "check_params"]
 
@@ -45,9 +43,7 @@ _NUMBERS = {"gamma": (0.0, 1.0, True), "lr": (0.0, 1.0, True), "temperature": (0
 
 def check_params(params: Mapping[str, Any]) -> dict[str, Any]:
     """Validated settings with defaults filled in; ``ParamError(key, ...)`` for a bad or unknown one."""
-    unknown = sorted(set(params) - set(DEFAULTS))
-    if unknown:
-        raise ParamError(unknown[0], f"{unknown[0]}: not a setting of learned-search (one of {', '.join(DEFAULTS)})")
+    check_known(params, DEFAULTS, "learned-search")
     p: dict[str, Any] = {**DEFAULTS, **params}
     p["model"] = check_choice("model", p["model"], ("learned", "true"))
     p["search"], p["reuse"] = check_flag("search", p["search"]), check_flag("reuse", p["reuse"])
@@ -59,16 +55,9 @@ def check_params(params: Mapping[str, Any]) -> dict[str, Any]:
         raise ParamError("reuse", "reuse continues a kept tree: Gumbel MuZero's root schedule starts from zero visits "
                                   "(use policy = \"muzero\")")
     for key, (low, high) in _COUNTS.items():
-        v = p[key]  # type: Any
-        if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or not low <= v <= high:
-            raise ParamError(key, f"{key} must be an integer in [{low}, {high:,}], got {v!r}")
-        p[key] = int(v)
+        p[key] = check_int_in(key, p[key], low, high)
     for key, (lo, hi, open_low) in _NUMBERS.items():
-        v = p[key]
-        ok = isinstance(v, (int, float, np.floating)) and not isinstance(v, bool) and np.isfinite(v)
-        if not ok or not ((lo < v) if open_low else (lo <= v)) or v > hi:
-            raise ParamError(key, f"{key} must be a number in {'(' if open_low else '['}{lo}, {hi}], got {v!r}")
-        p[key] = float(v)  # type: ignore[assignment]
+        p[key] = check_real_in(key, p[key], lo, hi, low_open=open_low)
     if p["capacity"] <= p["n_step"]:
         raise ParamError("capacity", f"capacity must exceed n_step ({p['n_step']}), got {p['capacity']}")
     return p
@@ -89,20 +78,14 @@ class LearnedSearchView(NamedTuple):
     root_policy: np.ndarray
 
 
-def _world_id(env: gym.Env[Any, Any] | str) -> str:
-    env_id = env if isinstance(env, str) else getattr(getattr(env, "spec", None), "id", None)
-    if env_id not in WORLD_IDS:
-        raise ParamError("env", f"env: learned-search runs on {', '.join(WORLD_IDS)}, got {env_id!r}")
-    return str(env_id)
-
-
-class LearnedSearch(Agent):
+class LearnedSearch(NeuralAgent):
     """MuZero-style search over a learned model (or the true one), with optional subtree reuse, as
-    an agent; see ``dynaplan.neural.learned_search``."""
+    an agent; see ``dynaplan.neural.learned_search``. ``problem_of`` and ``run_compiled`` are
+    the neural family's (:class:`dynaplan.agents.neural_base.NeuralAgent`)."""
 
     name: ClassVar[str] = "learned-search"
-    family: ClassVar[str] = "neural"
-    encoding: ClassVar[str] = "vector"
+    world_ids: ClassVar[tuple[str, ...]] = WORLD_IDS
+    continuous: ClassVar[bool] = False
     example_env: ClassVar[str] = "CartPole-v1"
     example_params: ClassVar[Mapping[str, Any]] = dict(simulations=4, max_depth=4, hidden=16, warmup=24, batch=16,
                                                        capacity=256, n_step=3, reuse=True)
@@ -110,10 +93,10 @@ class LearnedSearch(Agent):
     def __init__(self, env: gym.Env[Any, Any], *, seed: int | None = None, **params: Any) -> None:
         self.params = self.check_params(params)
         self.seed = 0 if seed is None else int(seed)
-        self.state, self._world, self._cfg = self.build_state(_world_id(env), self.params, self.seed)
-        self.n_actions = self._world.n_actions
-        self.obs_shape = (self._world.obs_dim,)
-        self._jit_act, self._jit_observe = _jitted(_world_id(env), self._cfg)
+        world_id = self.env_id(env)
+        self._spaces(env)
+        self.state, self._world, self._cfg = self.build_state(world_id, self.params, self.seed)
+        self._jit_act, self._jit_observe = _jitted(world_id, self._cfg)
 
     @classmethod
     def check_params(cls, params: Mapping[str, Any]) -> dict[str, Any]:
@@ -131,9 +114,6 @@ class LearnedSearch(Agent):
         cfg = LearnedSearchConfig(**params)
         return init_state(jax.random.PRNGKey(seed), world, cfg), world, cfg
 
-    def check_obs(self, obs: Any, name: str = "obs") -> Any:
-        return check_vector(obs, self.obs_shape, name).astype(np.float32)
-
     def _act(self, obs: Any) -> int:
         self.state, action = self._jit_act(self.state, obs)
         return int(action)
@@ -148,26 +128,6 @@ class LearnedSearch(Agent):
         s = self.state
         return LearnedSearchView(int(s.steps), int(s.buffer.size), int(s.kept.tree.node_visits[0, 0]), int(s.reused),
                                  np.asarray(s.policy))
-
-    @classmethod
-    def problem_of(cls, env: gym.Env[Any, Any] | str, **options: Any) -> Problem:
-        world_id = _world_id(env)
-        limit = int(options.get("max_episode_steps") or 500)
-        return Problem(world_id, "vector", 2, limit, obs_shape=(4,))
-
-    @classmethod
-    def run_compiled(cls, params: Mapping[str, Any], problem: Problem, seed: int, *, episodes: int = 0,
-                     steps: int = 0, record_step_rewards: bool = False, max_episode_steps: int | None = None,
-                     chunker: Any = None) -> RunResult:
-        """One run on the Gymnasium env (reset with ``seed``, then unseeded), through the same jitted
-        ``act_agent`` / ``observe_agent`` as the object API, until ``episodes`` episodes or
-        ``steps`` real steps. Many seeds at once in the world stepped in JAX is the fast path:
-        ``neural.learned_search.run_steps`` (``vmap`` over seeds; the reproduction's runner),
-        held to the object API by ``tests/test_learned_search.py``."""
-        env = gym.make(str(problem.world), max_episode_steps=max_episode_steps or None)
-        result = run_on_env(cls(env, seed=seed, **params), env, seed, episodes=episodes, steps=steps,
-                            record_step_rewards=record_step_rewards)
-        return result
 
 
 @lru_cache(maxsize=8)

@@ -17,6 +17,7 @@ from dynaplan.agents.base import (
     check_choice,
     check_count,
     check_flag,
+    check_known,
     check_positive,
     check_positive_count,
 )
@@ -59,9 +60,7 @@ MAX_SAMPLES = 50_000_000
 
 def check_pets_params(params: Mapping[str, Any]) -> dict[str, Any]:
     """The parameters with defaults filled in; ``ParamError`` naming the first bad one."""
-    unknown = set(params) - set(DEFAULTS)
-    if unknown:
-        raise ParamError(min(unknown), f"unknown parameter(s): {', '.join(sorted(unknown))}")
+    check_known(params, DEFAULTS, "pets")
     out = {**DEFAULTS, **params}
     out["model"] = check_choice("model", out["model"], MODELS)
     out["planner"] = check_choice("planner", out["planner"], METHODS)
