@@ -45,7 +45,6 @@ import numpy as np
 from dynaplan.agents.pets import config_of
 from dynaplan.agents.pets_params import check_pets_params
 from dynaplan.core.params import ParamError
-from dynaplan.explore.session import count_field
 from dynaplan.neural.ensemble import (
     HOLDOUT_EVERY,
     Ensemble,
@@ -219,6 +218,13 @@ def _rollouts(model: Ensemble, world: JaxWorld, particles: int, propagation: str
     return imagined[0], true[0, 0]
 
 
+def _count(msg: Mapping[str, Any], name: str, low: int, high: int, default: int) -> int:
+    value = msg.get(name, default)
+    if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+        raise ValueError(f"{name} must be an integer in [{low}, {high}], got {reprlib.repr(value)}")
+    return value
+
+
 def _points(xy: Any) -> Any:
     """Numbers for JSON (nested lists of floats); a non-finite value (a diverged model's) as None."""
     x = np.asarray(xy, np.float64)
@@ -383,12 +389,12 @@ class NeuralSession:
                 raise ValueError(f"a message must be a JSON object, got {type(msg).__name__}")
             kind = msg.get("type")
             if kind == "step":
-                for _ in range(count_field(msg, "count", 1, MAX_STEPS, 1)):
+                for _ in range(_count(msg, "count", 1, MAX_STEPS, 1)):
                     self.real_step()
             elif kind == "fit":
                 self.fit()
             elif kind == "reset":
-                seed = count_field(msg, "seed", 0, 2**31 - 1, self.seed)
+                seed = _count(msg, "seed", 0, 2**31 - 1, self.seed)
                 env_id = msg.get("world", self.env_id)
                 if env_id not in PLANES:
                     raise ValueError(f"world must be one of {', '.join(PLANES)}, got {reprlib.repr(env_id)}")

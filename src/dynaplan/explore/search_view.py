@@ -34,7 +34,6 @@ from typing import Any
 import numpy as np
 
 from dynaplan.envs.tabular import TabularModel
-from dynaplan.explore.session import count_field
 from dynaplan.planning.exact import finite_horizon_q
 from dynaplan.rng import from_seed
 from dynaplan.search.path_tree import (
@@ -381,6 +380,13 @@ def _means(n: np.ndarray, mean: np.ndarray) -> list[float | None]:
     return [float(m) if k > 0 else None for k, m in zip(n, mean, strict=True)]
 
 
+def _count(msg: dict[str, Any], name: str, low: int, high: int, default: int) -> int:
+    value = msg.get(name, default)
+    if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+        raise ValueError(f"{name} must be an integer in [{low}, {high}], got {reprlib.repr(value)}")
+    return value
+
+
 class SearchSession:
     """The search page's side: the book's tree and the state-keyed table on slippery FrozenLake 4x4.
 
@@ -455,7 +461,7 @@ class SearchSession:
                 raise ValueError(f"a message must be a JSON object, got {type(msg).__name__}")
             kind = msg.get("type")
             if kind == "simulate":
-                k = count_field(msg, "count", 1, MAX_SIMULATIONS, 1)
+                k = _count(msg, "count", 1, MAX_SIMULATIONS, 1)
                 if self.done:
                     raise ValueError("the episode has ended: reset to search again")
                 for _ in range(k):
@@ -469,7 +475,7 @@ class SearchSession:
                     raise ValueError("the episode has ended: reset to search again")
                 self.real_step(by)
             elif kind == "reset":
-                self._new(count_field(msg, "seed", 0, 2**31 - 1, 0))
+                self._new(_count(msg, "seed", 0, 2**31 - 1, 0))
             elif kind != "hello":
                 raise ValueError(f"unknown message type {reprlib.repr(kind)} (hello, simulate, step, reset)")
         except ValueError as exc:

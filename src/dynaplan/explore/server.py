@@ -47,7 +47,6 @@ FILES = {
     "/search.js": ("search.js", "text/javascript; charset=utf-8"),
     "/neural.html": ("neural.html", "text/html; charset=utf-8"),
     "/neural.js": ("neural.js", "text/javascript; charset=utf-8"),
-    "/views.js": ("views.js", "text/javascript; charset=utf-8"),
 }
 ROUTES = ("/api", "/search-api", "/neural-api")
 MAX_BODY = 1 << 20

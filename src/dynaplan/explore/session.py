@@ -47,7 +47,6 @@ import math
 import numbers
 import reprlib
 from collections import deque
-from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -383,15 +382,6 @@ def _json_value(where: str, value: Any) -> bool | int | float | str:
 def _int(where: str, value: Any, low: int, high: int) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
         raise ProtocolError(f"{where}: expected an integer in [{low}, {high}], got {show(value)}")
-    return value
-
-
-def count_field(msg: Mapping[str, Any], name: str, low: int, high: int, default: int) -> int:
-    """``msg[name]`` (``default`` when absent) as an integer in ``[low, high]``: the views' counts
-    (simulations, steps); ``ValueError`` in one line naming the field otherwise."""
-    value = msg.get(name, default)
-    if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
-        raise ValueError(f"{name} must be an integer in [{low}, {high}], got {reprlib.repr(value)}")
     return value
 
 

@@ -3,8 +3,6 @@
 // transitions, the real trajectory and the last decision: every sampled sequence's imagined path
 // (mean over particles) and spread per iteration, the elites by the planner's returns, the plan
 // executed in the model and in the true dynamics.
-import { request } from "./views.js";
-
 const ORANGE = "#e67e00", BLUE = "#1f6fd1", GREY = "rgba(110,130,135,0.45)";
 const MAP_LOW = 0.003, MAP_HIGH = 0.3; // the map's colour scale (share of an axis' range), log
 const state = { frame: null, busy: false, running: false, draws: 0, toCanvas: null };
@@ -14,12 +12,24 @@ const $ = (id) => document.getElementById(id);
 const fmt = (v, d = 3) => (v === null || v === undefined ? "–" : Number(v).toFixed(d));
 
 async function send(msg) {
-  const reply = await request(state, "neural-api", msg);
-  if (reply === null) return false;
+  if (state.busy) return false;
+  state.busy = true;
+  let reply;
+  try {
+    const response = await fetch("neural-api", {
+      method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify(msg),
+    });
+    reply = await response.json();
+  } catch (err) {
+    reply = { type: "error", message: `no answer from the dynaplan server (${err})` };
+  }
+  state.busy = false;
   if (reply.type === "error") {
+    $("error").textContent = reply.message;
     stopRunning();
     return false;
   }
+  $("error").textContent = "";
   state.frame = reply;
   draw();
   return true;

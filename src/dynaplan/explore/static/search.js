@@ -2,8 +2,6 @@
 // planning happens here. A frame holds the tree and the table after a simulation, with the
 // simulation's path and every number it changed as it was before the backup, so that its four
 // phases can be shown in turn.
-import { request } from "./views.js";
-
 const PHASES = ["selection", "expansion", "evaluation", "backup"];
 const ORANGE = "#e67e00", BLUE = "#1f6fd1", GREEN = "#2a9d3a", RED = "#d1261f", TEAL = "#7fd3c6";
 const state = { frame: null, phase: 3, busy: false, running: false, draws: 0 };
@@ -14,12 +12,24 @@ const fmt = (v) => (v === null || v === undefined ? "–" : v.toFixed(3));
 const actionName = (a) => (state.frame ? state.frame.actions[a] ?? String(a) : String(a));
 
 async function send(msg) {
-  const reply = await request(state, "search-api", msg);
-  if (reply === null) return false;
+  if (state.busy) return false;
+  state.busy = true;
+  let reply;
+  try {
+    const response = await fetch("search-api", {
+      method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify(msg),
+    });
+    reply = await response.json();
+  } catch (err) {
+    reply = { type: "error", message: `no answer from the dynaplan server (${err})` };
+  }
+  state.busy = false;
   if (reply.type === "error") {
+    $("error").textContent = reply.message;
     stopRunning();
     return false;
   }
+  $("error").textContent = "";
   state.frame = reply;
   state.phase = msg.type === "simulate" && state.stepping ? 0 : 3;
   draw();
